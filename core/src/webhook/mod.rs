@@ -1,0 +1,297 @@
+//! Webhooks: the request a verifier sees, the [`WebhookVerifier`] trait, the verified
+//! [`WebhookEvent`] with its [`Trust`], and the shared building blocks every provider uses
+//! ([`HmacKeys`], [`StandardWebhooks`], [`IpAllowlist`], [`RedeliverySchedule`]).
+//!
+//! A verifier is synchronous and CPU-only: it checks the sender and the signature over the
+//! **raw body bytes** and parses just enough of the payload to say what happened. Anything
+//! whose trust is not [`Trust::Signed`] must be reconciled against the PG's API before money
+//! moves; the `hanpay` facade's webhook pipeline does that for you.
+
+mod allowlist;
+mod error;
+mod hmac;
+mod redelivery;
+pub mod standard;
+
+use std::net::{IpAddr, SocketAddr};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+pub use self::allowlist::{parse_network, InvalidNetwork, IpAllowlist};
+pub use self::error::WebhookError;
+pub use self::hmac::{decode_base64_signature, hmac_sha256, HmacKeys};
+pub use self::redelivery::{RedeliverySchedule, RedeliveryStop};
+pub use self::standard::{StandardWebhooks, VerifiedMessage};
+
+use crate::payment::ProviderId;
+use crate::secret::{constant_time_eq, Secret};
+use crate::status::PaymentStatus;
+
+/// The default cap on a webhook body: 256 KiB. PG payloads are a few KiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// An incoming webhook as received: nothing parsed, nothing re-serialised.
+#[derive(Debug, Clone)]
+pub struct WebhookRequest<'a> {
+    /// The HTTP method (PGs use POST).
+    pub method: Method,
+    /// The request path.
+    pub path: &'a str,
+    /// The headers, case-insensitive and multi-valued.
+    pub headers: &'a HeaderMap,
+    /// The raw body, exactly as received.
+    pub body: Bytes,
+    /// The TCP peer, when known. IP allowlists fail closed without it.
+    pub peer: Option<SocketAddr>,
+    /// When it was received: the clock timestamps are checked against.
+    pub received_at: OffsetDateTime,
+}
+
+impl<'a> WebhookRequest<'a> {
+    /// A POST to `/` received now, with no peer address.
+    pub fn new(headers: &'a HeaderMap, body: impl Into<Bytes>) -> WebhookRequest<'a> {
+        WebhookRequest {
+            method: Method::POST,
+            path: "/",
+            headers,
+            body: body.into(),
+            peer: None,
+            received_at: OffsetDateTime::now_utc(),
+        }
+    }
+
+    /// Built from an `http::Request` (the body is a cheap `Bytes` clone, not a copy).
+    pub fn from_http(request: &'a http::Request<Bytes>, peer: Option<SocketAddr>) -> Self {
+        WebhookRequest {
+            method: request.method().clone(),
+            path: request.uri().path(),
+            headers: request.headers(),
+            body: request.body().clone(),
+            peer,
+            received_at: OffsetDateTime::now_utc(),
+        }
+    }
+
+    /// Sets the TCP peer address.
+    pub fn peer(mut self, peer: SocketAddr) -> Self {
+        self.peer = Some(peer);
+        self
+    }
+
+    /// Sets the method.
+    pub fn method(mut self, method: Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Sets the path.
+    pub fn path(mut self, path: &'a str) -> Self {
+        self.path = path;
+        self
+    }
+
+    /// Fixes the receive time (the clock timestamps are checked against).
+    pub fn received_at(mut self, at: OffsetDateTime) -> Self {
+        self.received_at = at;
+        self
+    }
+
+    /// The peer's IP, if known.
+    pub fn peer_ip(&self) -> Option<IpAddr> {
+        self.peer.map(|p| p.ip())
+    }
+
+    /// A header's value as text, if present and visible ASCII (the first line when repeated).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Refuses a body above `limit` bytes.
+    pub fn check_body_size(&self, limit: usize) -> Result<(), WebhookError> {
+        if self.body.len() > limit {
+            Err(WebhookError::BodyTooLarge {
+                len: self.body.len(),
+                limit,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// How far a webhook event can be believed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// A cryptographic signature over the raw body was verified.
+    Signed,
+    /// The payload carries a per-payment secret. The caller must compare it, in constant time,
+    /// with the secret the PG returned when the payment was confirmed or the virtual account
+    /// issued ([`Trust::matches_secret`]). Until then it proves nothing.
+    SharedSecret(Secret),
+    /// Only the sender's IP address was checked against the PG's allowlist.
+    SourceAddress(IpAddr),
+    /// Nothing was verified.
+    Unverified,
+}
+
+impl Trust {
+    /// `true` unless a signature was verified: the payment must be fetched from the PG's API
+    /// and that answer taken as the truth before money moves.
+    pub fn requires_reconciliation(&self) -> bool {
+        !matches!(self, Trust::Signed)
+    }
+
+    /// For [`Trust::SharedSecret`]: compares the carried secret with `expected` (the one the PG
+    /// returned at confirm or issue) in constant time. `false` for every other trust.
+    pub fn matches_secret(&self, expected: &Secret) -> bool {
+        match self {
+            Trust::SharedSecret(carried) => {
+                constant_time_eq(carried.expose().as_bytes(), expected.expose().as_bytes())
+            }
+            _ => false,
+        }
+    }
+
+    /// A short label for logs (`"signed"`, `"shared_secret"`, …); never the secret.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Trust::Signed => "signed",
+            Trust::SharedSecret(_) => "shared_secret",
+            Trust::SourceAddress(_) => "source_address",
+            Trust::Unverified => "unverified",
+        }
+    }
+}
+
+impl Serialize for Trust {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.label())
+    }
+}
+
+/// What a webhook says happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WebhookEventKind {
+    /// The payment's status changed (look at the status hint, then the API).
+    PaymentStatusChanged,
+    /// A virtual account was issued.
+    VirtualAccountIssued,
+    /// The customer deposited into a virtual account (or the deposit was reversed).
+    DepositReceived,
+    /// The payment was canceled in full.
+    Canceled,
+    /// Part of the payment was canceled.
+    PartiallyCanceled,
+    /// The payment failed.
+    Failed,
+    /// A billing key was issued.
+    BillingKeyIssued,
+    /// A billing key was deleted.
+    BillingKeyDeleted,
+    /// A billing key changed in another way.
+    BillingKeyUpdated,
+    /// Any other event type, kept as sent (`"payout.changed"`).
+    Other(String),
+}
+
+/// A verified, normalised webhook event.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookEvent {
+    /// The provider that sent it.
+    pub provider: ProviderId,
+    /// The id to deduplicate deliveries with: the PG's delivery id where it sends one (the same
+    /// on every redelivery), else the SHA-256 of the body.
+    pub dedupe_id: String,
+    /// What happened.
+    pub kind: WebhookEventKind,
+    /// The PG's payment key, when the event names one.
+    pub payment_key: Option<String>,
+    /// The merchant's order id, when the event names one.
+    pub order_id: Option<String>,
+    /// The status the event claims. A hint only: reconcile before acting on it.
+    pub status_hint: Option<PaymentStatus>,
+    /// The PG's raw status string, when the event carries one.
+    pub raw_status: Option<String>,
+    /// When the PG says it happened.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub occurred_at: Option<OffsetDateTime>,
+    /// How far it can be believed.
+    pub trust: Trust,
+    /// The raw body, for the application's own parsing.
+    #[serde(skip)]
+    pub body: Bytes,
+}
+
+impl WebhookEvent {
+    /// The body as JSON, if it is JSON.
+    pub fn body_json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+/// Hex SHA-256 of `body`: the fallback dedupe id.
+pub fn body_digest(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+/// Checks a webhook's sender and signature and normalises it. Synchronous and CPU-only.
+pub trait WebhookVerifier: Send + Sync {
+    /// The provider whose webhooks this verifies.
+    fn provider(&self) -> &ProviderId;
+
+    /// Verifies the raw request and returns the event, or why it was refused.
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, WebhookError>;
+
+    /// The largest body accepted; servers should cap reads at this size.
+    fn max_body_bytes(&self) -> usize {
+        DEFAULT_MAX_BODY_BYTES
+    }
+
+    /// How the PG resends a webhook that was not acknowledged (to size dedupe windows).
+    fn redelivery(&self) -> RedeliverySchedule;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_secret_comparison() {
+        let t = Trust::SharedSecret(Secret::new("ps_abc"));
+        assert!(t.matches_secret(&Secret::new("ps_abc")));
+        assert!(!t.matches_secret(&Secret::new("ps_abd")));
+        assert!(!Trust::Signed.matches_secret(&Secret::new("ps_abc")));
+        assert!(t.requires_reconciliation());
+        assert!(!Trust::Signed.requires_reconciliation());
+        assert!(!format!("{t:?}").contains("ps_abc"));
+        assert_eq!(
+            serde_json::to_string(&t).unwrap_or_default(),
+            "\"shared_secret\""
+        );
+    }
+
+    #[test]
+    fn body_limit() {
+        let headers = HeaderMap::new();
+        let req = WebhookRequest::new(&headers, vec![0u8; 10]);
+        assert!(req.check_body_size(10).is_ok());
+        assert_eq!(
+            req.check_body_size(9),
+            Err(WebhookError::BodyTooLarge { len: 10, limit: 9 })
+        );
+    }
+
+    #[test]
+    fn digest_is_stable() {
+        assert_eq!(
+            body_digest(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}
