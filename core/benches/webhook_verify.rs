@@ -40,15 +40,26 @@ fn standard_webhooks(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(size as u64));
         let valid = headers(&one, &body, true);
         let invalid = headers(&one, &body, false);
-        group.bench_with_input(BenchmarkId::new("valid_1_secret", size), &body, |b, body| {
-            b.iter(|| one.verify(black_box(&valid), black_box(body), now).is_ok())
-        });
-        group.bench_with_input(BenchmarkId::new("invalid_1_secret", size), &body, |b, body| {
-            b.iter(|| one.verify(black_box(&invalid), black_box(body), now).is_err())
-        });
-        group.bench_with_input(BenchmarkId::new("valid_2_secrets", size), &body, |b, body| {
-            b.iter(|| two.verify(black_box(&valid), black_box(body), now).is_ok())
-        });
+        group.bench_with_input(
+            BenchmarkId::new("valid_1_secret", size),
+            &body,
+            |b, body| b.iter(|| one.verify(black_box(&valid), black_box(body), now).is_ok()),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("invalid_1_secret", size),
+            &body,
+            |b, body| {
+                b.iter(|| {
+                    one.verify(black_box(&invalid), black_box(body), now)
+                        .is_err()
+                })
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("valid_2_secrets", size),
+            &body,
+            |b, body| b.iter(|| two.verify(black_box(&valid), black_box(body), now).is_ok()),
+        );
     }
     group.finish();
 }
@@ -84,7 +95,10 @@ fn allowlist(c: &mut Criterion) {
     .with_trusted_proxies_parsed(["10.0.0.0/8"])
     .unwrap();
     let mut h = HeaderMap::new();
-    h.insert("x-forwarded-for", "198.51.100.1, 115.92.221.123".parse().unwrap());
+    h.insert(
+        "x-forwarded-for",
+        "198.51.100.1, 115.92.221.123".parse().unwrap(),
+    );
     let proxy: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
     c.bench_function("allowlist_check_via_proxy", |b| {
         b.iter(|| list.check(black_box(Some(proxy)), black_box(&h)).is_ok())

@@ -40,7 +40,9 @@ impl fmt::Display for ProviderId {
 }
 
 /// A payment as the PG reports it, in the same shape for every PG.
-#[derive(Debug, Clone, Serialize)]
+///
+/// `Debug` leaves out `raw` (the PG's JSON may carry secrets) and masks the secret.
+#[derive(Clone, Serialize)]
 pub struct Payment {
     /// Which provider holds it.
     pub provider: ProviderId,
@@ -80,6 +82,29 @@ pub struct Payment {
     pub secret: Option<Secret>,
     /// The PG's JSON as received: an escape hatch for fields hanpay does not model.
     pub raw: serde_json::Value,
+}
+
+impl fmt::Debug for Payment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Payment")
+            .field("provider", &self.provider)
+            .field("payment_key", &self.payment_key)
+            .field("order_id", &self.order_id)
+            .field("order_name", &self.order_name)
+            .field("status", &self.status)
+            .field("raw_status", &self.raw_status)
+            .field("method", &self.method)
+            .field("total", &self.total)
+            .field("balance", &self.balance)
+            .field("canceled", &self.canceled)
+            .field("cancellations", &self.cancellations)
+            .field("requested_at", &self.requested_at)
+            .field("approved_at", &self.approved_at)
+            .field("failure", &self.failure)
+            .field("receipt_url", &self.receipt_url)
+            .field("secret", &self.secret)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Payment {
@@ -282,11 +307,12 @@ mod tests {
 
     #[test]
     fn debug_and_json_hide_secrets_and_account_numbers() {
-        let p = sample(PaymentStatus::Paid, 390_000, 0);
+        let mut p = sample(PaymentStatus::Paid, 390_000, 0);
+        let json = serde_json::to_string(&p).unwrap_or_default();
+        p.raw = serde_json::json!({"secret": "ps_secret", "virtualAccount": {"accountNumber": "X600802567548"}});
         let debug = format!("{p:?}");
         assert!(!debug.contains("ps_secret"));
         assert!(!debug.contains("X600802567548"));
-        let json = serde_json::to_string(&p).unwrap_or_default();
         assert!(!json.contains("ps_secret"));
         assert!(json.contains("\"total\":{\"amount\":390000"));
     }

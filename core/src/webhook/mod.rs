@@ -201,7 +201,9 @@ pub enum WebhookEventKind {
 }
 
 /// A verified, normalised webhook event.
-#[derive(Debug, Clone, Serialize)]
+///
+/// `Debug` shows the body's length only: bodies can carry per-payment secrets.
+#[derive(Clone, Serialize)]
 pub struct WebhookEvent {
     /// The provider that sent it.
     pub provider: ProviderId,
@@ -226,6 +228,23 @@ pub struct WebhookEvent {
     /// The raw body, for the application's own parsing.
     #[serde(skip)]
     pub body: Bytes,
+}
+
+impl std::fmt::Debug for WebhookEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookEvent")
+            .field("provider", &self.provider)
+            .field("dedupe_id", &self.dedupe_id)
+            .field("kind", &self.kind)
+            .field("payment_key", &self.payment_key)
+            .field("order_id", &self.order_id)
+            .field("status_hint", &self.status_hint)
+            .field("raw_status", &self.raw_status)
+            .field("occurred_at", &self.occurred_at)
+            .field("trust", &self.trust)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
 }
 
 impl WebhookEvent {
@@ -274,6 +293,25 @@ mod tests {
             serde_json::to_string(&t).unwrap_or_default(),
             "\"shared_secret\""
         );
+    }
+
+    #[test]
+    fn event_debug_hides_the_body() {
+        let event = WebhookEvent {
+            provider: ProviderId::from_static("tosspayments"),
+            dedupe_id: "d".into(),
+            kind: WebhookEventKind::DepositReceived,
+            payment_key: None,
+            order_id: Some("order-1".into()),
+            status_hint: Some(PaymentStatus::Paid),
+            raw_status: Some("DONE".into()),
+            occurred_at: None,
+            trust: Trust::SharedSecret(Secret::new("ps_topsecret")),
+            body: Bytes::from_static(br#"{"secret":"ps_topsecret"}"#),
+        };
+        let shown = format!("{event:?}");
+        assert!(!shown.contains("ps_topsecret"), "{shown}");
+        assert!(shown.contains("<25 bytes>"));
     }
 
     #[test]

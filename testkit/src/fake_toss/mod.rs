@@ -1,0 +1,301 @@
+//! `FakeToss`: a wire-faithful fake of the Toss Payments `/v1` API on loopback.
+//!
+//! Written against `shared/reference/tosspayments.md`, not against any client's types: the same
+//! paths, JSON field names, `{code, message}` error bodies and HTTP statuses as Toss.
+//!
+//! - **Auth**: `Authorization: Basic base64("{secretKey}:")`; a missing colon is
+//!   `403 INCORRECT_BASIC_AUTH_FORMAT`, anything but a `test_sk_`/`test_gsk_` key is
+//!   `401 UNAUTHORIZED_KEY`.
+//! - **Idempotency**: the first answer for (secret key, method, path, `Idempotency-Key`) is
+//!   replayed, errors included; `409 IDEMPOTENT_REQUEST_PROCESSING` while it is in flight.
+//!   `FORBIDDEN_CONSECUTIVE_REQUEST` is a rejection before processing and is not bound to the key.
+//! - **Business rules**: confirm amount must equal the session's (`INVALID_REQUEST`); second
+//!   confirm `ALREADY_PROCESSED_PAYMENT`; expired session `404 NOT_FOUND_PAYMENT_SESSION`; cancel
+//!   above the balance `403 NOT_CANCELABLE_AMOUNT`; cancel of a canceled payment
+//!   `ALREADY_CANCELED_PAYMENT`; partial cancel before deposit
+//!   `403 NOT_ALLOWED_PARTIAL_REFUND_WAITING_DEPOSIT`; a deposited virtual account needs
+//!   `refundReceiveAccount` (`INVALID_REQUIRED_PARAM`), digits only
+//!   (`INVALID_REFUND_ACCOUNT_NUMBER`); fractional KRW `INVALID_REQUEST`; two cancels of one
+//!   payment within the consecutive window (1 s) `403 FORBIDDEN_CONSECUTIVE_REQUEST`.
+//! - **Control API** (Rust methods below, and HTTP under `/__fake/…` for the CLI sandbox):
+//!   authenticated sessions, expiry, deposits, billing auth keys, faults, delays, recorded
+//!   requests and webhook attempts.
+//! - **Webhooks**: `PAYMENT_STATUS_CHANGED` (and `DEPOSIT_CALLBACK` for virtual accounts) on each
+//!   status change, with the `tosspayments-webhook-transmission-*` headers, redelivered on Toss's
+//!   schedule ([`hanpay_core::webhook::RedeliverySchedule::toss`]) scaled by
+//!   [`FakeTossBuilder::time_scale`], same transmission id, `retried-count` incremented.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use hanpay_testkit::fake_toss::{FakeToss, SessionMethod};
+//! let fake = FakeToss::start().await?;
+//! let payment_key = fake
+//!     .create_session("order-0001", 15_000, SessionMethod::Card)
+//!     .expect("session");
+//! // Point a Toss client at `fake.base_url()` with `FakeToss::SECRET_KEY` and confirm it.
+//! # let _ = payment_key; Ok(()) }
+//! ```
+
+mod server;
+mod state;
+mod webhook;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+pub use server::{Delay, Fault, RecordedRequest};
+pub use state::{SessionMethod, TossError};
+pub use webhook::SentWebhook;
+
+use server::Shared;
+use webhook::WebhookConfig;
+
+use crate::delivery::{DeliveryLog, TimeScale};
+
+/// Configures and starts a [`FakeToss`].
+#[derive(Debug, Clone)]
+pub struct FakeTossBuilder {
+    targets: Vec<String>,
+    scale: TimeScale,
+    security_key: Option<String>,
+    relay_secret: Option<String>,
+    consecutive_cancel_window: Duration,
+    deposit_callback: bool,
+}
+
+impl Default for FakeTossBuilder {
+    fn default() -> Self {
+        Self {
+            targets: Vec::new(),
+            scale: TimeScale::default(),
+            security_key: None,
+            relay_secret: None,
+            consecutive_cancel_window: Duration::from_secs(1),
+            deposit_callback: true,
+        }
+    }
+}
+
+impl FakeTossBuilder {
+    /// Adds a URL webhooks are POSTed to.
+    pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
+        self.targets.push(url.into());
+        self
+    }
+
+    /// How much faster than Toss the redelivery schedule runs (default: a minute becomes a
+    /// millisecond, so the 7 resends take about 5.5 s instead of 3.8 days).
+    pub fn time_scale(mut self, scale: TimeScale) -> Self {
+        self.scale = scale;
+        self
+    }
+
+    /// Signs webhooks with `tosspayments-webhook-signature` using this 64-hex-char security key.
+    pub fn security_key(mut self, key: impl Into<String>) -> Self {
+        self.security_key = Some(key.into());
+        self
+    }
+
+    /// Adds `x-tosspayments-signature` (base64 HMAC-SHA256 of the body) with this secret.
+    pub fn relay_secret(mut self, secret: impl Into<String>) -> Self {
+        self.relay_secret = Some(secret.into());
+        self
+    }
+
+    /// The window in which a second cancel of one payment is refused (default 1 s, as Toss).
+    pub fn consecutive_cancel_window(mut self, window: Duration) -> Self {
+        self.consecutive_cancel_window = window;
+        self
+    }
+
+    /// Whether `DEPOSIT_CALLBACK` is sent for virtual accounts (default `true`).
+    pub fn deposit_callback(mut self, enabled: bool) -> Self {
+        self.deposit_callback = enabled;
+        self
+    }
+
+    /// Binds `addr` (use `127.0.0.1:0` in tests) and starts serving.
+    pub async fn bind(self, addr: SocketAddr) -> std::io::Result<FakeToss> {
+        let shared = Arc::new(Shared::new(
+            self.consecutive_cancel_window,
+            WebhookConfig {
+                targets: self.targets,
+                security_key: self.security_key,
+                relay_secret: self.relay_secret,
+                send_deposit_callback: self.deposit_callback,
+            },
+            self.scale,
+        ));
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let app = server::router(Arc::clone(&shared));
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::warn!(error = %e, "fake toss server stopped");
+            }
+        });
+        Ok(FakeToss { addr, shared, task })
+    }
+
+    /// Starts on `127.0.0.1:0`.
+    pub async fn start(self) -> std::io::Result<FakeToss> {
+        self.bind(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+}
+
+/// A running fake Toss Payments server. Stops when dropped.
+pub struct FakeToss {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for FakeToss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeToss")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl Drop for FakeToss {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeToss {
+    /// A secret key the fake accepts (any `test_sk_…`/`test_gsk_…` key works).
+    pub const SECRET_KEY: &'static str = "test_sk_fakeTossSecretKey0000000";
+
+    /// A builder with defaults.
+    pub fn builder() -> FakeTossBuilder {
+        FakeTossBuilder::default()
+    }
+
+    /// Starts a fake with defaults on `127.0.0.1:0`.
+    pub async fn start() -> std::io::Result<FakeToss> {
+        FakeTossBuilder::default().start().await
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`, the base URL a Toss client should use.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Plays the customer: authenticates a payment for `order_id` and `amount` (KRW) in the
+    /// widget and returns the `paymentKey` the successUrl would carry (status `IN_PROGRESS`).
+    pub fn create_session(
+        &self,
+        order_id: &str,
+        amount: i64,
+        method: SessionMethod,
+    ) -> Result<String, TossError> {
+        let r = self
+            .shared
+            .lock()
+            .office
+            .create_session(order_id, amount, method, "테스트 주문");
+        self.shared.bump();
+        r
+    }
+
+    /// Lets the session expire: a later confirm gets `NOT_FOUND_PAYMENT_SESSION` and the payment
+    /// reads `EXPIRED`. On a waiting virtual account it sets `expired` (no status change, no
+    /// webhook, as Toss).
+    pub fn expire_session(&self, payment_key: &str) -> Result<(), TossError> {
+        let r = self.shared.lock().office.expire(payment_key);
+        r.map(|(_, changes)| self.shared.announce(changes))
+    }
+
+    /// Plays the customer depositing into a waiting virtual account.
+    pub fn deposit(&self, payment_key: &str) -> Result<(), TossError> {
+        let r = self.shared.lock().office.deposit(payment_key);
+        r.map(|(_, changes)| self.shared.announce(changes))
+    }
+
+    /// A one-time billing `authKey` for `customer_key` (what the billing successUrl carries).
+    pub fn billing_auth_key(&self, customer_key: &str) -> String {
+        self.shared.lock().office.billing_auth(customer_key)
+    }
+
+    /// Makes the next matching API requests fail.
+    pub fn fail_next(&self, fault: Fault) {
+        self.shared.add_fault(fault);
+    }
+
+    /// Delays the answers of the next `times` API requests whose path contains `path_contains`
+    /// (any path when `None`). The operation itself takes effect immediately.
+    pub fn delay_next(&self, delay: Duration, times: u32, path_contains: Option<&str>) {
+        self.shared.add_delay(Delay {
+            millis: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            times,
+            path_contains: path_contains.map(str::to_owned),
+        });
+    }
+
+    /// Overrides the `Content-Type` of API answers (e.g. `application/json;charset=EUC-KR`, to
+    /// check that clients decode UTF-8 whatever the header says). `None` restores the default.
+    pub fn set_content_type(&self, content_type: Option<&str>) {
+        self.shared
+            .set_content_type(content_type.map(str::to_owned));
+    }
+
+    /// Every API request received so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().requests.clone()
+    }
+
+    /// Every webhook the fake sent (bodies and transmission ids).
+    pub fn sent_webhooks(&self) -> Vec<SentWebhook> {
+        self.shared.lock().outbox.sent().to_vec()
+    }
+
+    /// The log of every webhook delivery attempt (with headers and answers); wait on it with
+    /// [`DeliveryLog::wait_until`].
+    pub fn webhook_log(&self) -> DeliveryLog {
+        self.shared.dispatcher.log().clone()
+    }
+
+    /// The payment as Toss would return it, if it exists.
+    pub fn payment_json(&self, payment_key: &str) -> Option<Value> {
+        self.shared
+            .lock()
+            .office
+            .payment(payment_key)
+            .map(state::FakePayment::to_json)
+    }
+
+    /// The payment key of the payment for `order_id`.
+    pub fn payment_key_for_order(&self, order_id: &str) -> Option<String> {
+        self.shared
+            .lock()
+            .office
+            .payments()
+            .find(|p| p.order_id == order_id)
+            .map(|p| p.payment_key.clone())
+    }
+
+    /// Waits until `condition` holds, re-checking whenever the fake's state changes (requests,
+    /// control calls, webhook attempts). Wrap it in a timeout in tests.
+    pub async fn wait_until(&self, condition: impl Fn(&FakeToss) -> bool) {
+        let mut rx = self.shared.changed.subscribe();
+        loop {
+            if condition(self) {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
