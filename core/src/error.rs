@@ -78,6 +78,10 @@ pub struct PgError {
     pub message: String,
     /// The HTTP status of the answer, when there was one.
     pub http_status: Option<u16>,
+    /// For aggregators such as PortOne: the underlying PG's own code (`pgCode`), when sent.
+    pub upstream_code: Option<String>,
+    /// For aggregators: the underlying PG's own message (`pgMessage`), when sent.
+    pub upstream_message: Option<String>,
 }
 
 impl PgError {
@@ -91,7 +95,16 @@ impl PgError {
             code: code.into(),
             message: message.into(),
             http_status,
+            upstream_code: None,
+            upstream_message: None,
         }
+    }
+
+    /// Attaches the underlying PG's code and message (PortOne `PG_PROVIDER` errors).
+    pub fn with_upstream(mut self, code: Option<String>, message: Option<String>) -> Self {
+        self.upstream_code = code;
+        self.upstream_message = message;
+        self
     }
 }
 
@@ -149,6 +162,14 @@ impl fmt::Display for Inner {
         write!(f, "{}: {}", self.kind, self.message)?;
         if let Some(pg) = &self.pg {
             write!(f, " [{}: {}", pg.code, pg.message)?;
+            if pg.upstream_code.is_some() || pg.upstream_message.is_some() {
+                write!(
+                    f,
+                    " (PG {}: {})",
+                    pg.upstream_code.as_deref().unwrap_or("-"),
+                    pg.upstream_message.as_deref().unwrap_or("-")
+                )?;
+            }
             if let Some(status) = pg.http_status {
                 write!(f, " (HTTP {status})")?;
             }

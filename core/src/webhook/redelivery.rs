@@ -76,12 +76,14 @@ impl RedeliverySchedule {
         )
     }
 
-    /// PortOne V2: resends after 0, 1, 4, 16, 64 and 256 minutes, each delay drawn uniformly
-    /// from zero to that bound (full jitter); any 2xx stops it.
+    /// PortOne V2: PortOne publishes the attempt delays 0 → 1 → 4 → 16 → 64 → 256 minutes and
+    /// "최대 5회까지 재전송": the 0 is the first delivery, so up to 5 resends follow after 1, 4,
+    /// 16, 64 and 256 minutes, each drawn uniformly from zero to that bound (full jitter).
+    /// Any 2xx stops it.
     pub fn portone_v2() -> Self {
         RedeliverySchedule::new(
             "portone-v2",
-            [0, 1, 4, 16, 64, 256].into_iter().map(minutes).collect(),
+            [1, 4, 16, 64, 256].into_iter().map(minutes).collect(),
             true,
             RedeliveryStop::Any2xx,
         )
@@ -160,7 +162,7 @@ mod tests {
         assert!(!toss.stops_on(500));
 
         let v2 = RedeliverySchedule::portone_v2();
-        assert_eq!(v2.resends(), 6);
+        assert_eq!(v2.resends(), 5);
         assert_eq!(v2.total_span(), minutes(341));
         assert!(v2.stops_on(204));
         assert!(!v2.stops_on(400));
@@ -182,7 +184,7 @@ mod tests {
                 assert!(d <= *bound);
             }
         }
-        assert_eq!(v2.delay(6, &mut rng), None);
+        assert_eq!(v2.delay(5, &mut rng), None);
         let toss = RedeliverySchedule::toss();
         assert_eq!(toss.delay(2, &mut rng), Some(minutes(16)));
     }
