@@ -1,9 +1,18 @@
 //! Test support for hanpay: a mock provider, wire-faithful fake Toss Payments and PortOne
 //! servers on loopback, signed webhook delivery with each PG's real redelivery schedule, and the
 //! conformance suite every provider crate must pass.
+//!
+//! - [`mock::MockProvider`]: an in-memory `PaymentProvider` + `WebhookVerifier` with realistic
+//!   state and scriptable faults.
+//! - [`fake_toss::FakeToss`], [`fake_portone::FakePortOne`]: axum servers on `127.0.0.1:0`
+//!   speaking each PG's wire format, written from the PGs' documentation (this crate depends on
+//!   `hanpay-core` only, so a client's field-name mistake cannot be mirrored here).
+//! - [`delivery`]: webhook delivery on a PG's redelivery schedule, scaled in time.
+//! - [`conformance`]: the shared suite (`run_all(provider, driver)`), object_store style.
 #![forbid(unsafe_code)]
-pub mod fake_toss;
+
+pub mod conformance;
 pub mod delivery;
 pub mod fake_portone;
-pub mod conformance;
+pub mod fake_toss;
 pub mod mock;
