@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use tracing::Span;
 
+use crate::webhook::{WebhookError, WebhookEvent};
+
 /// Target of every hanpay tracing span and event.
 pub const TARGET: &str = "hanpay";
 
@@ -72,5 +74,24 @@ pub fn webhook_decision(
             reason,
             "webhook rejected"
         ),
+    }
+}
+
+/// Emits the decision event for a verifier's result: the event's dedupe id and trust when
+/// accepted; the delivery id the request carried (if any) and the reason when rejected. Every
+/// [`WebhookVerifier`](crate::WebhookVerifier) calls this once per request.
+pub fn webhook_result(
+    provider: &str,
+    delivery_id: Option<&str>,
+    result: &Result<WebhookEvent, WebhookError>,
+) {
+    match result {
+        Ok(event) => webhook_decision(
+            provider,
+            Some(&event.dedupe_id),
+            Some(event.trust.label()),
+            None,
+        ),
+        Err(e) => webhook_decision(provider, delivery_id, None, Some(&e.to_string())),
     }
 }

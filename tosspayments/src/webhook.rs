@@ -420,20 +420,11 @@ impl WebhookVerifier for TossWebhookVerifier {
 
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, WebhookError> {
         let result = self.verify_inner(request);
-        match &result {
-            Ok(event) => observe::webhook_decision(
-                PROVIDER_ID.as_str(),
-                Some(&event.dedupe_id),
-                Some(event.trust.label()),
-                None,
-            ),
-            Err(e) => observe::webhook_decision(
-                PROVIDER_ID.as_str(),
-                request.header(TRANSMISSION_ID_HEADER),
-                None,
-                Some(&e.to_string()),
-            ),
-        }
+        observe::webhook_result(
+            PROVIDER_ID.as_str(),
+            request.header(TRANSMISSION_ID_HEADER),
+            &result,
+        );
         result
     }
 

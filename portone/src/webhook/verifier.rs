@@ -371,15 +371,7 @@ impl WebhookVerifier for PortOneWebhookVerifier {
 
     fn verify(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, WebhookError> {
         let result = self.check(request);
-        match &result {
-            Ok(event) => observe::webhook_decision(
-                PROVIDER_ID.as_str(),
-                Some(&event.dedupe_id),
-                Some(event.trust.label()),
-                None,
-            ),
-            Err(e) => observe::webhook_decision(PROVIDER_ID.as_str(), None, None, Some(e.label())),
-        }
+        observe::webhook_result(PROVIDER_ID.as_str(), request.header("webhook-id"), &result);
         result
     }
 
