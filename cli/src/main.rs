@@ -1,1 +1,251 @@
-fn main() {}
+//! `hanpay`: a local PG sandbox, webhook tools and the end-to-end demo.
+//!
+//! ```text
+//! hanpay demo [--provider tosspayments|portone|all]
+//! hanpay sandbox [--toss-addr A] [--portone-addr A] [--webhook-url PROVIDER=URL]... [--time-scale N]
+//! hanpay webhook verify --provider P [--secret S]... [--peer IP] [--header 'Name: value']... [--body-file F|-] [--now SECS]
+//! hanpay webhook send --provider P --event E --to URL [--secret S] [--payment-id ID] [--order-id ID] [--status S]
+//! ```
+#![forbid(unsafe_code)]
+
+mod demo;
+mod sandbox;
+mod webhook;
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// hanpay: one API for Korean PGs. Try it locally with no PG account.
+#[derive(Debug, Parser)]
+#[command(name = "hanpay", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole payment lifecycle against the built-in sandbox with an example shop.
+    Demo {
+        /// Which PG to run the shop against.
+        #[arg(long, value_enum, default_value_t = DemoProvider::All)]
+        provider: DemoProvider,
+    },
+    /// Run fake Toss Payments and PortOne servers for your app to talk to.
+    Sandbox {
+        /// Where the Toss sandbox listens.
+        #[arg(long, default_value = sandbox::DEFAULT_TOSS_ADDR)]
+        toss_addr: SocketAddr,
+        /// Where the PortOne sandbox listens.
+        #[arg(long, default_value = sandbox::DEFAULT_PORTONE_ADDR)]
+        portone_addr: SocketAddr,
+        /// Deliver PROVIDER's webhooks to URL (repeatable), e.g.
+        /// tosspayments=http://127.0.0.1:3000/webhooks/tosspayments
+        #[arg(long = "webhook-url", value_parser = parse_webhook_url)]
+        webhook_urls: Vec<(String, String)>,
+        /// Redelivery speed-up: each of the PG's delays is divided by this (1 = real time).
+        #[arg(long, default_value_t = 60)]
+        time_scale: u32,
+    },
+    /// Webhook tools.
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DemoProvider {
+    Tosspayments,
+    Portone,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Provider {
+    Tosspayments,
+    Portone,
+}
+
+impl Provider {
+    fn name(self) -> &'static str {
+        match self {
+            Provider::Tosspayments => hanpay::TOSSPAYMENTS,
+            Provider::Portone => hanpay::PORTONE,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhookCommand {
+    /// Verify a webhook as the PG sent it and print the event, or why it is refused.
+    Verify {
+        /// The PG that sent it.
+        #[arg(long, value_enum)]
+        provider: Provider,
+        /// A secret to try (repeatable). Toss: tried as the security key and as the webhook
+        /// secret. PortOne: a Standard Webhooks secret (whsec_…).
+        #[arg(long = "secret")]
+        secrets: Vec<String>,
+        /// The sender's IP address, checked against the PG's published addresses.
+        #[arg(long)]
+        peer: Option<IpAddr>,
+        /// A request header, 'Name: value' (repeatable).
+        #[arg(long = "header")]
+        headers: Vec<String>,
+        /// The raw body file ('-' or absent: standard input).
+        #[arg(long)]
+        body_file: Option<PathBuf>,
+        /// The current time in Unix seconds (to check published vectors).
+        #[arg(long)]
+        now: Option<i64>,
+    },
+    /// Build a realistic event, sign it as the PG would, and POST it.
+    Send {
+        /// The PG to imitate.
+        #[arg(long, value_enum)]
+        provider: Provider,
+        /// The event: Toss PAYMENT_STATUS_CHANGED | DEPOSIT_CALLBACK | CANCEL_STATUS_CHANGED;
+        /// PortOne Transaction.Paid | Transaction.Cancelled | Transaction.VirtualAccountIssued | …
+        #[arg(long)]
+        event: String,
+        /// The URL to POST to.
+        #[arg(long)]
+        to: String,
+        /// The signing secret (Toss: security key and webhook secret; PortOne: whsec_…; for a
+        /// DEPOSIT_CALLBACK, the payment's secret).
+        #[arg(long)]
+        secret: Option<String>,
+        /// The payment key (Toss) or payment id (PortOne).
+        #[arg(long)]
+        payment_id: Option<String>,
+        /// The order id.
+        #[arg(long)]
+        order_id: Option<String>,
+        /// The status the event announces (Toss: DONE, CANCELED, …).
+        #[arg(long)]
+        status: Option<String>,
+        /// The amount, in won.
+        #[arg(long, default_value_t = 58_000)]
+        amount: i64,
+    },
+}
+
+fn parse_webhook_url(text: &str) -> Result<(String, String), String> {
+    let (provider, url) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected PROVIDER=URL"))?;
+    let provider = provider.trim().to_ascii_lowercase();
+    if provider != hanpay::TOSSPAYMENTS && provider != hanpay::PORTONE {
+        return Err(format!(
+            "{provider:?}: the provider is tosspayments or portone"
+        ));
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(format!("{url:?} is not an http(s) URL"));
+    }
+    Ok((provider, url.to_owned()))
+}
+
+fn emit(report: &webhook::Report) -> ExitCode {
+    let _ = std::io::stdout().write_all(report.stdout.as_bytes());
+    let _ = std::io::stderr().write_all(report.stderr.as_bytes());
+    ExitCode::from(u8::try_from(report.code).unwrap_or(1))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Demo { provider } => {
+            let providers: &[&str] = match provider {
+                DemoProvider::Tosspayments => &[hanpay::TOSSPAYMENTS],
+                DemoProvider::Portone => &[hanpay::PORTONE],
+                DemoProvider::All => &[hanpay::TOSSPAYMENTS, hanpay::PORTONE],
+            };
+            let code = demo::run(
+                providers,
+                Box::new(|line| {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "{line}");
+                }),
+            )
+            .await;
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
+        Command::Sandbox {
+            toss_addr,
+            portone_addr,
+            webhook_urls,
+            time_scale,
+        } => {
+            let options = sandbox::Options {
+                toss_addr,
+                portone_addr,
+                webhook_urls,
+                time_scale,
+            };
+            let running = match sandbox::Sandbox::start(&options).await {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            print!("{}", running.banner(&options));
+            let _ = std::io::stdout().flush();
+            let _ = tokio::signal::ctrl_c().await;
+            drop(running);
+            ExitCode::SUCCESS
+        }
+        Command::Webhook { command } => match command {
+            WebhookCommand::Verify {
+                provider,
+                secrets,
+                peer,
+                headers,
+                body_file,
+                now,
+            } => emit(&webhook::verify(&webhook::VerifyInput {
+                provider: provider.name().to_owned(),
+                secrets,
+                peer,
+                headers,
+                body_file,
+                now,
+            })),
+            WebhookCommand::Send {
+                provider,
+                event,
+                to,
+                secret,
+                payment_id,
+                order_id,
+                status,
+                amount,
+            } => emit(
+                &webhook::send(&webhook::SendInput {
+                    provider: provider.name().to_owned(),
+                    event,
+                    to,
+                    secret,
+                    payment_id,
+                    order_id,
+                    status,
+                    amount,
+                })
+                .await,
+            ),
+        },
+    }
+}

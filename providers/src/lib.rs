@@ -1,1 +1,70 @@
-//! placeholder
+//! # hanpay
+//!
+//! One Rust API for Korean payment gateways — Toss Payments and PortOne — chosen by
+//! configuration.
+//!
+//! - [`HanpayConfig`]: a TOML file with `${VAR}` expansion and the environment variables users
+//!   of these PGs already set (`HANPAY_PROVIDER`, `TOSS_SECRET_KEY`, `PORTONE_API_SECRET`, …).
+//! - [`Hanpay`]: the configured providers by name, with a default; [`Gateway`]: one provider
+//!   through the facade (confirm and virtual-account issue save the payment's secret).
+//! - [`WebhookPipeline`]: verify → dedupe → reconcile with the PG → apply legal status moves →
+//!   your [`WebhookHandler`] → the answer the PG expects.
+//! - [`checkout`]: confirm errors a storefront can act on; [`event`]: the PG event → order
+//!   action table.
+//! - `axum` feature: [`axum::webhook_router`] serving `POST /webhooks/{provider}`.
+//!
+//! Features: `tosspayments` and `portone` (default) compile each PG's crate; `axum` adds the
+//! router.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use hanpay::{CancelRequest, Hanpay, Money, PaymentProvider};
+//! let hanpay = Hanpay::from_env()?; // HANPAY_PROVIDER=portone PORTONE_API_SECRET=…
+//! let gateway = hanpay.gateway();
+//! let payment = gateway.payment("payment-0001").await?;
+//! gateway
+//!     .cancel(&CancelRequest::partial(&payment.payment_key, "고객 요청", Money::krw(8_000)))
+//!     .await?;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "axum")]
+pub mod axum;
+mod backends;
+pub mod checkout;
+pub mod config;
+pub mod event;
+pub mod pipeline;
+mod registry;
+pub mod secrets;
+pub mod store;
+
+pub use checkout::CheckoutError;
+pub use config::{ConfigError, HanpayConfig, PORTONE, TOSSPAYMENTS};
+pub use event::{OrderAction, PaymentEvent};
+pub use pipeline::{
+    handler_fn, HandlerError, WebhookHandler, WebhookOutcome, WebhookPipeline,
+    WebhookPipelineBuilder,
+};
+pub use registry::{Gateway, Hanpay, HanpayBuilder, UnknownProvider};
+pub use secrets::{InMemoryPaymentSecrets, PaymentSecrets};
+pub use store::{
+    DedupeStore, InMemoryDedupeStore, InMemoryPaymentStates, PaymentStateStore, StoreError,
+};
+
+/// The core crate, for everything not re-exported here.
+pub use hanpay_core as core;
+pub use hanpay_core::{
+    Bank, CancelRequest, ConfirmRequest, ErrorKind, Money, Payment, PaymentError, PaymentProvider,
+    PaymentStatus, ProviderId, RefundAccount, Secret, VirtualAccountRequest, WebhookEvent,
+    WebhookRequest, WebhookVerifier,
+};
+
+/// The Toss Payments crate (feature `tosspayments`).
+#[cfg(feature = "tosspayments")]
+pub use hanpay_tosspayments as tosspayments;
+
+/// The PortOne crate (feature `portone`).
+#[cfg(feature = "portone")]
+pub use hanpay_portone as portone;

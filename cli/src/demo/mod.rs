@@ -1,0 +1,448 @@
+//! `hanpay demo`: the sandbox in-process, the example [`shop`] (facade only), and the lifecycle
+//! a Korean merchant runs, once per provider with the same shop code.
+
+pub mod shop;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hanpay::{Bank, HanpayConfig, Money, OrderAction, PaymentEvent, PaymentStatus};
+use hanpay_testkit::fake_portone::{self, PayMethod};
+use hanpay_testkit::fake_toss::{self, SessionMethod};
+
+use crate::sandbox::{Options, Sandbox};
+use shop::Shop;
+
+const WEBHOOK_WAIT: Duration = Duration::from_secs(15);
+
+/// The customer and the PG's back office, played at the sandbox.
+struct Customer<'a> {
+    sandbox: &'a Sandbox,
+    provider: &'a str,
+}
+
+impl Customer<'_> {
+    /// Pays by card in the browser; returns what the successUrl carries (the payment key).
+    fn pay_by_card(&self, order_id: &str, amount: &Money) -> Result<String, String> {
+        match self.provider {
+            hanpay::TOSSPAYMENTS => self
+                .sandbox
+                .toss
+                .create_session(order_id, amount.minor_units(), SessionMethod::Card)
+                .map_err(|e| format!("{}: {}", e.code, e.message)),
+            _ => {
+                self.sandbox
+                    .portone
+                    .pay(
+                        order_id,
+                        amount.minor_units(),
+                        "KRW",
+                        "겨울 코트",
+                        PayMethod::Card,
+                    )
+                    .map_err(|e| e.to_string())?;
+                Ok(order_id.to_owned())
+            }
+        }
+    }
+
+    /// Transfers the amount into the virtual account.
+    fn deposit(&self, payment_key: &str) -> Result<(), String> {
+        match self.provider {
+            hanpay::TOSSPAYMENTS => self
+                .sandbox
+                .toss
+                .deposit(payment_key)
+                .map_err(|e| format!("{}: {}", e.code, e.message)),
+            _ => self
+                .sandbox
+                .portone
+                .deposit(payment_key)
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The PG's next cancel of `payment_key` fails with a transient error.
+    fn break_next_cancel(&self, payment_key: &str) -> &'static str {
+        match self.provider {
+            hanpay::TOSSPAYMENTS => {
+                self.sandbox.toss.fail_next(
+                    fake_toss::Fault::new(500, "FAILED_INTERNAL_SYSTEM_PROCESSING")
+                        .on_path(format!("/v1/payments/{payment_key}/cancel")),
+                );
+                "500 FAILED_INTERNAL_SYSTEM_PROCESSING"
+            }
+            _ => {
+                self.sandbox.portone.inject(
+                    Some(fake_portone::Operation::Cancel),
+                    1,
+                    fake_portone::Fault::Error {
+                        error_type: "SERVICE_UNAVAILABLE".into(),
+                        http_status: Some(503),
+                    },
+                );
+                "503 SERVICE_UNAVAILABLE"
+            }
+        }
+    }
+
+    /// The idempotency keys of the cancel requests for `payment_key` that reached the PG.
+    fn cancel_keys(&self, payment_key: &str) -> Vec<Option<String>> {
+        match self.provider {
+            hanpay::TOSSPAYMENTS => {
+                let path = format!("/v1/payments/{payment_key}/cancel");
+                self.sandbox
+                    .toss
+                    .requests()
+                    .into_iter()
+                    .filter(|r| r.method == "POST" && r.path == path)
+                    .map(|r| r.idempotency_key)
+                    .collect()
+            }
+            _ => self
+                .sandbox
+                .portone
+                .requests()
+                .into_iter()
+                .filter(|r| {
+                    r.operation == fake_portone::Operation::Cancel && r.payment_id == payment_key
+                })
+                .map(|r| r.idempotency_key)
+                .collect(),
+        }
+    }
+
+    /// How many cancel requests for `payment_key` reached the PG.
+    fn cancel_requests(&self, payment_key: &str) -> usize {
+        self.cancel_keys(payment_key).len()
+    }
+}
+
+/// Prints the demo as it runs and remembers whether a step failed.
+struct Printer {
+    failures: usize,
+    out: Box<dyn FnMut(&str) + Send>,
+}
+
+impl Printer {
+    fn line(&mut self, text: &str) {
+        (self.out)(text);
+    }
+
+    fn ok(&mut self, text: &str) {
+        self.line(&format!("  ✔ {text}"));
+    }
+
+    fn detail(&mut self, text: &str) {
+        self.line(&format!("      {text}"));
+    }
+
+    fn fail(&mut self, text: &str) {
+        self.failures += 1;
+        self.line(&format!("  ✘ {text}"));
+    }
+
+    fn webhook(&mut self, event: &PaymentEvent) {
+        let old = event
+            .old_status
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "(new)".into());
+        self.detail(&format!(
+            "webhook verified ({}) and applied: {old} → {}{} — {}",
+            event.trust,
+            event.new_status,
+            if event.reconciled {
+                ", checked against the PG"
+            } else {
+                ""
+            },
+            event.action.describe()
+        ));
+    }
+}
+
+fn order_id(provider: &str, what: &str) -> String {
+    let short = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let tag = if provider == hanpay::TOSSPAYMENTS {
+        "toss"
+    } else {
+        "po"
+    };
+    format!("demo-{tag}-{what}-{short}")
+}
+
+async fn wait_webhook(
+    p: &mut Printer,
+    shop: &Shop,
+    order: &str,
+    action: OrderAction,
+) -> Result<(), String> {
+    let event = shop.wait_for(order, action, WEBHOOK_WAIT).await?;
+    p.webhook(&event);
+    Ok(())
+}
+
+/// Runs every step for the shop's provider. Returns `Err` on the first failed step.
+async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Result<(), String> {
+    let provider = shop.provider();
+
+    // 1. Card payment.
+    let order = order_id(&provider, "card");
+    let price = Money::krw(58_000);
+    let key = customer.pay_by_card(&order, &price)?;
+    let paid = shop
+        .confirm(&key, &order, price.clone())
+        .await
+        .map_err(|e| format!("card confirm failed ({}): {e}", e.code()))?;
+    if paid.status != PaymentStatus::Paid {
+        return Err(format!("card confirm: expected PAID, got {}", paid.status));
+    }
+    p.ok(&format!(
+        "card payment of {} for {order} confirmed → {}",
+        paid.total, paid.status
+    ));
+    wait_webhook(p, shop, &order, OrderAction::ConfirmOrder).await?;
+
+    // 2. Partial cancel.
+    let part = Money::krw(8_000);
+    let after = shop
+        .refund_part(&key, part.clone(), "사이즈 교환: 차액 환불")
+        .await
+        .map_err(|e| format!("partial cancel failed: {e}"))?;
+    let expected = Money::krw(50_000);
+    if after.status != PaymentStatus::PartiallyCanceled || after.balance != expected {
+        return Err(format!(
+            "partial cancel: expected PARTIALLY_CANCELED with {expected} left, got {} with {}",
+            after.status, after.balance
+        ));
+    }
+    p.ok(&format!(
+        "partial cancel of {part} → {}, balance {} (of {})",
+        after.status, after.balance, after.total
+    ));
+    wait_webhook(p, shop, &order, OrderAction::RecordPartialRefund).await?;
+
+    // 3. Virtual account: issued, deposited, confirmed by webhook.
+    let va_order = order_id(&provider, "va");
+    let coat = Money::krw(39_000);
+    let issued = shop
+        .issue_virtual_account(&va_order, coat.clone(), "김토스")
+        .await
+        .map_err(|e| format!("virtual account issue failed: {e}"))?;
+    let account = issued
+        .virtual_account()
+        .map(|va| va.account_number.clone())
+        .ok_or("the issued payment has no virtual account")?;
+    if issued.status != PaymentStatus::WaitingForDeposit {
+        return Err(format!(
+            "virtual account: expected WAITING_FOR_DEPOSIT, got {}",
+            issued.status
+        ));
+    }
+    p.ok(&format!(
+        "virtual account {account} ({}) issued for {coat} → {}",
+        issued
+            .virtual_account()
+            .and_then(|va| va.bank.as_ref().map(|b| b.korean_name().to_owned()))
+            .unwrap_or_default(),
+        issued.status
+    ));
+    wait_webhook(p, shop, &va_order, OrderAction::AwaitDeposit).await?;
+    customer.deposit(&issued.payment_key)?;
+    p.ok(&format!("the customer deposited {coat} into {account}"));
+    wait_webhook(p, shop, &va_order, OrderAction::ConfirmVirtualAccountOrder).await?;
+    let deposited = shop
+        .payment(&issued.payment_key)
+        .await
+        .map_err(|e| format!("lookup failed: {e}"))?;
+    if deposited.status != PaymentStatus::Paid {
+        return Err(format!(
+            "after the deposit: expected PAID, got {}",
+            deposited.status
+        ));
+    }
+
+    // 4. A refund to the virtual account's own number is refused before any call.
+    let before = customer.cancel_requests(&issued.payment_key);
+    match shop
+        .refund_to_account(&issued.payment_key, Bank::Shinhan, &account, "김토스")
+        .await
+    {
+        Ok(_) => return Err("a refund to the virtual account itself was accepted".into()),
+        Err(e) => {
+            if customer.cancel_requests(&issued.payment_key) != before {
+                return Err("the refused refund reached the PG".into());
+            }
+            p.ok(&format!(
+                "refund to the virtual account's own number {account} refused before any PG call:"
+            ));
+            p.detail(e.message());
+        }
+    }
+
+    // 5. Refund to the customer's own account.
+    let refunded = shop
+        .refund_to_account(&issued.payment_key, Bank::Kookmin, "1102147270", "김토스")
+        .await
+        .map_err(|e| format!("refund to the customer's account failed: {e}"))?;
+    if refunded.status != PaymentStatus::Canceled {
+        return Err(format!(
+            "refund: expected CANCELED, got {}",
+            refunded.status
+        ));
+    }
+    p.ok(&format!(
+        "{} refunded to the customer's own account (KB국민은행 ******7270) → {}",
+        refunded.canceled, refunded.status
+    ));
+    wait_webhook(p, shop, &va_order, OrderAction::CancelOrder).await?;
+
+    // 6. A transient PG failure during cancel: retried, one cancellation.
+    let order = order_id(&provider, "retry");
+    let price = Money::krw(15_000);
+    let key = customer.pay_by_card(&order, &price)?;
+    let paid = shop
+        .confirm(&key, &order, price.clone())
+        .await
+        .map_err(|e| format!("confirm failed ({}): {e}", e.code()))?;
+    p.ok(&format!(
+        "card payment of {} for {order} confirmed → {}",
+        paid.total, paid.status
+    ));
+    wait_webhook(p, shop, &order, OrderAction::ConfirmOrder).await?;
+    let fault = customer.break_next_cancel(&key);
+    let canceled = shop
+        .cancel(&key, "품절로 주문 취소")
+        .await
+        .map_err(|e| format!("cancel with a transient failure was not retried: {e}"))?;
+    let keys = customer.cancel_keys(&key);
+    let requests = keys.len();
+    if canceled.status != PaymentStatus::Canceled || canceled.cancellations.len() != 1 {
+        return Err(format!(
+            "retried cancel: expected CANCELED with one cancellation, got {} with {}",
+            canceled.status,
+            canceled.cancellations.len()
+        ));
+    }
+    if requests < 2 {
+        return Err(format!(
+            "the PG saw {requests} cancel request(s): the fault was not exercised"
+        ));
+    }
+    if keys[0].is_none() || keys.iter().any(|k| *k != keys[0]) {
+        return Err(format!(
+            "the retried cancel did not reuse its idempotency key: {keys:?}"
+        ));
+    }
+    p.ok(&format!(
+        "cancel of {} hit a transient {fault}, retried with the same idempotency key → {}, \
+         exactly one cancellation ({requests} requests reached the PG)",
+        canceled.canceled, canceled.status
+    ));
+    wait_webhook(p, shop, &order, OrderAction::CancelOrder).await?;
+    Ok(())
+}
+
+fn title(provider: &str) -> &'static str {
+    match provider {
+        hanpay::TOSSPAYMENTS => "Toss Payments",
+        _ => "PortOne",
+    }
+}
+
+/// Runs the demo for `providers`, printing through `out`. Returns the exit status.
+pub async fn run(providers: &[&str], out: Box<dyn FnMut(&str) + Send>) -> i32 {
+    let mut p = Printer { failures: 0, out };
+    p.line("hanpay demo: one shop, every PG, switched by configuration");
+    p.line("");
+
+    // Each provider's shop gets its own endpoint, bound before the sandbox is told where to
+    // deliver.
+    let mut listeners = Vec::new();
+    for provider in providers {
+        match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+            Ok(l) => match l.local_addr() {
+                Ok(addr) => listeners.push((*provider, addr, Some(l))),
+                Err(e) => {
+                    p.fail(&format!("cannot bind the shop: {e}"));
+                    return 1;
+                }
+            },
+            Err(e) => {
+                p.fail(&format!("cannot bind the shop: {e}"));
+                return 1;
+            }
+        }
+    }
+    let options = Options {
+        toss_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        portone_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        webhook_urls: listeners
+            .iter()
+            .map(|(name, addr, _)| ((*name).to_owned(), format!("http://{addr}/webhooks/{name}")))
+            .collect(),
+        time_scale: 60_000,
+    };
+    let sandbox = match Sandbox::start(&options).await {
+        Ok(s) => s,
+        Err(e) => {
+            p.fail(&format!("cannot start the sandbox: {e}"));
+            return 1;
+        }
+    };
+    p.line(&format!(
+        "sandbox: Toss Payments at {}, PortOne at {}",
+        sandbox.toss_url(),
+        sandbox.portone_url()
+    ));
+
+    for (provider, addr, listener) in &mut listeners {
+        let provider: &str = provider;
+        p.line("");
+        p.line(&format!(
+            "── {} ── HANPAY_PROVIDER={provider}, shop webhooks at http://{addr}/webhooks/{provider}",
+            title(provider)
+        ));
+        let env: Vec<(&str, String)> = sandbox.env(provider);
+        let config = match HanpayConfig::from_env_with(|name| {
+            env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+        }) {
+            Ok(c) => c,
+            Err(e) => {
+                p.fail(&format!("configuration: {e}"));
+                continue;
+            }
+        };
+        let Some(l) = listener.take() else { continue };
+        let shop = match Shop::start(&config, l) {
+            Ok(s) => s,
+            Err(e) => {
+                p.fail(&format!("shop start-up: {e}"));
+                continue;
+            }
+        };
+        let customer = Customer {
+            sandbox: &sandbox,
+            provider,
+        };
+        if let Err(e) = lifecycle(&mut p, &shop, &customer).await {
+            p.fail(&e);
+        }
+    }
+
+    p.line("");
+    if p.failures == 0 {
+        p.line(&format!(
+            "all steps passed for {}",
+            providers
+                .iter()
+                .map(|p| title(p))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ));
+        0
+    } else {
+        p.line(&format!("{} step(s) failed", p.failures));
+        1
+    }
+}

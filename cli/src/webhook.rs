@@ -1,0 +1,466 @@
+//! `hanpay webhook verify` (why was this webhook refused?) and `hanpay webhook send` (deliver a
+//! realistic, signed event to a local endpoint, like `stripe trigger`).
+
+use std::io::Read;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use hanpay::core::webhook::{hmac_sha256, StandardWebhooks};
+use hanpay::core::{Trust, WebhookError, WebhookEvent, WebhookRequest, WebhookVerifier};
+use hanpay::portone::PortOneWebhookVerifier;
+use hanpay::tosspayments::TossWebhookVerifier;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use time::{OffsetDateTime, UtcOffset};
+
+/// What `webhook verify` was given.
+#[derive(Debug, Clone)]
+pub struct VerifyInput {
+    /// `tosspayments` or `portone`.
+    pub provider: String,
+    /// Secrets to try.
+    pub secrets: Vec<String>,
+    /// The sender's address; `None` skips the address check.
+    pub peer: Option<IpAddr>,
+    /// `Name: value` headers.
+    pub headers: Vec<String>,
+    /// The body file; `None` or `-` reads stdin.
+    pub body_file: Option<PathBuf>,
+    /// The clock, in Unix seconds.
+    pub now: Option<i64>,
+}
+
+/// The result of a command: what to print and the exit status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Exit status.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Report {
+    fn usage(message: impl Into<String>) -> Report {
+        Report {
+            code: 2,
+            stdout: String::new(),
+            stderr: format!("error: {}\n", message.into()),
+        }
+    }
+}
+
+fn parse_headers(lines: &[String]) -> Result<HeaderMap, String> {
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| format!("--header {line:?}: expected 'Name: value'"))?;
+        let name = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| format!("--header {line:?}: invalid header name"))?;
+        let value = HeaderValue::from_str(value.trim())
+            .map_err(|_| format!("--header {line:?}: invalid header value"))?;
+        headers.append(name, value);
+    }
+    Ok(headers)
+}
+
+fn read_body(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
+    match file {
+        Some(path) if path.as_os_str() != "-" => {
+            std::fs::read(path).map_err(|e| format!("--body-file {}: {e}", path.display()))
+        }
+        _ => {
+            let mut body = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut body)
+                .map_err(|e| format!("reading the body from stdin: {e}"))?;
+            Ok(body)
+        }
+    }
+}
+
+/// The verifiers to try: for Toss each secret as the security key, as the webhook secret, and
+/// as both; for PortOne all secrets as Standard Webhooks secrets.
+fn verifiers(input: &VerifyInput) -> Result<Vec<Box<dyn WebhookVerifier>>, String> {
+    let mut out: Vec<Box<dyn WebhookVerifier>> = Vec::new();
+    match input.provider.as_str() {
+        hanpay::TOSSPAYMENTS => {
+            let variants: [(bool, bool); 3] = [(true, true), (true, false), (false, true)];
+            for (as_security_key, as_webhook_secret) in variants {
+                let mut builder = TossWebhookVerifier::builder();
+                for secret in &input.secrets {
+                    if as_security_key {
+                        builder = builder.security_key(secret.as_str());
+                    }
+                    if as_webhook_secret {
+                        builder = builder.webhook_secret(secret.as_str());
+                    }
+                }
+                if input.peer.is_none() {
+                    builder = builder.without_allowlist();
+                }
+                out.push(Box::new(builder.build().map_err(|e| e.to_string())?));
+                if input.secrets.is_empty() {
+                    break;
+                }
+            }
+        }
+        hanpay::PORTONE => {
+            let mut builder = PortOneWebhookVerifier::builder().secrets(input.secrets.clone());
+            if input.peer.is_none() && !input.secrets.is_empty() {
+                builder = builder.without_allowlist();
+            }
+            out.push(Box::new(builder.build().map_err(|e| e.to_string())?));
+        }
+        other => {
+            return Err(format!(
+                "unknown provider {other:?}: use tosspayments or portone"
+            ))
+        }
+    }
+    Ok(out)
+}
+
+/// Runs `hanpay webhook verify`.
+pub fn verify(input: &VerifyInput) -> Report {
+    let headers = match parse_headers(&input.headers) {
+        Ok(h) => h,
+        Err(e) => return Report::usage(e),
+    };
+    let body = match read_body(input.body_file.as_ref()) {
+        Ok(b) => b,
+        Err(e) => return Report::usage(e),
+    };
+    let now = match input.now {
+        Some(secs) => match OffsetDateTime::from_unix_timestamp(secs) {
+            Ok(t) => t,
+            Err(_) => return Report::usage(format!("--now {secs}: out of range")),
+        },
+        None => OffsetDateTime::now_utc(),
+    };
+    let verifiers = match verifiers(input) {
+        Ok(v) => v,
+        Err(e) => return Report::usage(e),
+    };
+    let mut request = WebhookRequest::new(&headers, body).received_at(now);
+    if let Some(ip) = input.peer {
+        request = request.peer(SocketAddr::new(ip, 443));
+    }
+    let mut notes = String::new();
+    if input.peer.is_none() {
+        notes.push_str("note: no --peer given, so the sender's address was not checked\n");
+    }
+    if input.secrets.is_empty() {
+        notes.push_str("note: no --secret given, so no signature was checked\n");
+    }
+
+    let mut first_error: Option<WebhookError> = None;
+    for verifier in &verifiers {
+        match verifier.verify(&request) {
+            Ok(event) => return accepted(&event, notes),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    let error = first_error.unwrap_or(WebhookError::MalformedPayload("no verifier".into()));
+    Report {
+        code: 1,
+        stdout: String::new(),
+        stderr: format!(
+            "{notes}rejected: {error}\n  reason: {}\n  a receiver answers HTTP {}\n",
+            error.label(),
+            error.http_status()
+        ),
+    }
+}
+
+fn accepted(event: &WebhookEvent, notes: String) -> Report {
+    let json = serde_json::to_string_pretty(event).unwrap_or_else(|_| "{}".into());
+    let advice = match &event.trust {
+        Trust::Signed => "a signature over the raw body was verified".to_owned(),
+        Trust::SharedSecret(_) => "the payload carries the payment's secret: compare it with the one \
+             the confirm or virtual-account response returned (the hanpay pipeline does), then \
+             fetch the payment before acting"
+            .to_owned(),
+        Trust::SourceAddress(ip) => format!(
+            "only the sender's address ({ip}) was checked: fetch the payment from the PG before acting"
+        ),
+        Trust::Unverified => {
+            "nothing was verified: fetch the payment from the PG before acting".to_owned()
+        }
+    };
+    Report {
+        code: 0,
+        stdout: format!("{json}\n"),
+        stderr: format!(
+            "{notes}verified: trust {} ({advice})\n",
+            event.trust.label()
+        ),
+    }
+}
+
+/// What `webhook send` was given.
+#[derive(Debug, Clone)]
+pub struct SendInput {
+    /// `tosspayments` or `portone`.
+    pub provider: String,
+    /// The event type.
+    pub event: String,
+    /// Where to POST.
+    pub to: String,
+    /// The signing secret.
+    pub secret: Option<String>,
+    /// The payment key / id.
+    pub payment_id: Option<String>,
+    /// The order id.
+    pub order_id: Option<String>,
+    /// The status the event announces.
+    pub status: Option<String>,
+    /// The amount in won.
+    pub amount: i64,
+}
+
+/// A built event: headers and body.
+#[derive(Debug, Clone)]
+pub struct BuiltEvent {
+    /// Headers to send.
+    pub headers: HeaderMap,
+    /// The exact body.
+    pub body: String,
+}
+
+fn kst_now() -> OffsetDateTime {
+    let offset = UtcOffset::from_hms(9, 0, 0).unwrap_or(UtcOffset::UTC);
+    OffsetDateTime::now_utc().to_offset(offset)
+}
+
+fn toss_time(t: OffsetDateTime, with_offset: bool) -> String {
+    let base = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    if with_offset {
+        format!("{base}+09:00")
+    } else {
+        format!("{base}.{:06}", t.microsecond())
+    }
+}
+
+fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) -> Result<(), String> {
+    let value = HeaderValue::from_str(value).map_err(|_| format!("invalid value for {name}"))?;
+    headers.insert(HeaderName::from_static(name), value);
+    Ok(())
+}
+
+/// Builds the event as the PG would send it, signed when a secret is given.
+pub fn build_event(input: &SendInput) -> Result<BuiltEvent, String> {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let order_id = input
+        .order_id
+        .clone()
+        .unwrap_or_else(|| format!("order-{}", &suffix[..12]));
+    let mut headers = HeaderMap::new();
+    insert(&mut headers, "content-type", "application/json")?;
+    match input.provider.as_str() {
+        hanpay::TOSSPAYMENTS => {
+            let payment_key = input
+                .payment_id
+                .clone()
+                .unwrap_or_else(|| format!("tgen_{}", &suffix[..20]));
+            let now = kst_now();
+            let body = match input.event.as_str() {
+                "PAYMENT_STATUS_CHANGED" => {
+                    let status = input.status.clone().unwrap_or_else(|| "DONE".into());
+                    let balance = if status == "CANCELED" { 0 } else { input.amount };
+                    serde_json::json!({
+                        "eventType": "PAYMENT_STATUS_CHANGED",
+                        "createdAt": toss_time(now, false),
+                        "data": {
+                            "mId": "tvivarepublica",
+                            "version": "2022-11-16",
+                            "paymentKey": payment_key,
+                            "orderId": order_id,
+                            "orderName": "테스트 주문",
+                            "status": status,
+                            "method": "카드",
+                            "currency": "KRW",
+                            "totalAmount": input.amount,
+                            "balanceAmount": balance,
+                            "suppliedAmount": input.amount * 10 / 11,
+                            "vat": input.amount - input.amount * 10 / 11,
+                            "requestedAt": toss_time(now, true),
+                            "approvedAt": toss_time(now, true),
+                            "cancels": null,
+                        }
+                    })
+                }
+                "DEPOSIT_CALLBACK" => serde_json::json!({
+                    "createdAt": toss_time(now, false),
+                    "secret": input.secret.clone().unwrap_or_else(|| format!("ps_{}", &suffix[..20])),
+                    "status": input.status.clone().unwrap_or_else(|| "DONE".into()),
+                    "transactionKey": suffix.to_uppercase(),
+                    "orderId": order_id,
+                }),
+                "CANCEL_STATUS_CHANGED" => serde_json::json!({
+                    "eventType": "CANCEL_STATUS_CHANGED",
+                    "createdAt": toss_time(now, false),
+                    "data": {
+                        "paymentKey": payment_key,
+                        "orderId": order_id,
+                        "transactionKey": suffix.to_uppercase(),
+                        "cancelStatus": input.status.clone().unwrap_or_else(|| "DONE".into()),
+                        "cancelAmount": input.amount,
+                    }
+                }),
+                other => {
+                    return Err(format!(
+                        "unknown Toss event {other:?}: PAYMENT_STATUS_CHANGED, DEPOSIT_CALLBACK or CANCEL_STATUS_CHANGED"
+                    ))
+                }
+            }
+            .to_string();
+            let time = toss_time(now, true);
+            insert(
+                &mut headers,
+                "tosspayments-webhook-transmission-id",
+                &format!("wh_{suffix}"),
+            )?;
+            insert(
+                &mut headers,
+                "tosspayments-webhook-transmission-time",
+                &time,
+            )?;
+            insert(
+                &mut headers,
+                "tosspayments-webhook-transmission-retried-count",
+                "0",
+            )?;
+            if let Some(secret) = input
+                .secret
+                .as_deref()
+                .filter(|_| input.event != "DEPOSIT_CALLBACK")
+            {
+                let b64 = base64::engine::general_purpose::STANDARD;
+                let toss =
+                    hmac_sha256(secret.as_bytes(), &[body.as_bytes(), b":", time.as_bytes()]);
+                insert(
+                    &mut headers,
+                    "tosspayments-webhook-signature",
+                    &format!("v1:{}", b64.encode(toss)),
+                )?;
+                let relay = hmac_sha256(secret.as_bytes(), &[body.as_bytes()]);
+                insert(&mut headers, "x-tosspayments-signature", &b64.encode(relay))?;
+            }
+            Ok(BuiltEvent { headers, body })
+        }
+        hanpay::PORTONE => {
+            let payment_id = input.payment_id.clone().unwrap_or(order_id);
+            let known = [
+                "Transaction.Ready",
+                "Transaction.Paid",
+                "Transaction.VirtualAccountIssued",
+                "Transaction.PartialCancelled",
+                "Transaction.Cancelled",
+                "Transaction.Failed",
+                "Transaction.PayPending",
+                "Transaction.CancelPending",
+            ];
+            if !known.contains(&input.event.as_str()) {
+                return Err(format!(
+                    "unknown PortOne event {:?}: one of {}",
+                    input.event,
+                    known.join(", ")
+                ));
+            }
+            let now = OffsetDateTime::now_utc();
+            let mut data = serde_json::json!({
+                "storeId": "store-00000000-0000-0000-0000-000000000000",
+                "paymentId": payment_id,
+                "transactionId": uuid::Uuid::new_v4().to_string(),
+            });
+            if input.event.contains("Cancel") {
+                data["cancellationId"] = serde_json::json!(uuid::Uuid::new_v4().to_string());
+            }
+            let body = serde_json::json!({
+                "type": input.event,
+                "timestamp": now
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+                "data": data,
+            })
+            .to_string();
+            let id = format!("msg_{suffix}");
+            let ts = now.unix_timestamp();
+            insert(&mut headers, "webhook-id", &id)?;
+            insert(&mut headers, "webhook-timestamp", &ts.to_string())?;
+            if let Some(secret) = &input.secret {
+                let signer = StandardWebhooks::new([secret.as_str()])
+                    .map_err(|e| format!("--secret: {e} (PortOne secrets are whsec_ + base64)"))?;
+                insert(
+                    &mut headers,
+                    "webhook-signature",
+                    &signer.sign(&id, ts, body.as_bytes()),
+                )?;
+            }
+            Ok(BuiltEvent { headers, body })
+        }
+        other => Err(format!(
+            "unknown provider {other:?}: use tosspayments or portone"
+        )),
+    }
+}
+
+/// Runs `hanpay webhook send`.
+pub async fn send(input: &SendInput) -> Report {
+    let built = match build_event(input) {
+        Ok(b) => b,
+        Err(e) => return Report::usage(e),
+    };
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => return Report::usage(e.to_string()),
+    };
+    let mut out = format!("POST {}\n", input.to);
+    for (name, value) in &built.headers {
+        out.push_str(&format!("{name}: {}\n", value.to_str().unwrap_or("?")));
+    }
+    out.push_str(&format!("\n{}\n\n", built.body));
+    match client
+        .post(&input.to)
+        .headers(built.headers.clone())
+        .body(built.body.clone())
+        .send()
+        .await
+    {
+        Ok(answer) => {
+            let status = answer.status();
+            let text = answer.text().await.unwrap_or_default();
+            out.push_str(&format!("<- {status}\n{text}\n"));
+            Report {
+                code: if status.is_success() { 0 } else { 1 },
+                stdout: out,
+                stderr: if status.is_success() {
+                    String::new()
+                } else {
+                    format!("the endpoint answered {status}: the PG would redeliver\n")
+                },
+            }
+        }
+        Err(e) => Report {
+            code: 1,
+            stdout: out,
+            stderr: format!("could not deliver: {e}\n"),
+        },
+    }
+}

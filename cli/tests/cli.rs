@@ -1,0 +1,421 @@
+//! The `hanpay` binary end to end: `webhook verify`, `webhook send`, `demo`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{ConnectInfo, Request};
+use axum::http::StatusCode;
+use axum::routing::post;
+use base64::Engine as _;
+use hanpay::core::{WebhookRequest, WebhookVerifier};
+use hanpay::portone::PortOneWebhookVerifier;
+use hanpay::tosspayments::TossWebhookVerifier;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hanpay");
+
+fn run(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const PO_SECRET: &str = "whsec_pzQGE83cSIRKM4/WH5QY+g==";
+const PO_BODY: &str = r#"{"type":"Transaction.Paid","timestamp":"2024-04-25T10:00:00.000Z","data":{"paymentId":"example-payment-id","storeId":"store-ae356798-3d20-4969-b739-14c6b0e1a667","transactionId":"55451513-9763-4a7a-bb43-78a4c65be843"}}"#;
+
+fn portone_verify(extra: &[&str], body: &str) -> Output {
+    let mut args = vec![
+        "webhook",
+        "verify",
+        "--provider",
+        "portone",
+        "--secret",
+        PO_SECRET,
+        "--header",
+        "webhook-id: dummy-webhook-id",
+        "--header",
+        "webhook-timestamp: 1714039200",
+    ];
+    args.extend_from_slice(extra);
+    run(&args, body.as_bytes())
+}
+
+#[test]
+fn verify_accepts_portones_published_vector() {
+    let out = portone_verify(
+        &[
+            "--header",
+            "webhook-signature: v1,qmNcYHU8w9hP22fshTiuuIP9XZrhl6h0hjCr1zh7DRs=",
+            "--now",
+            "1714039230",
+            "--peer",
+            "52.78.5.241",
+            "--body-file",
+            "-",
+        ],
+        PO_BODY,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let event: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(event["trust"], "signed");
+    assert_eq!(event["payment_key"], "example-payment-id");
+    assert_eq!(event["dedupe_id"], "dummy-webhook-id");
+    assert!(text(&out.stderr).contains("trust signed"));
+}
+
+#[test]
+fn verify_explains_each_rejection() {
+    let sig = "webhook-signature: v1,qmNcYHU8w9hP22fshTiuuIP9XZrhl6h0hjCr1zh7DRs=";
+    // One space more in the body.
+    let tampered = PO_BODY.replace(",\"data\"", ", \"data\"");
+    let out = portone_verify(&["--header", sig, "--now", "1714039230"], &tampered);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("no signature matched"), "{err}");
+    assert!(err.contains("HTTP 401"), "{err}");
+
+    // Stale by 1000 s beyond the 300 s tolerance.
+    let out = portone_verify(&["--header", sig, "--now", "1714040500"], PO_BODY);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("1300 s old"), "{err}");
+    assert!(err.contains("by 1000 s"), "{err}");
+
+    // Missing signature header.
+    let out = portone_verify(&["--now", "1714039230"], PO_BODY);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("missing header webhook-signature"));
+
+    // A sender that is not PortOne.
+    let out = portone_verify(
+        &[
+            "--header",
+            sig,
+            "--now",
+            "1714039230",
+            "--peer",
+            "203.0.113.7",
+        ],
+        PO_BODY,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("203.0.113.7 is not allowed"), "{err}");
+    assert!(err.contains("HTTP 403"), "{err}");
+
+    // Usage errors are exit 2.
+    let out = run(
+        &[
+            "webhook",
+            "verify",
+            "--provider",
+            "portone",
+            "--header",
+            "nocolon",
+        ],
+        b"{}",
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn verify_toss_with_either_kind_of_secret() {
+    let body = r#"{"eventType":"PAYMENT_STATUS_CHANGED","createdAt":"2024-09-03T19:40:22.000000","data":{"paymentKey":"tgen_1","orderId":"order-0001","status":"DONE","totalAmount":58000,"balanceAmount":58000,"method":"카드"}}"#;
+    let time = "2024-09-03T19:40:22+09:00";
+    let now = "1725360030"; // 2024-09-03T10:40:30Z
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = "security-key-of-the-merchant";
+    let toss = b64.encode(hanpay::core::webhook::hmac_sha256(
+        key.as_bytes(),
+        &[body.as_bytes(), b":", time.as_bytes()],
+    ));
+    let relay = b64.encode(hanpay::core::webhook::hmac_sha256(
+        b"relay-secret",
+        &[body.as_bytes()],
+    ));
+    let toss_header = format!("tosspayments-webhook-signature: v1:{toss}");
+    let time_header = format!("tosspayments-webhook-transmission-time: {time}");
+    let relay_header = format!("x-tosspayments-signature: {relay}");
+    let base = [
+        "webhook",
+        "verify",
+        "--provider",
+        "tosspayments",
+        "--now",
+        now,
+    ];
+
+    let mut args = base.to_vec();
+    args.extend_from_slice(&[
+        "--secret",
+        key,
+        "--header",
+        &toss_header,
+        "--header",
+        &time_header,
+    ]);
+    let out = run(&args, body.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let mut args = base.to_vec();
+    args.extend_from_slice(&["--secret", "relay-secret", "--header", &relay_header]);
+    let out = run(&args, body.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let event: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(event["status_hint"], "PAID");
+
+    let mut args = base.to_vec();
+    args.extend_from_slice(&[
+        "--secret",
+        "wrong",
+        "--header",
+        &toss_header,
+        "--header",
+        &time_header,
+    ]);
+    let out = run(&args, body.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no signature matched"));
+
+    let mut args = base.to_vec();
+    args.extend_from_slice(&["--secret", key, "--header", &toss_header]);
+    let out = run(&args, body.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("missing header tosspayments-webhook-transmission-time"));
+}
+
+type Received = Arc<Mutex<Vec<String>>>;
+
+/// A receiver that verifies with the real verifier and answers 200 or the refusal's status.
+async fn receiver(verifier: Arc<dyn WebhookVerifier>) -> (String, Received) {
+    let received: Received = Arc::default();
+    let log = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(
+            move |ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request| {
+                let verifier = verifier.clone();
+                let log = log.clone();
+                async move {
+                    let (parts, body) = request.into_parts();
+                    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+                    let req = WebhookRequest::new(&parts.headers, body).peer(peer);
+                    match verifier.verify(&req) {
+                        Ok(event) => {
+                            log.lock().unwrap().push(format!("{:?}", event.kind));
+                            StatusCode::OK
+                        }
+                        Err(e) => StatusCode::from_u16(e.http_status()).unwrap(),
+                    }
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    (format!("http://{addr}/hook"), received)
+}
+
+async fn run_async(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&refs, b"")
+    })
+    .await
+    .unwrap()
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[tokio::test]
+async fn send_delivers_signed_events_to_a_local_receiver() {
+    let portone = PortOneWebhookVerifier::builder()
+        .secret(PO_SECRET)
+        .allowlist(["127.0.0.1"])
+        .build()
+        .unwrap();
+    let (url, received) = receiver(Arc::new(portone)).await;
+    let out = run_async(args(&[
+        "webhook",
+        "send",
+        "--provider",
+        "portone",
+        "--event",
+        "Transaction.Paid",
+        "--to",
+        &url,
+        "--secret",
+        PO_SECRET,
+        "--payment-id",
+        "payment-0001",
+    ]))
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("200 OK"));
+    assert_eq!(received.lock().unwrap().len(), 1);
+
+    // The wrong secret: the receiver refuses, the command says so and fails.
+    let out = run_async(args(&[
+        "webhook",
+        "send",
+        "--provider",
+        "portone",
+        "--event",
+        "Transaction.Paid",
+        "--to",
+        &url,
+        "--secret",
+        "whsec_aGFucGF5LXNhbmRib3gtcG9ydG9uZS13aCE=",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("401"));
+    assert_eq!(received.lock().unwrap().len(), 1);
+
+    let toss = TossWebhookVerifier::builder()
+        .security_key("merchant-security-key")
+        .webhook_secret("merchant-security-key")
+        .without_allowlist()
+        .build()
+        .unwrap();
+    let (url, received) = receiver(Arc::new(toss)).await;
+    for event in ["PAYMENT_STATUS_CHANGED", "CANCEL_STATUS_CHANGED"] {
+        let out = run_async(args(&[
+            "webhook",
+            "send",
+            "--provider",
+            "tosspayments",
+            "--event",
+            event,
+            "--to",
+            &url,
+            "--secret",
+            "merchant-security-key",
+            "--status",
+            "CANCELED",
+        ]))
+        .await;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(received.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn demo_runs_end_to_end() {
+    let out = run(&["demo"], b"");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("58,000원"), "{stdout}");
+    assert!(stdout.contains("── Toss Payments"), "{stdout}");
+    assert!(stdout.contains("── PortOne"), "{stdout}");
+    assert!(stdout.contains("refused before any PG call"), "{stdout}");
+    assert!(stdout.contains("exactly one cancellation"), "{stdout}");
+    assert!(stdout.contains("all steps passed"), "{stdout}");
+    assert!(!stdout.contains('✘'), "{stdout}");
+
+    let out = run(&["demo", "--provider", "portone"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!text(&out.stdout).contains("── Toss Payments"));
+}
+
+#[tokio::test]
+async fn sandbox_serves_both_pgs_and_the_control_api() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(BIN)
+        .args([
+            "sandbox",
+            "--toss-addr",
+            "127.0.0.1:0",
+            "--portone-addr",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = String::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.contains("Ctrl-C") {
+            break;
+        }
+    }
+    let value = |name: &str| {
+        banner
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("export {name}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let portone = value("PORTONE_API_BASE_URL");
+    let toss = value("TOSS_API_BASE_URL");
+    let client = reqwest::Client::new();
+    let paid = client
+        .post(format!("{portone}/__fake/payments/payment-0001/pay"))
+        .json(&serde_json::json!({"amount": 58000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200);
+    let payment: serde_json::Value = client
+        .get(format!("{portone}/payments/payment-0001"))
+        .header(
+            "authorization",
+            format!("PortOne {}", value("PORTONE_API_SECRET")),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(payment["status"], "PAID", "{payment}");
+    assert_eq!(payment["amount"]["total"], 58000);
+    let session: serde_json::Value = client
+        .post(format!("{toss}/__fake/sessions"))
+        .json(&serde_json::json!({"orderId": "order-0001", "amount": 58000}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(session["paymentKey"].as_str().is_some(), "{session}");
+    child.kill().await.unwrap();
+}

@@ -1,0 +1,648 @@
+//! The webhook pipeline: verify → check the per-payment secret → dedupe → reconcile with the PG
+//! → apply only legal status moves → call the application's handler → answer the PG.
+//!
+//! | Situation | Answer | Handler called |
+//! | --- | --- | --- |
+//! | processed (status moved) | 200 | once |
+//! | duplicate delivery, or verified but no legal move (late, out of order) | 200 | no |
+//! | bad signature, missing header, stale timestamp, secret mismatch | 401 | no |
+//! | sender not on the allowlist | 403 | no |
+//! | body too large | 413 | no |
+//! | unknown provider in the URL | 404 | no |
+//! | the handler, a store, or the reconciling lookup failed; or the same event is in flight | 5xx | — (the PG redelivers; the redelivery is processed once) |
+//!
+//! Reconciliation: every event whose trust is not [`Trust::Signed`], every event without a
+//! status, and every event that moves money (paid, canceled, deposit — or concerns a payment
+//! already paid) is checked by fetching the payment from the PG, and the PG's answer is what
+//! is applied. A [`Trust::SharedSecret`] event is compared in constant time with the secret
+//! saved at confirm/issue ([`PaymentSecrets`](crate::PaymentSecrets)), or with the one the PG
+//! returns for the payment if none was saved.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hanpay_core::observe::webhook_decision;
+use hanpay_core::{
+    async_trait, Payment, PaymentError, PaymentProvider, PaymentStatus, Secret, Trust,
+    WebhookError, WebhookEvent, WebhookEventKind, WebhookRequest,
+};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::event::{OrderAction, PaymentEvent};
+use crate::registry::{Gateway, Hanpay};
+use crate::store::{
+    Claim, DedupeKey, DedupeStore, IgnoredEvent, InMemoryDedupeStore, InMemoryPaymentStates,
+    PaymentState, PaymentStateStore, StoreError,
+};
+
+/// The error an application handler returns; the PG gets a 5xx and redelivers.
+pub type HandlerError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The application's reaction to a payment event (update the order, send mail, …).
+///
+/// Called once per applied status move, before the move is committed: if it fails, nothing is
+/// recorded and the PG's redelivery is processed again.
+#[async_trait]
+pub trait WebhookHandler: Send + Sync {
+    /// Handles one event.
+    async fn handle(&self, event: &PaymentEvent) -> Result<(), HandlerError>;
+}
+
+/// A [`WebhookHandler`] from an async closure; see [`handler_fn`].
+pub struct FnHandler<F>(F);
+
+/// Wraps an async closure as a [`WebhookHandler`].
+///
+/// ```
+/// use hanpay::{handler_fn, PaymentEvent};
+/// let handler = handler_fn(|event: PaymentEvent| async move {
+///     println!("{} {:?} -> {}", event.payment_key, event.old_status, event.new_status);
+///     Ok(())
+/// });
+/// # let _ = handler;
+/// ```
+pub fn handler_fn<F, Fut>(f: F) -> FnHandler<F>
+where
+    F: Fn(PaymentEvent) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<(), HandlerError>> + Send,
+{
+    FnHandler(f)
+}
+
+#[async_trait]
+impl<F, Fut> WebhookHandler for FnHandler<F>
+where
+    F: Fn(PaymentEvent) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<(), HandlerError>> + Send,
+{
+    async fn handle(&self, event: &PaymentEvent) -> Result<(), HandlerError> {
+        (self.0)(event.clone()).await
+    }
+}
+
+/// Which step of the pipeline failed with a 5xx.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailedStage {
+    /// The dedupe, secret or state store.
+    Store,
+    /// Fetching the payment from the PG.
+    Reconcile,
+    /// The application's handler.
+    Handler,
+    /// Another delivery of the same event is being processed.
+    InProgress,
+}
+
+/// What the pipeline did with one delivery, and what to answer.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WebhookOutcome {
+    /// A status move was applied and the handler succeeded.
+    Processed(Box<PaymentEvent>),
+    /// Verified, but nothing to apply (late, out of order, or no change); recorded.
+    Ignored {
+        /// The event's dedupe id.
+        dedupe_id: String,
+        /// Why.
+        reason: String,
+    },
+    /// This delivery was already processed.
+    Duplicate {
+        /// The event's dedupe id.
+        dedupe_id: String,
+    },
+    /// Refused as not authentic (or too large, or malformed).
+    Rejected(WebhookError),
+    /// No provider of that name is configured with webhooks.
+    UnknownProvider(String),
+    /// Processing failed; the PG must redeliver.
+    Failed {
+        /// Where.
+        stage: FailedStage,
+        /// Why (never a secret).
+        message: String,
+    },
+}
+
+impl WebhookOutcome {
+    /// The HTTP status to answer the PG with.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            WebhookOutcome::Processed(_)
+            | WebhookOutcome::Ignored { .. }
+            | WebhookOutcome::Duplicate { .. } => 200,
+            WebhookOutcome::Rejected(e) => e.http_status(),
+            WebhookOutcome::UnknownProvider(_) => 404,
+            WebhookOutcome::Failed { stage, .. } => match stage {
+                FailedStage::Reconcile | FailedStage::InProgress => 503,
+                FailedStage::Store | FailedStage::Handler => 500,
+            },
+        }
+    }
+
+    /// A short label: `processed`, `ignored`, `duplicate`, `rejected`, `unknown_provider`,
+    /// `failed`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            WebhookOutcome::Processed(_) => "processed",
+            WebhookOutcome::Ignored { .. } => "ignored",
+            WebhookOutcome::Duplicate { .. } => "duplicate",
+            WebhookOutcome::Rejected(_) => "rejected",
+            WebhookOutcome::UnknownProvider(_) => "unknown_provider",
+            WebhookOutcome::Failed { .. } => "failed",
+        }
+    }
+
+    /// The JSON body to answer with (never a secret).
+    pub fn body(&self) -> serde_json::Value {
+        match self {
+            WebhookOutcome::Processed(event) => json!({
+                "result": "processed",
+                "dedupe_id": event.dedupe_id,
+                "payment_key": event.payment_key,
+                "old_status": event.old_status,
+                "new_status": event.new_status,
+                "action": event.action,
+            }),
+            WebhookOutcome::Ignored { dedupe_id, reason } => {
+                json!({"result": "ignored", "dedupe_id": dedupe_id, "reason": reason})
+            }
+            WebhookOutcome::Duplicate { dedupe_id } => {
+                json!({"result": "duplicate", "dedupe_id": dedupe_id})
+            }
+            WebhookOutcome::Rejected(e) => {
+                json!({"result": "rejected", "error": e.label(), "message": e.to_string()})
+            }
+            WebhookOutcome::UnknownProvider(name) => {
+                json!({"result": "unknown_provider", "provider": name})
+            }
+            WebhookOutcome::Failed { stage, message } => {
+                json!({"result": "failed", "stage": stage, "message": message})
+            }
+        }
+    }
+}
+
+/// Builds a [`WebhookPipeline`].
+pub struct WebhookPipelineBuilder {
+    hanpay: Hanpay,
+    handler: Arc<dyn WebhookHandler>,
+    dedupe: Option<Arc<dyn DedupeStore>>,
+    states: Option<Arc<dyn PaymentStateStore>>,
+    dedupe_margin: Duration,
+    lease: Duration,
+}
+
+impl WebhookPipelineBuilder {
+    /// Where processed deliveries are remembered (default [`InMemoryDedupeStore`]).
+    pub fn dedupe_store(mut self, store: Arc<dyn DedupeStore>) -> Self {
+        self.dedupe = Some(store);
+        self
+    }
+
+    /// Where payment states are kept (default [`InMemoryPaymentStates`]).
+    pub fn state_store(mut self, store: Arc<dyn PaymentStateStore>) -> Self {
+        self.states = Some(store);
+        self
+    }
+
+    /// Extra time processed deliveries are remembered beyond the provider's whole redelivery
+    /// span (default 1 day).
+    pub fn dedupe_margin(mut self, margin: Duration) -> Self {
+        self.dedupe_margin = margin;
+        self
+    }
+
+    /// How long a claimed delivery blocks an identical one before it may be claimed again
+    /// (default 60 s; covers a handler that was dropped mid-way).
+    pub fn in_flight_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// Builds the pipeline.
+    pub fn build(self) -> WebhookPipeline {
+        WebhookPipeline {
+            inner: Arc::new(PipelineInner {
+                hanpay: self.hanpay,
+                handler: self.handler,
+                dedupe: self
+                    .dedupe
+                    .unwrap_or_else(|| Arc::new(InMemoryDedupeStore::new())),
+                states: self
+                    .states
+                    .unwrap_or_else(|| Arc::new(InMemoryPaymentStates::new())),
+                dedupe_margin: self.dedupe_margin,
+                lease: self.lease,
+            }),
+        }
+    }
+}
+
+struct PipelineInner {
+    hanpay: Hanpay,
+    handler: Arc<dyn WebhookHandler>,
+    dedupe: Arc<dyn DedupeStore>,
+    states: Arc<dyn PaymentStateStore>,
+    dedupe_margin: Duration,
+    lease: Duration,
+}
+
+/// Receives webhooks for every provider of a [`Hanpay`]. Cheap to clone.
+///
+/// ```no_run
+/// # async fn run(hanpay: hanpay::Hanpay, headers: http::HeaderMap, body: bytes::Bytes) {
+/// use hanpay::{handler_fn, PaymentEvent, WebhookPipeline};
+/// let pipeline = WebhookPipeline::builder(
+///     hanpay,
+///     handler_fn(|event: PaymentEvent| async move {
+///         println!("{}: {}", event.order_id.unwrap_or_default(), event.action.describe());
+///         Ok(())
+///     }),
+/// )
+/// .build();
+/// let request = hanpay::WebhookRequest::new(&headers, body);
+/// let outcome = pipeline.process("tosspayments", &request).await;
+/// assert_eq!(outcome.http_status(), 200);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct WebhookPipeline {
+    inner: Arc<PipelineInner>,
+}
+
+impl std::fmt::Debug for WebhookPipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookPipeline")
+            .field("hanpay", &self.inner.hanpay)
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_money_kind(kind: &WebhookEventKind) -> bool {
+    matches!(
+        kind,
+        WebhookEventKind::DepositReceived
+            | WebhookEventKind::Canceled
+            | WebhookEventKind::PartiallyCanceled
+    )
+}
+
+fn moves_money(status: PaymentStatus) -> bool {
+    matches!(
+        status,
+        PaymentStatus::Paid | PaymentStatus::PartiallyCanceled | PaymentStatus::Canceled
+    )
+}
+
+fn failed(stage: FailedStage, message: impl Into<String>) -> WebhookOutcome {
+    WebhookOutcome::Failed {
+        stage,
+        message: message.into(),
+    }
+}
+
+fn store_failed(e: StoreError) -> WebhookOutcome {
+    failed(FailedStage::Store, e.to_string())
+}
+
+impl WebhookPipeline {
+    /// Starts a pipeline over `hanpay`'s providers calling `handler`.
+    pub fn builder(
+        hanpay: Hanpay,
+        handler: impl WebhookHandler + 'static,
+    ) -> WebhookPipelineBuilder {
+        WebhookPipelineBuilder {
+            hanpay,
+            handler: Arc::new(handler),
+            dedupe: None,
+            states: None,
+            dedupe_margin: Duration::from_secs(86_400),
+            lease: Duration::from_secs(60),
+        }
+    }
+
+    /// The facade this pipeline serves.
+    pub fn hanpay(&self) -> &Hanpay {
+        &self.inner.hanpay
+    }
+
+    /// The body cap for `provider`: the verifier's, lowered by the configured one.
+    pub fn max_body_bytes(&self, provider: &str) -> usize {
+        let verifier_limit = self
+            .inner
+            .hanpay
+            .verifier(provider)
+            .map(|v| v.max_body_bytes())
+            .unwrap_or(hanpay_core::webhook::DEFAULT_MAX_BODY_BYTES);
+        match self.inner.hanpay.max_webhook_body_bytes() {
+            Some(limit) => limit.min(verifier_limit),
+            None => verifier_limit,
+        }
+    }
+
+    /// How long processed deliveries of `provider` are remembered: its whole redelivery span
+    /// plus the margin.
+    pub fn dedupe_ttl(&self, provider: &str) -> Duration {
+        let span = self
+            .inner
+            .hanpay
+            .verifier(provider)
+            .map(|v| v.redelivery().total_span())
+            .unwrap_or_default();
+        span.saturating_add(self.inner.dedupe_margin)
+    }
+
+    /// Processes one delivery to `provider` (the `{provider}` of `POST /webhooks/{provider}`).
+    pub async fn process(&self, provider: &str, request: &WebhookRequest<'_>) -> WebhookOutcome {
+        let inner = &self.inner;
+        let (Some(verifier), Ok(gateway)) = (
+            inner.hanpay.verifier(provider),
+            inner.hanpay.gateway_for(provider),
+        ) else {
+            webhook_decision(provider, None, None, Some("unknown_provider"));
+            return WebhookOutcome::UnknownProvider(provider.to_owned());
+        };
+        if let Err(e) = request.check_body_size(self.max_body_bytes(provider)) {
+            webhook_decision(provider, None, None, Some(e.label()));
+            return WebhookOutcome::Rejected(e);
+        }
+        let event = match verifier.verify(request) {
+            Ok(event) => event,
+            Err(e) => {
+                webhook_decision(provider, None, None, Some(e.label()));
+                return WebhookOutcome::Rejected(e);
+            }
+        };
+
+        // A per-payment secret proves nothing until compared with the one saved at confirm.
+        let mut fetched = None;
+        if let Trust::SharedSecret(_) = &event.trust {
+            match self.expected_secret(&gateway, &event).await {
+                Ok((Some(expected), payment)) if event.trust.matches_secret(&expected) => {
+                    fetched = payment;
+                }
+                Ok(_) => {
+                    let e = WebhookError::SecretMismatch;
+                    webhook_decision(
+                        provider,
+                        Some(&event.dedupe_id),
+                        Some(event.trust.label()),
+                        Some(e.label()),
+                    );
+                    return WebhookOutcome::Rejected(e);
+                }
+                Err(outcome) => return outcome,
+            }
+        }
+        webhook_decision(
+            provider,
+            Some(&event.dedupe_id),
+            Some(event.trust.label()),
+            None,
+        );
+
+        let key = DedupeKey {
+            provider: event.provider.clone(),
+            dedupe_id: event.dedupe_id.clone(),
+        };
+        match inner.dedupe.claim(&key, inner.lease).await {
+            Ok(Claim::New) => {}
+            Ok(Claim::Duplicate) => {
+                return WebhookOutcome::Duplicate {
+                    dedupe_id: event.dedupe_id,
+                }
+            }
+            Ok(Claim::InProgress) => {
+                return failed(
+                    FailedStage::InProgress,
+                    "the same event is being processed; redeliver later",
+                )
+            }
+            Err(e) => return store_failed(e),
+        }
+
+        let outcome = self.apply(&gateway, &event, fetched).await;
+        if matches!(outcome, WebhookOutcome::Failed { .. }) {
+            if let Err(e) = inner.dedupe.release(&key).await {
+                tracing::warn!(target: hanpay_core::observe::TARGET, error = %e, "dedupe release failed");
+            }
+            return outcome;
+        }
+        if let Err(e) = inner.dedupe.complete(&key, self.dedupe_ttl(provider)).await {
+            // The move is committed: the redelivery will find nothing to apply.
+            return store_failed(e);
+        }
+        outcome
+    }
+
+    /// The secret to compare with: the saved one, else the one the PG returns for the payment.
+    async fn expected_secret(
+        &self,
+        gateway: &Gateway,
+        event: &WebhookEvent,
+    ) -> Result<(Option<Secret>, Option<Payment>), WebhookOutcome> {
+        let saved = self
+            .inner
+            .hanpay
+            .secrets()
+            .find(
+                &event.provider,
+                event.payment_key.as_deref(),
+                event.order_id.as_deref(),
+            )
+            .await
+            .map_err(store_failed)?;
+        if saved.is_some() {
+            return Ok((saved, None));
+        }
+        let payment = fetch(gateway, event).await?;
+        Ok((payment.secret.clone(), Some(payment)))
+    }
+
+    async fn apply(
+        &self,
+        gateway: &Gateway,
+        event: &WebhookEvent,
+        mut fetched: Option<Payment>,
+    ) -> WebhookOutcome {
+        let states = &self.inner.states;
+        let provider = &event.provider;
+        let mut current = match &event.payment_key {
+            Some(key) => match states.get(provider, key).await {
+                Ok(state) => state,
+                Err(e) => return store_failed(e),
+            },
+            None => None,
+        };
+        let needs_fetch = fetched.is_some()
+            || event.trust.requires_reconciliation()
+            || event.payment_key.is_none()
+            || event
+                .status_hint
+                .map_or(true, |s| moves_money(s) || s == PaymentStatus::Unknown)
+            || is_money_kind(&event.kind)
+            || current.as_ref().is_some_and(|s| s.status.is_paid());
+        if needs_fetch && fetched.is_none() {
+            match fetch(gateway, event).await {
+                Ok(p) => fetched = Some(p),
+                Err(outcome) => return outcome,
+            }
+        }
+
+        let (payment_key, order_id, new_status) = match &fetched {
+            Some(p) => (p.payment_key.clone(), Some(p.order_id.clone()), p.status),
+            None => (
+                event.payment_key.clone().unwrap_or_default(),
+                event.order_id.clone(),
+                event.status_hint.unwrap_or(PaymentStatus::Unknown),
+            ),
+        };
+        if event.payment_key.as_deref() != Some(payment_key.as_str()) {
+            current = match states.get(provider, &payment_key).await {
+                Ok(state) => state,
+                Err(e) => return store_failed(e),
+            };
+        }
+
+        // Up to three attempts if another event for the same payment commits meanwhile.
+        for _ in 0..3 {
+            let old = current.as_ref().map(|s| s.status);
+            if let Some(reason) = ignore_reason(current.as_ref(), new_status, &fetched, event) {
+                let ignored = IgnoredEvent {
+                    dedupe_id: event.dedupe_id.clone(),
+                    reported: new_status,
+                    kept: old.unwrap_or(new_status),
+                    reason: reason.clone(),
+                };
+                if let Err(e) = states.record_ignored(provider, &payment_key, ignored).await {
+                    return store_failed(e);
+                }
+                tracing::info!(
+                    target: hanpay_core::observe::TARGET,
+                    provider = %provider,
+                    dedupe_id = %event.dedupe_id,
+                    reason = %reason,
+                    "webhook verified but not applied"
+                );
+                return WebhookOutcome::Ignored {
+                    dedupe_id: event.dedupe_id.clone(),
+                    reason,
+                };
+            }
+
+            let payment_event = PaymentEvent {
+                provider: provider.clone(),
+                dedupe_id: event.dedupe_id.clone(),
+                kind: event.kind.clone(),
+                payment_key: payment_key.clone(),
+                order_id: order_id.clone(),
+                old_status: old,
+                new_status,
+                total: fetched.as_ref().map(|p| p.total.clone()),
+                balance: fetched.as_ref().map(|p| p.balance.clone()),
+                canceled: fetched.as_ref().map(|p| p.canceled.clone()),
+                reconciled: fetched.is_some(),
+                trust: event.trust.label(),
+                action: OrderAction::for_transition(old, new_status, &event.kind),
+                payment: fetched.clone(),
+            };
+            // The handler runs before the move is committed: if it fails, the redelivery
+            // finds the old state and is processed again.
+            if let Err(e) = self.inner.handler.handle(&payment_event).await {
+                return failed(FailedStage::Handler, e.to_string());
+            }
+            let state = PaymentState {
+                provider: provider.clone(),
+                payment_key: payment_key.clone(),
+                order_id: order_id.clone(),
+                status: new_status,
+                total: payment_event.total.clone(),
+                balance: payment_event.balance.clone(),
+                canceled: payment_event.canceled.clone(),
+                updated_at: event.occurred_at.unwrap_or_else(OffsetDateTime::now_utc),
+            };
+            match states.compare_and_set(old, state).await {
+                Ok(true) => return WebhookOutcome::Processed(Box::new(payment_event)),
+                Ok(false) => {
+                    current = match states.get(provider, &payment_key).await {
+                        Ok(state) => state,
+                        Err(e) => return store_failed(e),
+                    };
+                }
+                Err(e) => return store_failed(e),
+            }
+        }
+        failed(
+            FailedStage::Store,
+            "the payment's state kept changing concurrently",
+        )
+    }
+}
+
+/// Why an event must not be applied on top of `current`, or `None` to apply it.
+fn ignore_reason(
+    current: Option<&PaymentState>,
+    new_status: PaymentStatus,
+    fetched: &Option<Payment>,
+    event: &WebhookEvent,
+) -> Option<String> {
+    if new_status == PaymentStatus::Unknown {
+        return Some(format!(
+            "status {:?} is unknown to hanpay",
+            fetched
+                .as_ref()
+                .map(|p| p.raw_status.clone())
+                .or_else(|| event.raw_status.clone())
+                .unwrap_or_default()
+        ));
+    }
+    let current = current?;
+    if current.status == new_status {
+        let more_canceled = new_status == PaymentStatus::PartiallyCanceled
+            && fetched.as_ref().map(|p| &p.canceled) != current.canceled.as_ref();
+        if !more_canceled {
+            return Some(format!("no change: already {new_status}"));
+        }
+        return None;
+    }
+    if !current.status.can_move_to(new_status) {
+        return Some(format!(
+            "illegal move {} -> {new_status} (late or out-of-order event)",
+            current.status
+        ));
+    }
+    if fetched.is_none() {
+        if let Some(at) = event.occurred_at {
+            if at < current.updated_at {
+                return Some(format!(
+                    "late event: it happened before the {} already applied",
+                    current.status
+                ));
+            }
+        }
+    }
+    None
+}
+
+async fn fetch(gateway: &Gateway, event: &WebhookEvent) -> Result<Payment, WebhookOutcome> {
+    let result: Result<Payment, PaymentError> = match (&event.payment_key, &event.order_id) {
+        (Some(key), _) => gateway.payment(key).await,
+        (None, Some(order)) => gateway.payment_by_order_id(order).await,
+        (None, None) => {
+            return Err(WebhookOutcome::Ignored {
+                dedupe_id: event.dedupe_id.clone(),
+                reason: "the event names no payment".into(),
+            })
+        }
+    };
+    result.map_err(|e| {
+        failed(
+            FailedStage::Reconcile,
+            format!("could not fetch the payment from the PG: {e}"),
+        )
+    })
+}

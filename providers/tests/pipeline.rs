@@ -1,0 +1,443 @@
+//! The webhook pipeline against `MockProvider` (and the Toss verifier for `DEPOSIT_CALLBACK`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hanpay::core::webhook::{RedeliverySchedule, RedeliveryStop};
+use hanpay::core::{Trust, WebhookError, WebhookEventKind};
+use hanpay::store::{Claim, DedupeKey};
+use hanpay::{
+    handler_fn, ConfirmRequest, DedupeStore, HandlerError, Hanpay, InMemoryPaymentStates, Money,
+    PaymentEvent, PaymentProvider, PaymentStatus, StoreError, WebhookEvent, WebhookOutcome,
+    WebhookPipeline, WebhookRequest, WebhookVerifier,
+};
+use hanpay_core::{Bank, ProviderId, VirtualAccountRequest};
+use hanpay_testkit::mock::{MockProvider, MockWebhook, Operation};
+
+type Seen = Arc<Mutex<Vec<PaymentEvent>>>;
+
+fn recording() -> (Seen, impl hanpay::WebhookHandler + 'static) {
+    let seen: Seen = Arc::default();
+    let sink = Arc::clone(&seen);
+    let handler = handler_fn(move |event: PaymentEvent| {
+        let sink = Arc::clone(&sink);
+        async move {
+            sink.lock().unwrap().push(event);
+            Ok(())
+        }
+    });
+    (seen, handler)
+}
+
+fn mock_hanpay(mock: &MockProvider) -> Hanpay {
+    Hanpay::builder()
+        .provider_with_webhooks(Arc::new(mock.clone()), Arc::new(mock.clone()))
+        .build()
+        .unwrap()
+}
+
+async fn paid_card(hanpay: &Hanpay, mock: &MockProvider, order: &str, won: i64) -> String {
+    let key = mock.authenticate_card(order, &Money::krw(won)).unwrap();
+    let paid = hanpay
+        .gateway()
+        .confirm(&ConfirmRequest::new(&key, order, Money::krw(won)))
+        .await
+        .unwrap();
+    assert_eq!(paid.status, PaymentStatus::Paid);
+    key
+}
+
+async fn deliver(pipeline: &WebhookPipeline, webhook: &MockWebhook) -> WebhookOutcome {
+    pipeline.process("mock", &webhook.request()).await
+}
+
+#[tokio::test]
+async fn the_same_delivery_twice_calls_the_handler_once() {
+    let mock = MockProvider::new();
+    let hanpay = mock_hanpay(&mock);
+    let (seen, handler) = recording();
+    let pipeline = WebhookPipeline::builder(hanpay.clone(), handler).build();
+    let key = paid_card(&hanpay, &mock, "order-dup-1", 58_000).await;
+    let webhooks = mock.take_webhooks();
+    assert_eq!(webhooks.len(), 1);
+
+    let first = deliver(&pipeline, &webhooks[0]).await;
+    assert_eq!(first.http_status(), 200, "{:?}", first.body());
+    assert_eq!(first.label(), "processed");
+    let second = deliver(&pipeline, &webhooks[0]).await;
+    assert_eq!(second.http_status(), 200);
+    assert_eq!(second.label(), "duplicate");
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    let event = &seen[0];
+    assert_eq!(event.payment_key, key);
+    assert_eq!(event.old_status, None);
+    assert_eq!(event.new_status, PaymentStatus::Paid);
+    assert_eq!(event.total, Some(Money::krw(58_000)));
+    assert_eq!(event.action, hanpay::OrderAction::ConfirmOrder);
+    // A paid event moves money: it was reconciled with the PG even though it was signed.
+    assert!(event.reconciled);
+}
+
+#[tokio::test]
+async fn a_late_waiting_for_deposit_after_paid_is_recorded_and_ignored() {
+    let mock = MockProvider::new();
+    let hanpay = mock_hanpay(&mock);
+    let states = Arc::new(InMemoryPaymentStates::new());
+    let (seen, handler) = recording();
+    let pipeline = WebhookPipeline::builder(hanpay.clone(), handler)
+        .state_store(states.clone())
+        .build();
+    let va = hanpay
+        .gateway()
+        .issue_virtual_account(&VirtualAccountRequest::new(
+            Money::krw(39_000),
+            "order-late-1",
+            "티셔츠",
+            "김토스",
+            Bank::Shinhan,
+        ))
+        .await
+        .unwrap();
+    mock.deposit(&va.payment_key).unwrap();
+    let webhooks = mock.take_webhooks();
+    let waiting = webhooks
+        .iter()
+        .find(|w| w.status == PaymentStatus::WaitingForDeposit)
+        .unwrap();
+    let paid = webhooks
+        .iter()
+        .find(|w| w.status == PaymentStatus::Paid)
+        .unwrap();
+
+    // Out of order: the deposit arrives first, then the issue.
+    let outcome = deliver(&pipeline, paid).await;
+    assert_eq!(outcome.label(), "processed", "{:?}", outcome.body());
+    let outcome = deliver(&pipeline, waiting).await;
+    assert_eq!(outcome.http_status(), 200);
+    assert_eq!(outcome.label(), "ignored", "{:?}", outcome.body());
+
+    let provider = ProviderId::from_static("mock");
+    let state = hanpay::PaymentStateStore::get(states.as_ref(), &provider, &va.payment_key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.status, PaymentStatus::Paid);
+    let ignored = states.ignored(&provider, &va.payment_key);
+    assert_eq!(ignored.len(), 1);
+    assert_eq!(ignored[0].kept, PaymentStatus::Paid);
+    assert_eq!(ignored[0].dedupe_id, waiting.id);
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].action,
+        hanpay::OrderAction::ConfirmVirtualAccountOrder
+    );
+}
+
+/// A verifier that believes nothing was proven (like an allowlist-only PortOne setup) and
+/// reports whatever status the body claims.
+struct UnsignedVerifier {
+    provider: ProviderId,
+}
+
+impl WebhookVerifier for UnsignedVerifier {
+    fn provider(&self) -> &ProviderId {
+        &self.provider
+    }
+
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, WebhookError> {
+        let body: serde_json::Value = serde_json::from_slice(&request.body)
+            .map_err(|e| WebhookError::MalformedPayload(e.to_string()))?;
+        Ok(WebhookEvent {
+            provider: self.provider.clone(),
+            dedupe_id: hanpay::core::webhook::body_digest(&request.body),
+            kind: WebhookEventKind::PaymentStatusChanged,
+            payment_key: body["paymentKey"].as_str().map(str::to_owned),
+            order_id: None,
+            status_hint: Some(PaymentStatus::Canceled),
+            raw_status: Some("CANCELED".into()),
+            occurred_at: None,
+            trust: Trust::SourceAddress("52.78.5.241".parse().unwrap()),
+            body: request.body.clone(),
+        })
+    }
+
+    fn redelivery(&self) -> RedeliverySchedule {
+        RedeliverySchedule::new("test", Vec::new(), false, RedeliveryStop::Any2xx)
+    }
+}
+
+#[tokio::test]
+async fn an_unsigned_event_is_reconciled_with_the_pg() {
+    let mock = MockProvider::new();
+    let hanpay = Hanpay::builder()
+        .provider_with_webhooks(
+            Arc::new(mock.clone()),
+            Arc::new(UnsignedVerifier {
+                provider: ProviderId::from_static("mock"),
+            }),
+        )
+        .build()
+        .unwrap();
+    let (seen, handler) = recording();
+    let pipeline = WebhookPipeline::builder(hanpay.clone(), handler).build();
+    let key = paid_card(&hanpay, &mock, "order-unsigned-1", 12_000).await;
+    let lookups_before = mock.calls_of(Operation::Lookup).len();
+
+    let headers = http::HeaderMap::new();
+    let body = serde_json::json!({ "paymentKey": key, "status": "CANCELED" }).to_string();
+    let outcome = pipeline
+        .process("mock", &WebhookRequest::new(&headers, body))
+        .await;
+    assert_eq!(outcome.label(), "processed", "{:?}", outcome.body());
+
+    assert!(mock.calls_of(Operation::Lookup).len() > lookups_before);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    // The event claimed CANCELED; the PG says PAID, and that is what the handler sees.
+    assert_eq!(seen[0].new_status, PaymentStatus::Paid);
+    assert!(seen[0].reconciled);
+    assert_eq!(seen[0].trust, "source_address");
+}
+
+#[tokio::test]
+async fn a_bad_signature_is_401_and_the_handler_is_not_called() {
+    let mock = MockProvider::new();
+    let hanpay = mock_hanpay(&mock);
+    let (seen, handler) = recording();
+    let pipeline = WebhookPipeline::builder(hanpay.clone(), handler).build();
+    paid_card(&hanpay, &mock, "order-badsig-1", 10_000).await;
+    let mut webhook = mock.take_webhooks().remove(0);
+    let mut body = webhook.body.to_vec();
+    let pos = body.iter().position(|b| *b == b'0').unwrap();
+    body[pos] = b'9';
+    webhook.body = body.into();
+
+    let outcome = deliver(&pipeline, &webhook).await;
+    assert_eq!(outcome.http_status(), 401, "{:?}", outcome.body());
+    assert!(matches!(
+        outcome,
+        WebhookOutcome::Rejected(WebhookError::NoMatchingSignature { .. })
+    ));
+    assert!(seen.lock().unwrap().is_empty());
+
+    let outcome = pipeline.process("kakaopay", &webhook.request()).await;
+    assert_eq!(outcome.http_status(), 404);
+}
+
+#[tokio::test]
+async fn a_handler_error_is_5xx_and_the_redelivery_is_processed_once() {
+    let mock = MockProvider::new();
+    let hanpay = mock_hanpay(&mock);
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let successes = Arc::new(AtomicUsize::new(0));
+    let (a, s) = (attempts.clone(), successes.clone());
+    let handler = handler_fn(move |_event: PaymentEvent| {
+        let (a, s) = (a.clone(), s.clone());
+        async move {
+            if a.fetch_add(1, Ordering::SeqCst) == 0 {
+                return Err::<(), HandlerError>("order database unavailable".into());
+            }
+            s.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    });
+    let pipeline = WebhookPipeline::builder(hanpay.clone(), handler).build();
+    paid_card(&hanpay, &mock, "order-handler-1", 20_000).await;
+    let webhook = mock.take_webhooks().remove(0);
+
+    let first = deliver(&pipeline, &webhook).await;
+    assert_eq!(first.http_status(), 500, "{:?}", first.body());
+    assert!(first.body()["message"]
+        .as_str()
+        .unwrap()
+        .contains("order database unavailable"));
+    let redelivery = deliver(&pipeline, &webhook).await;
+    assert_eq!(redelivery.label(), "processed", "{:?}", redelivery.body());
+    let third = deliver(&pipeline, &webhook).await;
+    assert_eq!(third.label(), "duplicate");
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+    assert_eq!(successes.load(Ordering::SeqCst), 1);
+}
+
+/// A dedupe store that fails its first claim.
+struct FlakyDedupe {
+    inner: hanpay::InMemoryDedupeStore,
+    fail: AtomicUsize,
+}
+
+#[hanpay::core::async_trait]
+impl DedupeStore for FlakyDedupe {
+    async fn claim(&self, key: &DedupeKey, lease: Duration) -> Result<Claim, StoreError> {
+        if self.fail.fetch_sub(1, Ordering::SeqCst) > 0 {
+            return Err(StoreError::new("redis timed out"));
+        }
+        self.inner.claim(key, lease).await
+    }
+    async fn complete(&self, key: &DedupeKey, ttl: Duration) -> Result<(), StoreError> {
+        self.inner.complete(key, ttl).await
+    }
+    async fn release(&self, key: &DedupeKey) -> Result<(), StoreError> {
+        self.inner.release(key).await
+    }
+}
+
+#[tokio::test]
+async fn a_store_failure_is_5xx_then_processed() {
+    let mock = MockProvider::new();
+    let hanpay = mock_hanpay(&mock);
+    let (seen, handler) = recording();
+    let pipeline = WebhookPipeline::builder(hanpay.clone(), handler)
+        .dedupe_store(Arc::new(FlakyDedupe {
+            inner: hanpay::InMemoryDedupeStore::new(),
+            fail: AtomicUsize::new(1),
+        }))
+        .build();
+    paid_card(&hanpay, &mock, "order-store-1", 5_000).await;
+    let webhook = mock.take_webhooks().remove(0);
+    assert_eq!(deliver(&pipeline, &webhook).await.http_status(), 500);
+    assert_eq!(deliver(&pipeline, &webhook).await.label(), "processed");
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn partial_then_full_cancel_move_along_the_table() {
+    let mock = MockProvider::new();
+    let hanpay = mock_hanpay(&mock);
+    let (seen, handler) = recording();
+    let pipeline = WebhookPipeline::builder(hanpay.clone(), handler).build();
+    let key = paid_card(&hanpay, &mock, "order-cancel-1", 58_000).await;
+    let gateway = hanpay.gateway();
+    gateway
+        .cancel(&hanpay::CancelRequest::partial(
+            &key,
+            "사이즈 교환",
+            Money::krw(8_000),
+        ))
+        .await
+        .unwrap();
+    gateway
+        .cancel(&hanpay::CancelRequest::full(&key, "고객 변심"))
+        .await
+        .unwrap();
+    let webhooks = mock.take_webhooks();
+    assert_eq!(webhooks.len(), 3);
+    // The first one (PAID) arrives, then the later ones: but the PG already says CANCELED for
+    // each lookup, so the partial refund is skipped over — never applied after the cancel.
+    for webhook in &webhooks {
+        let outcome = deliver(&pipeline, webhook).await;
+        assert_eq!(outcome.http_status(), 200, "{:?}", outcome.body());
+    }
+    let seen = seen.lock().unwrap();
+    let last = seen.last().unwrap();
+    assert_eq!(last.new_status, PaymentStatus::Canceled);
+    assert_eq!(last.action, hanpay::OrderAction::CancelOrder);
+    assert_eq!(last.balance, Some(Money::krw(0)));
+    assert!(seen
+        .iter()
+        .all(|e| e.old_status != Some(PaymentStatus::Canceled)));
+}
+
+#[tokio::test]
+async fn dedupe_window_covers_the_redelivery_span() {
+    let mock = MockProvider::new();
+    let hanpay = mock_hanpay(&mock);
+    let (_seen, handler) = recording();
+    let pipeline = WebhookPipeline::builder(hanpay, handler)
+        .dedupe_margin(Duration::from_secs(3600))
+        .build();
+    assert_eq!(pipeline.dedupe_ttl("mock"), Duration::from_secs(3600));
+}
+
+#[cfg(feature = "tosspayments")]
+mod deposit_callback {
+    use super::*;
+    use hanpay::tosspayments::TossWebhookVerifier;
+
+    fn deposit_callback(secret: &str, order_id: &str) -> String {
+        serde_json::json!({
+            "createdAt": "2024-09-03T19:40:22.000000",
+            "secret": secret,
+            "status": "DONE",
+            "transactionKey": "9FF15E1A29D0E77C218F57262BFA4986",
+            "orderId": order_id,
+        })
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_deposit_callback_with_a_wrong_secret_is_rejected() {
+        let mock = MockProvider::builder().id("tosspayments").build();
+        let verifier = TossWebhookVerifier::builder()
+            .without_allowlist()
+            .build()
+            .unwrap();
+        let hanpay = Hanpay::builder()
+            .provider_with_webhooks(Arc::new(mock.clone()), Arc::new(verifier))
+            .build()
+            .unwrap();
+        let (seen, handler) = recording();
+        let pipeline = WebhookPipeline::builder(hanpay.clone(), handler).build();
+        let va = hanpay
+            .gateway()
+            .issue_virtual_account(&VirtualAccountRequest::new(
+                Money::krw(390_000),
+                "00001503",
+                "지갑",
+                "Pankaj",
+                Bank::Daegu,
+            ))
+            .await
+            .unwrap();
+        // The facade saved the secret the PG returned at issue.
+        let saved = hanpay
+            .secrets()
+            .find(&va.provider, Some(&va.payment_key), None)
+            .await
+            .unwrap()
+            .unwrap();
+        mock.deposit(&va.payment_key).unwrap();
+
+        let headers = http::HeaderMap::new();
+        let forged = deposit_callback("ps_forged_secret", "00001503");
+        let outcome = pipeline
+            .process("tosspayments", &WebhookRequest::new(&headers, forged))
+            .await;
+        assert_eq!(outcome.http_status(), 401, "{:?}", outcome.body());
+        assert!(matches!(
+            outcome,
+            WebhookOutcome::Rejected(WebhookError::SecretMismatch)
+        ));
+        assert!(seen.lock().unwrap().is_empty());
+
+        let genuine = deposit_callback(saved.expose(), "00001503");
+        let outcome = pipeline
+            .process("tosspayments", &WebhookRequest::new(&headers, genuine))
+            .await;
+        assert_eq!(outcome.label(), "processed", "{:?}", outcome.body());
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0].new_status, PaymentStatus::Paid);
+        assert!(seen[0].reconciled);
+        assert_eq!(seen[0].trust, "shared_secret");
+    }
+}
+
+#[cfg(not(feature = "tosspayments"))]
+#[test]
+fn a_toss_configuration_without_the_feature_says_so() {
+    let config = hanpay::HanpayConfig::from_env_with(|n| {
+        (n == "TOSS_SECRET_KEY").then(|| "test_sk_x".into())
+    })
+    .unwrap();
+    let err = Hanpay::from_config(&config).unwrap_err();
+    assert!(
+        matches!(err, hanpay::ConfigError::NotCompiled { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("`tosspayments` feature"));
+}
