@@ -37,6 +37,8 @@ pub mod wire;
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod robustness_tests;
 
 use hanpay_core::ProviderId;
 

@@ -9,6 +9,7 @@
 //!   `hanpay-core` only, so a client's field-name mistake cannot be mirrored here).
 //! - [`delivery`]: webhook delivery on a PG's redelivery schedule, scaled in time.
 //! - [`conformance`]: the shared suite (`run_all(provider, driver)`), object_store style.
+//! - [`mutate`]: deterministic payload mutations for "no input ever panics" tests.
 #![forbid(unsafe_code)]
 
 pub mod conformance;
@@ -16,3 +17,4 @@ pub mod delivery;
 pub mod fake_portone;
 pub mod fake_toss;
 pub mod mock;
+pub mod mutate;
