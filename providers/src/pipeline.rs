@@ -11,6 +11,14 @@
 //! | unknown provider in the URL | 404 | no |
 //! | the handler, a store, or the reconciling lookup failed; or the same event is in flight | 5xx | — (the PG redelivers; the redelivery is processed once) |
 //!
+//! Concurrency: events for one payment (e.g. Toss's `PAYMENT_STATUS_CHANGED` and
+//! `DEPOSIT_CALLBACK` for the same deposit, delivered at once) are processed one at a time per
+//! (provider, payment key): read the state → reconcile → handler → commit never interleave, so
+//! each legal move reaches the handler exactly once. The lock is per [`WebhookPipeline`] (clones
+//! share it); several processes sharing a state store are kept consistent by its
+//! compare-and-set, which cannot stop two handlers from running at the same moment: route one
+//! payment's webhooks to one process, or make the handler idempotent.
+//!
 //! Reconciliation: every event whose trust is not [`Trust::Signed`], every event without a
 //! status, and every event that moves money (paid, canceled, deposit — or concerns a payment
 //! already paid) is checked by fetching the payment from the PG, and the PG's answer is what
@@ -18,13 +26,14 @@
 //! saved at confirm/issue ([`PaymentSecrets`](crate::PaymentSecrets)), or with the one the PG
 //! returns for the payment if none was saved.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use hanpay_core::observe::webhook_decision;
 use hanpay_core::{
-    async_trait, Payment, PaymentError, PaymentProvider, PaymentStatus, Secret, Trust,
+    async_trait, Payment, PaymentError, PaymentProvider, PaymentStatus, ProviderId, Secret, Trust,
     WebhookError, WebhookEvent, WebhookEventKind, WebhookRequest,
 };
 use serde_json::json;
@@ -237,6 +246,7 @@ impl WebhookPipelineBuilder {
                     .unwrap_or_else(|| Arc::new(InMemoryPaymentStates::new())),
                 dedupe_margin: self.dedupe_margin,
                 lease: self.lease,
+                locks: PaymentLocks::default(),
             }),
         }
     }
@@ -249,6 +259,75 @@ struct PipelineInner {
     states: Arc<dyn PaymentStateStore>,
     dedupe_margin: Duration,
     lease: Duration,
+    locks: PaymentLocks,
+}
+
+/// (provider, payment key).
+type PaymentLockKey = (ProviderId, String);
+
+/// A payment's lock and how many events hold or wait for it.
+type PaymentLockEntry = (Arc<tokio::sync::Mutex<()>>, usize);
+
+/// One async lock per (provider, payment key) being processed; an entry lives only while some
+/// event holds or waits for it.
+#[derive(Default)]
+struct PaymentLocks {
+    entries: Mutex<HashMap<PaymentLockKey, PaymentLockEntry>>,
+}
+
+/// Holds one payment's lock. Fields drop in order: the lock is released before the entry is
+/// given back, so an entry is never removed while its lock is held.
+struct PaymentLock<'a> {
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+    _entry: LockEntry<'a>,
+}
+
+/// A counted use of an entry; dropping it (also when the wait is cancelled) gives it back.
+struct LockEntry<'a> {
+    locks: &'a PaymentLocks,
+    key: PaymentLockKey,
+}
+
+impl Drop for LockEntry<'_> {
+    fn drop(&mut self) {
+        let mut entries = self
+            .locks
+            .entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, users)) = entries.get_mut(&self.key) {
+            *users = users.saturating_sub(1);
+            if *users == 0 {
+                entries.remove(&self.key);
+            }
+        }
+    }
+}
+
+impl PaymentLocks {
+    /// Waits for the payment's lock.
+    async fn lock(&self, provider: &ProviderId, payment_key: &str) -> PaymentLock<'_> {
+        let key = (provider.clone(), payment_key.to_owned());
+        let mutex = {
+            let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+            let (mutex, users) = entries.entry(key.clone()).or_default();
+            *users += 1;
+            Arc::clone(mutex)
+        };
+        let entry = LockEntry { locks: self, key };
+        PaymentLock {
+            _guard: mutex.lock_owned().await,
+            _entry: entry,
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
 }
 
 /// Receives webhooks for every provider of a [`Hanpay`]. Cheap to clone.
@@ -463,50 +542,70 @@ impl WebhookPipeline {
         Ok((payment.secret.clone(), Some(payment)))
     }
 
+    /// `looked_up`: the payment if it was fetched before (to check a secret); it tells which
+    /// payment to lock, but the state applied is fetched again under the lock, so that an
+    /// answer that went stale while waiting is never applied.
     async fn apply(
         &self,
         gateway: &Gateway,
         event: &WebhookEvent,
-        mut fetched: Option<Payment>,
+        mut looked_up: Option<Payment>,
     ) -> WebhookOutcome {
         let states = &self.inner.states;
         let provider = &event.provider;
-        let mut current = match &event.payment_key {
-            Some(key) => match states.get(provider, key).await {
-                Ok(state) => state,
-                Err(e) => return store_failed(e),
-            },
-            None => None,
+        // An event that names only the order (Toss's DEPOSIT_CALLBACK) is looked up first, to
+        // learn which payment to lock.
+        if event.payment_key.is_none() && looked_up.is_none() {
+            match fetch(gateway, event).await {
+                Ok(p) => looked_up = Some(p),
+                Err(outcome) => return outcome,
+            }
+        }
+        let Some(payment_key) = looked_up
+            .as_ref()
+            .map(|p| p.payment_key.clone())
+            .or_else(|| event.payment_key.clone())
+        else {
+            return WebhookOutcome::Ignored {
+                dedupe_id: event.dedupe_id.clone(),
+                reason: "the event names no payment".into(),
+            };
         };
-        let needs_fetch = fetched.is_some()
+
+        // From here to the commit, one event per payment at a time.
+        let _lock = self.inner.locks.lock(provider, &payment_key).await;
+        let mut current = match states.get(provider, &payment_key).await {
+            Ok(state) => state,
+            Err(e) => return store_failed(e),
+        };
+        let needs_fetch = looked_up.is_some()
             || event.trust.requires_reconciliation()
-            || event.payment_key.is_none()
             || event
                 .status_hint
                 .map_or(true, |s| moves_money(s) || s == PaymentStatus::Unknown)
             || is_money_kind(&event.kind)
             || current.as_ref().is_some_and(|s| s.status.is_paid());
-        if needs_fetch && fetched.is_none() {
-            match fetch(gateway, event).await {
-                Ok(p) => fetched = Some(p),
-                Err(outcome) => return outcome,
+        let fetched = if needs_fetch {
+            match gateway.payment(&payment_key).await {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    return failed(
+                        FailedStage::Reconcile,
+                        format!("could not fetch the payment from the PG: {e}"),
+                    )
+                }
             }
-        }
+        } else {
+            None
+        };
 
-        let (payment_key, order_id, new_status) = match &fetched {
-            Some(p) => (p.payment_key.clone(), Some(p.order_id.clone()), p.status),
+        let (order_id, new_status) = match &fetched {
+            Some(p) => (Some(p.order_id.clone()), p.status),
             None => (
-                event.payment_key.clone().unwrap_or_default(),
                 event.order_id.clone(),
                 event.status_hint.unwrap_or(PaymentStatus::Unknown),
             ),
         };
-        if event.payment_key.as_deref() != Some(payment_key.as_str()) {
-            current = match states.get(provider, &payment_key).await {
-                Ok(state) => state,
-                Err(e) => return store_failed(e),
-            };
-        }
 
         // Up to three attempts if another event for the same payment commits meanwhile.
         for _ in 0..3 {
@@ -645,4 +744,40 @@ async fn fetch(gateway: &Gateway, event: &WebhookEvent) -> Result<Payment, Webho
             format!("could not fetch the payment from the PG: {e}"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    #[tokio::test]
+    async fn payment_locks_exclude_per_key_and_clean_up() {
+        let locks = PaymentLocks::default();
+        let mock = ProviderId::from_static("mock");
+        let held = locks.lock(&mock, "pay-1").await;
+        assert_eq!(locks.len(), 1);
+        {
+            let waiting = locks.lock(&mock, "pay-1");
+            tokio::pin!(waiting);
+            tokio::select! {
+                biased;
+                _ = &mut waiting => panic!("the lock was taken twice"),
+                () = std::future::ready(()) => {}
+            }
+            // A different payment is not blocked.
+            let other = locks.lock(&mock, "pay-2").await;
+            assert_eq!(locks.len(), 2);
+            drop(other);
+            assert_eq!(locks.len(), 1);
+        }
+        // The cancelled waiter gave its entry back; the holder still has it.
+        assert_eq!(locks.len(), 1);
+        drop(held);
+        assert_eq!(locks.len(), 0);
+        let again = locks.lock(&mock, "pay-1").await;
+        drop(again);
+        assert_eq!(locks.len(), 0);
+    }
 }

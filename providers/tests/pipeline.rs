@@ -205,6 +205,90 @@ async fn an_unsigned_event_is_reconciled_with_the_pg() {
     assert_eq!(seen[0].trust, "source_address");
 }
 
+/// Two different deliveries about one payment arrive at once (as Toss sends
+/// `PAYMENT_STATUS_CHANGED` and `DEPOSIT_CALLBACK` for the same change). The first stays inside
+/// the handler, yielding, while the second runs: without a per-payment lock the second reads the
+/// same old state and calls the handler for the same move. Single-threaded and the mock answers
+/// at once, so the second event gets every chance to interleave — no clock involved.
+#[tokio::test]
+async fn two_events_for_one_payment_at_once_reach_the_handler_once() {
+    let mock = MockProvider::new();
+    let hanpay = Hanpay::builder()
+        .provider_with_webhooks(
+            Arc::new(mock.clone()),
+            Arc::new(UnsignedVerifier {
+                provider: ProviderId::from_static("mock"),
+            }),
+        )
+        .build()
+        .unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let most_at_once = Arc::new(AtomicUsize::new(0));
+    let inside = Arc::new(AtomicUsize::new(0));
+    let seen: Seen = Arc::default();
+    let (c, m, i, sink) = (
+        calls.clone(),
+        most_at_once.clone(),
+        inside.clone(),
+        seen.clone(),
+    );
+    let handler = handler_fn(move |event: PaymentEvent| {
+        let (c, m, i, sink) = (c.clone(), m.clone(), i.clone(), sink.clone());
+        async move {
+            let now_inside = i.fetch_add(1, Ordering::SeqCst) + 1;
+            m.fetch_max(now_inside, Ordering::SeqCst);
+            if c.fetch_add(1, Ordering::SeqCst) == 0 {
+                // Hold the first call open while the other delivery runs.
+                for _ in 0..1_000 {
+                    if c.load(Ordering::SeqCst) > 1 {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+            }
+            sink.lock().unwrap().push(event);
+            i.fetch_sub(1, Ordering::SeqCst);
+            Ok::<(), HandlerError>(())
+        }
+    });
+    let pipeline = WebhookPipeline::builder(hanpay.clone(), handler).build();
+    let key = paid_card(&hanpay, &mock, "order-concurrent-1", 39_000).await;
+
+    let headers = http::HeaderMap::new();
+    let status_changed =
+        serde_json::json!({ "paymentKey": key, "eventType": "PAYMENT_STATUS_CHANGED" }).to_string();
+    let deposit =
+        serde_json::json!({ "paymentKey": key, "eventType": "DEPOSIT_CALLBACK" }).to_string();
+    let first_request = WebhookRequest::new(&headers, status_changed);
+    let second_request = WebhookRequest::new(&headers, deposit);
+    let (first, second) = tokio::join!(
+        pipeline.process("mock", &first_request),
+        pipeline.process("mock", &second_request),
+    );
+
+    let mut labels = [first.label(), second.label()];
+    labels.sort_unstable();
+    assert_eq!(
+        labels,
+        ["ignored", "processed"],
+        "{:?} {:?}",
+        first.body(),
+        second.body()
+    );
+    assert_eq!(first.http_status(), 200);
+    assert_eq!(second.http_status(), 200);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "one move, one handler call"
+    );
+    assert_eq!(most_at_once.load(Ordering::SeqCst), 1);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].old_status, None);
+    assert_eq!(seen[0].new_status, PaymentStatus::Paid);
+    assert!(seen[0].reconciled);
+}
+
 #[tokio::test]
 async fn a_bad_signature_is_401_and_the_handler_is_not_called() {
     let mock = MockProvider::new();
