@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! hanpay demo [--provider tosspayments|portone|all]
-//! hanpay sandbox [--toss-addr A] [--portone-addr A] [--webhook-url PROVIDER=URL]... [--time-scale N]
+//! hanpay sandbox [--toss-addr A] [--portone-addr A] [--webhook-url PROVIDER=URL]... [--time-scale N] [--toss-relay-secret S]
 //! hanpay webhook verify --provider P [--secret S]... [--peer IP] [--header 'Name: value']... [--body-file F|-] [--now SECS]
 //! hanpay webhook send --provider P --event E --to URL [--secret S] [--payment-id ID] [--order-id ID] [--status S]
 //! ```
@@ -20,14 +20,17 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// hanpay: one API for Korean PGs. Try it locally with no PG account.
-#[derive(Debug, Parser)]
+///
+/// The argument types deliberately do not derive `Debug`: they hold secrets (`--secret`,
+/// `--toss-relay-secret`) that must never reach a log line.
+#[derive(Parser)]
 #[command(name = "hanpay", version, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 enum Command {
     /// Run the whole payment lifecycle against the built-in sandbox with an example shop.
     Demo {
@@ -50,6 +53,10 @@ enum Command {
         /// Redelivery speed-up: each of the PG's delays is divided by this (1 = real time).
         #[arg(long, default_value_t = 60)]
         time_scale: u32,
+        /// Sign Toss webhooks with x-tosspayments-signature using SECRET, as a platform that
+        /// relays Toss events does. Without it, Toss webhooks are unsigned, as Toss sends them.
+        #[arg(long, value_name = "SECRET")]
+        toss_relay_secret: Option<String>,
     },
     /// Webhook tools.
     Webhook {
@@ -80,7 +87,7 @@ impl Provider {
     }
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 enum WebhookCommand {
     /// Verify a webhook as the PG sent it and print the event, or why it is refused.
     Verify {
@@ -188,12 +195,14 @@ async fn main() -> ExitCode {
             portone_addr,
             webhook_urls,
             time_scale,
+            toss_relay_secret,
         } => {
             let options = sandbox::Options {
                 toss_addr,
                 portone_addr,
                 webhook_urls,
                 time_scale,
+                toss_relay_secret,
             };
             let running = match sandbox::Sandbox::start(&options).await {
                 Ok(s) => s,

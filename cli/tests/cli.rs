@@ -344,6 +344,23 @@ fn demo_runs_end_to_end() {
     assert!(stdout.contains("── PortOne"), "{stdout}");
     assert!(stdout.contains("refused before any PG call"), "{stdout}");
     assert!(stdout.contains("exactly one cancellation"), "{stdout}");
+    // Toss's real trust levels: unsigned events admitted by sender and per-payment secret.
+    assert!(
+        stdout.contains("webhook PAYMENT_STATUS_CHANGED: unsigned, as Toss Payments sends it"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("webhook DEPOSIT_CALLBACK"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "shared secret matched the one saved when the virtual account was issued (compared in constant time)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("reconciled with the PG (it reports PAID)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("webhook Transaction.Paid: Standard Webhooks signature verified"));
     assert!(stdout.contains("all steps passed"), "{stdout}");
     assert!(!stdout.contains('✘'), "{stdout}");
 
@@ -352,39 +369,64 @@ fn demo_runs_end_to_end() {
     assert!(!text(&out.stdout).contains("── Toss Payments"));
 }
 
-#[tokio::test]
-async fn sandbox_serves_both_pgs_and_the_control_api() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let mut child = tokio::process::Command::new(BIN)
-        .args([
-            "sandbox",
-            "--toss-addr",
-            "127.0.0.1:0",
-            "--portone-addr",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut banner = String::new();
-    while let Some(line) = lines.next_line().await.unwrap() {
-        banner.push_str(&line);
-        banner.push('\n');
-        if line.contains("Ctrl-C") {
-            break;
+/// A running `hanpay sandbox` on random ports, and the banner it printed.
+struct SandboxProcess {
+    child: tokio::process::Child,
+    banner: String,
+}
+
+impl SandboxProcess {
+    async fn start(extra: &[&str]) -> SandboxProcess {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let mut child = tokio::process::Command::new(BIN)
+            .args([
+                "sandbox",
+                "--toss-addr",
+                "127.0.0.1:0",
+                "--portone-addr",
+                "127.0.0.1:0",
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut banner = String::new();
+        while let Some(line) = lines.next_line().await.unwrap() {
+            banner.push_str(&line);
+            banner.push('\n');
+            if line.contains("Ctrl-C") {
+                break;
+            }
         }
+        SandboxProcess { child, banner }
     }
-    let value = |name: &str| {
-        banner
+
+    /// The value of `export NAME=…` in the banner.
+    fn export(&self, name: &str) -> Option<String> {
+        self.banner
             .lines()
             .find_map(|l| l.trim().strip_prefix(&format!("export {name}=")))
-            .unwrap()
-            .to_owned()
-    };
+            .map(str::to_owned)
+    }
+}
+
+#[tokio::test]
+async fn sandbox_serves_both_pgs_and_the_control_api() {
+    let mut sandbox = SandboxProcess::start(&[]).await;
+    let value = |name: &str| sandbox.export(name).unwrap();
     let portone = value("PORTONE_API_BASE_URL");
     let toss = value("TOSS_API_BASE_URL");
+    // Toss's own path by default: the sender allowlist, no relay secret to expect.
+    assert_eq!(value("TOSS_WEBHOOK_ALLOWLIST"), "127.0.0.1,::1");
+    assert_eq!(value("PORTONE_WEBHOOK_ALLOWLIST"), "127.0.0.1,::1");
+    assert!(
+        sandbox.export("TOSS_WEBHOOK_SECRET").is_none(),
+        "{}",
+        sandbox.banner
+    );
+    assert!(sandbox.banner.contains("--toss-relay-secret"));
     let client = reqwest::Client::new();
     let paid = client
         .post(format!("{portone}/__fake/payments/payment-0001/pay"))
@@ -417,5 +459,136 @@ async fn sandbox_serves_both_pgs_and_the_control_api() {
         .await
         .unwrap();
     assert!(session["paymentKey"].as_str().is_some(), "{session}");
-    child.kill().await.unwrap();
+    sandbox.child.kill().await.unwrap();
+}
+
+type Recorded = Arc<Mutex<Vec<(axum::http::HeaderMap, bytes::Bytes)>>>;
+
+/// A receiver that records every delivery and answers 200.
+async fn recorder() -> (String, Recorded, Arc<tokio::sync::Notify>) {
+    let recorded: Recorded = Arc::default();
+    let notify = Arc::new(tokio::sync::Notify::new());
+    let (log, wake) = (recorded.clone(), notify.clone());
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |request: Request| {
+            let (log, wake) = (log.clone(), wake.clone());
+            async move {
+                let (parts, body) = request.into_parts();
+                let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+                log.lock().unwrap().push((parts.headers, body));
+                wake.notify_waiters();
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), recorded, notify)
+}
+
+/// Confirms a card payment at the sandbox's Toss and returns the first PAYMENT_STATUS_CHANGED
+/// the recorder got, with the payment's secret from the confirm response.
+async fn toss_card_webhook(
+    sandbox: &SandboxProcess,
+    recorded: &Recorded,
+    notify: &tokio::sync::Notify,
+    order_id: &str,
+) -> (axum::http::HeaderMap, bytes::Bytes, String) {
+    let toss = sandbox.export("TOSS_API_BASE_URL").unwrap();
+    let client = reqwest::Client::new();
+    let session: serde_json::Value = client
+        .post(format!("{toss}/__fake/sessions"))
+        .json(&serde_json::json!({"orderId": order_id, "amount": 58000}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:", sandbox.export("TOSS_SECRET_KEY").unwrap()));
+    let paid: serde_json::Value = client
+        .post(format!("{toss}/v1/payments/confirm"))
+        .header("authorization", format!("Basic {basic}"))
+        .json(&serde_json::json!({
+            "paymentKey": session["paymentKey"], "orderId": order_id, "amount": 58000
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paid["status"], "DONE", "{paid}");
+    let secret = paid["secret"].as_str().unwrap().to_owned();
+    let wait = async {
+        loop {
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(hit) = recorded.lock().unwrap().first().cloned() {
+                return hit;
+            }
+            notified.await;
+        }
+    };
+    let (headers, body) = tokio::time::timeout(std::time::Duration::from_secs(10), wait)
+        .await
+        .expect("the sandbox delivered no webhook");
+    (headers, body, secret)
+}
+
+#[tokio::test]
+async fn sandbox_toss_webhooks_are_native_unless_relay_signing_is_asked_for() {
+    // Native (the default): no signature header at all; the per-payment secret is the proof.
+    let (url, recorded, notify) = recorder().await;
+    let mut native =
+        SandboxProcess::start(&["--webhook-url", &format!("tosspayments={url}")]).await;
+    let (headers, body, secret) =
+        toss_card_webhook(&native, &recorded, &notify, "order-native-1").await;
+    assert!(headers.get("x-tosspayments-signature").is_none());
+    assert!(headers.get("tosspayments-webhook-signature").is_none());
+    assert!(headers
+        .get("tosspayments-webhook-transmission-id")
+        .is_some());
+    let verifier = TossWebhookVerifier::builder()
+        .without_allowlist()
+        .build()
+        .unwrap();
+    let event = verifier
+        .verify(&WebhookRequest::new(&headers, body))
+        .unwrap();
+    assert_eq!(event.trust.label(), "shared_secret");
+    assert!(event
+        .trust
+        .matches_secret(&hanpay::core::Secret::new(secret)));
+    native.child.kill().await.unwrap();
+
+    // Relay-signed, as a relaying platform does: the banner exports the secret to verify with.
+    let (url, recorded, notify) = recorder().await;
+    let mut relay = SandboxProcess::start(&[
+        "--webhook-url",
+        &format!("tosspayments={url}"),
+        "--toss-relay-secret",
+        "platform-relay-secret",
+    ])
+    .await;
+    assert_eq!(
+        relay.export("TOSS_WEBHOOK_SECRET").as_deref(),
+        Some("platform-relay-secret")
+    );
+    let (headers, body, _) = toss_card_webhook(&relay, &recorded, &notify, "order-relay-1").await;
+    assert!(headers.get("x-tosspayments-signature").is_some());
+    let verifier = TossWebhookVerifier::builder()
+        .webhook_secret("platform-relay-secret")
+        .without_allowlist()
+        .build()
+        .unwrap();
+    let event = verifier
+        .verify(&WebhookRequest::new(&headers, body))
+        .unwrap();
+    assert_eq!(event.trust.label(), "signed");
+    relay.child.kill().await.unwrap();
 }

@@ -116,6 +116,93 @@ impl Customer<'_> {
     fn cancel_requests(&self, payment_key: &str) -> usize {
         self.cancel_keys(payment_key).len()
     }
+
+    /// The PG's name for the webhook it sent with `dedupe_id` (Toss's transmission id, PortOne's
+    /// `webhook-id`): `PAYMENT_STATUS_CHANGED`, `DEPOSIT_CALLBACK`, `Transaction.Paid`, …
+    fn event_name(&self, dedupe_id: &str) -> Option<String> {
+        match self.provider {
+            hanpay::TOSSPAYMENTS => self
+                .sandbox
+                .toss
+                .sent_webhooks()
+                .into_iter()
+                .find(|w| w.transmission_id == dedupe_id)
+                .map(|w| w.event_type),
+            _ => self
+                .sandbox
+                .portone
+                .webhooks_sent()
+                .into_iter()
+                .find(|(id, _)| id == dedupe_id)
+                .and_then(|(_, body)| {
+                    serde_json::from_slice::<serde_json::Value>(&body)
+                        .ok()
+                        .and_then(|v| v["type"].as_str().map(str::to_owned))
+                }),
+        }
+    }
+
+    /// How the shop admitted an event, in the PG's terms. `saved_at` says when the shop saved
+    /// the payment's secret (for a per-payment secret).
+    fn admission(&self, event: &PaymentEvent, saved_at: &str) -> String {
+        match (self.provider, event.trust) {
+            (hanpay::TOSSPAYMENTS, "signed") => {
+                "relay signature x-tosspayments-signature verified".to_owned()
+            }
+            (_, "signed") => "Standard Webhooks signature verified".to_owned(),
+            (_, "shared_secret") => format!(
+                "unsigned, as {} sends it; sender on the allowlist, shared secret matched the one \
+                 saved {saved_at} (compared in constant time)",
+                title(self.provider)
+            ),
+            (_, "source_address") => format!(
+                "unsigned, as {} sends it; admitted by its sender address (allowlist)",
+                title(self.provider)
+            ),
+            (_, other) => other.to_owned(),
+        }
+    }
+
+    /// Toss sends a virtual account's changes twice: `PAYMENT_STATUS_CHANGED` and
+    /// `DEPOSIT_CALLBACK`. Waits until the shop answered the `DEPOSIT_CALLBACK` for `order_id`
+    /// announcing `status` with a 2xx; returns its transmission id.
+    async fn deposit_callback_answered(
+        &self,
+        order_id: &str,
+        status: &str,
+    ) -> Result<String, String> {
+        let find = || {
+            self.sandbox.toss.sent_webhooks().into_iter().find(|w| {
+                w.event_type == "DEPOSIT_CALLBACK"
+                    && serde_json::from_str::<serde_json::Value>(&w.body)
+                        .is_ok_and(|b| b["orderId"] == order_id && b["status"] == status)
+            })
+        };
+        let sent = find()
+            .ok_or_else(|| format!("Toss sent no DEPOSIT_CALLBACK {status} for {order_id}"))?;
+        let id = sent.transmission_id;
+        let answered = |attempts: &[hanpay_testkit::delivery::Attempt]| {
+            attempts.iter().any(|a| {
+                a.delivered
+                    && a.headers
+                        .get("tosspayments-webhook-transmission-id")
+                        .is_some_and(|v| v.as_bytes() == id.as_bytes())
+            })
+        };
+        let attempts = self
+            .sandbox
+            .toss
+            .webhook_log()
+            .wait_until(WEBHOOK_WAIT, |a| answered(a))
+            .await;
+        if answered(&attempts) {
+            Ok(id)
+        } else {
+            Err(format!(
+                "the shop did not accept the DEPOSIT_CALLBACK {status} for {order_id} within {WEBHOOK_WAIT:?}"
+            ))
+        }
+    }
 }
 
 /// Prints the demo as it runs and remembers whether a step failed.
@@ -142,20 +229,21 @@ impl Printer {
         self.line(&format!("  ✘ {text}"));
     }
 
-    fn webhook(&mut self, event: &PaymentEvent) {
+    /// Prints how a webhook was admitted, checked and applied.
+    fn webhook(&mut self, name: &str, admission: &str, event: &PaymentEvent) {
         let old = event
             .old_status
             .map(|s| s.to_string())
             .unwrap_or_else(|| "(new)".into());
+        self.detail(&format!("webhook {name}: {admission}"));
+        let checked = if event.reconciled {
+            format!("reconciled with the PG (it reports {}), ", event.new_status)
+        } else {
+            String::new()
+        };
         self.detail(&format!(
-            "webhook verified ({}) and applied: {old} → {}{} — {}",
-            event.trust,
+            "  {checked}applied {old} → {} — {}",
             event.new_status,
-            if event.reconciled {
-                ", checked against the PG"
-            } else {
-                ""
-            },
             event.action.describe()
         ));
     }
@@ -171,14 +259,75 @@ fn order_id(provider: &str, what: &str) -> String {
     format!("demo-{tag}-{what}-{short}")
 }
 
+/// Waits until the shop applied `action` to `order` and prints the webhook that did it.
+/// `saved_at` says when the shop saved the payment's secret.
 async fn wait_webhook(
     p: &mut Printer,
     shop: &Shop,
+    customer: &Customer<'_>,
     order: &str,
     action: OrderAction,
-) -> Result<(), String> {
+    saved_at: &str,
+) -> Result<PaymentEvent, String> {
     let event = shop.wait_for(order, action, WEBHOOK_WAIT).await?;
-    p.webhook(&event);
+    let name = customer
+        .event_name(&event.dedupe_id)
+        .unwrap_or_else(|| event.dedupe_id.clone());
+    p.webhook(&name, &customer.admission(&event, saved_at), &event);
+    Ok(event)
+}
+
+const AT_CONFIRM: &str = "when the card payment was confirmed";
+const AT_ISSUE: &str = "when the virtual account was issued";
+
+/// Toss only: shows the `DEPOSIT_CALLBACK` of the deposit (its per-payment secret is Toss's
+/// only proof for it) and that the deposit reached the handler exactly once, whichever of
+/// Toss's two events for it arrived first.
+async fn toss_deposit_callback(
+    p: &mut Printer,
+    shop: &Shop,
+    customer: &Customer<'_>,
+    order: &str,
+    applied: &PaymentEvent,
+) -> Result<(), String> {
+    let id = customer.deposit_callback_answered(order, "DONE").await?;
+    let confirmations: Vec<String> = shop
+        .applied(order)
+        .iter()
+        .filter(|e| e.action == OrderAction::ConfirmVirtualAccountOrder)
+        .map(|e| {
+            format!(
+                "{} {:?} → {}",
+                customer
+                    .event_name(&e.dedupe_id)
+                    .unwrap_or_else(|| e.dedupe_id.clone()),
+                e.old_status,
+                e.new_status
+            )
+        })
+        .collect();
+    if confirmations.len() != 1 {
+        return Err(format!(
+            "the deposit reached the shop's handler {} times, expected once: {}",
+            confirmations.len(),
+            confirmations.join("; ")
+        ));
+    }
+    if applied.dedupe_id != id {
+        p.detail(&format!(
+            "webhook DEPOSIT_CALLBACK: unsigned, carries the payment's secret; sender on the \
+             allowlist, shared secret matched the one saved {AT_ISSUE} (compared in constant time)"
+        ));
+        p.detail(
+            "  reconciled with the PG (it reports PAID): already applied, recorded and answered \
+             200 — the handler ran once for the deposit",
+        );
+    } else {
+        p.detail(
+            "  Toss's PAYMENT_STATUS_CHANGED for the same deposit found nothing left to apply: \
+             the handler ran once for the deposit",
+        );
+    }
     Ok(())
 }
 
@@ -201,7 +350,15 @@ async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Res
         "card payment of {} for {order} confirmed → {}",
         paid.total, paid.status
     ));
-    wait_webhook(p, shop, &order, OrderAction::ConfirmOrder).await?;
+    wait_webhook(
+        p,
+        shop,
+        customer,
+        &order,
+        OrderAction::ConfirmOrder,
+        AT_CONFIRM,
+    )
+    .await?;
 
     // 2. Partial cancel.
     let part = Money::krw(8_000);
@@ -220,7 +377,15 @@ async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Res
         "partial cancel of {part} → {}, balance {} (of {})",
         after.status, after.balance, after.total
     ));
-    wait_webhook(p, shop, &order, OrderAction::RecordPartialRefund).await?;
+    wait_webhook(
+        p,
+        shop,
+        customer,
+        &order,
+        OrderAction::RecordPartialRefund,
+        AT_CONFIRM,
+    )
+    .await?;
 
     // 3. Virtual account: issued, deposited, confirmed by webhook.
     let va_order = order_id(&provider, "va");
@@ -247,10 +412,29 @@ async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Res
             .unwrap_or_default(),
         issued.status
     ));
-    wait_webhook(p, shop, &va_order, OrderAction::AwaitDeposit).await?;
+    wait_webhook(
+        p,
+        shop,
+        customer,
+        &va_order,
+        OrderAction::AwaitDeposit,
+        AT_ISSUE,
+    )
+    .await?;
     customer.deposit(&issued.payment_key)?;
     p.ok(&format!("the customer deposited {coat} into {account}"));
-    wait_webhook(p, shop, &va_order, OrderAction::ConfirmVirtualAccountOrder).await?;
+    let applied = wait_webhook(
+        p,
+        shop,
+        customer,
+        &va_order,
+        OrderAction::ConfirmVirtualAccountOrder,
+        AT_ISSUE,
+    )
+    .await?;
+    if provider == hanpay::TOSSPAYMENTS {
+        toss_deposit_callback(p, shop, customer, &va_order, &applied).await?;
+    }
     let deposited = shop
         .payment(&issued.payment_key)
         .await
@@ -295,7 +479,15 @@ async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Res
         "{} refunded to the customer's own account (KB국민은행 ******7270) → {}",
         refunded.canceled, refunded.status
     ));
-    wait_webhook(p, shop, &va_order, OrderAction::CancelOrder).await?;
+    wait_webhook(
+        p,
+        shop,
+        customer,
+        &va_order,
+        OrderAction::CancelOrder,
+        AT_ISSUE,
+    )
+    .await?;
 
     // 6. A transient PG failure during cancel: retried, one cancellation.
     let order = order_id(&provider, "retry");
@@ -309,7 +501,15 @@ async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Res
         "card payment of {} for {order} confirmed → {}",
         paid.total, paid.status
     ));
-    wait_webhook(p, shop, &order, OrderAction::ConfirmOrder).await?;
+    wait_webhook(
+        p,
+        shop,
+        customer,
+        &order,
+        OrderAction::ConfirmOrder,
+        AT_CONFIRM,
+    )
+    .await?;
     let fault = customer.break_next_cancel(&key);
     let canceled = shop
         .cancel(&key, "품절로 주문 취소")
@@ -339,7 +539,15 @@ async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Res
          exactly one cancellation ({requests} requests reached the PG)",
         canceled.canceled, canceled.status
     ));
-    wait_webhook(p, shop, &order, OrderAction::CancelOrder).await?;
+    wait_webhook(
+        p,
+        shop,
+        customer,
+        &order,
+        OrderAction::CancelOrder,
+        AT_CONFIRM,
+    )
+    .await?;
     Ok(())
 }
 
@@ -382,6 +590,7 @@ pub async fn run(providers: &[&str], out: Box<dyn FnMut(&str) + Send>) -> i32 {
             .map(|(name, addr, _)| ((*name).to_owned(), format!("http://{addr}/webhooks/{name}")))
             .collect(),
         time_scale: 60_000,
+        toss_relay_secret: None,
     };
     let sandbox = match Sandbox::start(&options).await {
         Ok(s) => s,
@@ -403,6 +612,12 @@ pub async fn run(providers: &[&str], out: Box<dyn FnMut(&str) + Send>) -> i32 {
             "── {} ── HANPAY_PROVIDER={provider}, shop webhooks at http://{addr}/webhooks/{provider}",
             title(provider)
         ));
+        if provider == hanpay::TOSSPAYMENTS && !sandbox.toss_relay_signed() {
+            p.line(
+                "   Toss signs no payment webhook: the shop admits each by its sender address and the \
+                 payment's own secret, then checks the payment with the PG.",
+            );
+        }
         let env: Vec<(&str, String)> = sandbox.env(provider);
         let config = match HanpayConfig::from_env_with(|name| {
             env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())

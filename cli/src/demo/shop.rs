@@ -187,6 +187,19 @@ impl Shop {
         })
     }
 
+    /// Every event the handler applied to `order_id`, in order.
+    pub fn applied(&self, order_id: &str) -> Vec<PaymentEvent> {
+        self.orders
+            .webhooks
+            .lock()
+            .map(|m| {
+                m.get(order_id)
+                    .map(|v| v.iter().map(|w| w.event.clone()).collect())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default()
+    }
+
     fn find(&self, order_id: &str, action: OrderAction) -> Option<PaymentEvent> {
         self.orders.webhooks.lock().ok().and_then(|m| {
             m.get(order_id).and_then(|v| {

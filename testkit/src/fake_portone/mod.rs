@@ -14,7 +14,13 @@
 //!
 //! The control API plays the customer and PortOne: pay with a card or easy pay (approved in
 //! the browser, or left for a manual confirm), issue and fund a virtual account, fail a
-//! payment, register billing keys, fail or delay the next requests. State changes send
+//! payment, register billing keys, fail or delay the next requests. It is available as Rust
+//! methods on [`FakePortOne`] and, for the CLI sandbox and other languages, over HTTP under
+//! `/__fake/…` on the same address (see the `control` module: `POST
+//! /__fake/payments/{paymentId}/pay`, `/authenticate`, `/virtual-account`, `/deposit`,
+//! `/fail`, `/complete-cancellations`; `GET /__fake/payments/{paymentId}`; `POST
+//! /__fake/faults`, `/__fake/delays`, `/__fake/billing-keys`, `/__fake/async-cancel`). State
+//! changes send
 //! `2024-04-25` webhooks to the configured URLs, signed with Standard Webhooks (fresh
 //! `webhook-timestamp` per attempt, the same `webhook-id`) and redelivered by the testkit's
 //! [`WebhookDispatcher`] on PortOne V2's schedule (resends after 0, 1, 4, 16, 64 and 256
@@ -29,6 +35,7 @@
 //! # Ok(()) }
 //! ```
 
+mod control;
 mod routes;
 mod state;
 mod webhooks;
@@ -200,6 +207,39 @@ impl Shared {
         self.replays.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// Runs a state change and sends the webhooks it produced.
+    pub(crate) fn run<T>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut State) -> Result<(T, Vec<PendingWebhook>), ApiError>,
+    ) -> Result<T, FakeError> {
+        let (out, hooks) = {
+            let mut state = self.lock_state();
+            f(&mut state)?
+        };
+        self.dispatch_webhooks(hooks);
+        Ok(out)
+    }
+
+    /// See [`FakePortOne::inject`].
+    pub(crate) fn inject(&self, scope: Option<Operation>, times: u32, fault: Fault) {
+        if times > 0 {
+            self.lock_faults().push(FaultEntry {
+                scope,
+                remaining: times,
+                fault,
+            });
+        }
+    }
+
+    /// See [`FakePortOne::payment`].
+    pub(crate) fn payment_json(&self, payment_id: &str) -> Option<Value> {
+        let state = self.lock_state();
+        state
+            .payments
+            .get(payment_id)
+            .map(|p| p.to_json(&self.config.store_id, &self.config.channel_key))
+    }
+
     /// Sends each event to every configured URL, each delivery on its own task.
     pub(crate) fn dispatch_webhooks(self: &Arc<Self>, hooks: Vec<PendingWebhook>) {
         let urls = lock(&self.webhook_urls).clone();
@@ -334,6 +374,12 @@ impl FakePortOneBuilder {
 
     /// Binds `127.0.0.1:0` and serves until the returned handle is dropped.
     pub async fn start(self) -> std::io::Result<FakePortOne> {
+        self.bind(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Binds `addr` (e.g. a fixed sandbox port; use `127.0.0.1:0` in tests) and serves the V2
+    /// API and the `/__fake/…` control API until the returned handle is dropped.
+    pub async fn bind(self, addr: SocketAddr) -> std::io::Result<FakePortOne> {
         if let Some(reason) = self.secret_error {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
@@ -356,9 +402,9 @@ impl FakePortOneBuilder {
             tasks: Mutex::new(Vec::new()),
             replays: AtomicUsize::new(0),
         });
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let app = routes::router(Arc::clone(&shared));
+        let app = routes::router(Arc::clone(&shared)).merge(control::router(Arc::clone(&shared)));
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::warn!(error = %e, "fake PortOne server stopped");
@@ -445,12 +491,7 @@ impl FakePortOne {
         &self,
         f: impl FnOnce(&mut State) -> Result<(T, Vec<PendingWebhook>), ApiError>,
     ) -> Result<T, FakeError> {
-        let (out, hooks) = {
-            let mut state = self.shared.lock_state();
-            f(&mut state)?
-        };
-        self.shared.dispatch_webhooks(hooks);
-        Ok(out)
+        self.shared.run(f)
     }
 
     /// The customer pays in the browser and PortOne approves at once (the default flow): the
@@ -537,13 +578,7 @@ impl FakePortOne {
 
     /// Injects `fault` into the next `times` requests of `scope` (`None`: any operation).
     pub fn inject(&self, scope: Option<Operation>, times: u32, fault: Fault) {
-        if times > 0 {
-            self.shared.lock_faults().push(FaultEntry {
-                scope,
-                remaining: times,
-                fault,
-            });
-        }
+        self.shared.inject(scope, times, fault);
     }
 
     /// Fails the next `times` requests of `scope` with `error_type` at its OpenAPI status.
@@ -565,13 +600,7 @@ impl FakePortOne {
 
     /// The payment as `GET /payments/{id}` would answer it.
     pub fn payment(&self, payment_id: &str) -> Option<Value> {
-        let state = self.shared.lock_state();
-        state.payments.get(payment_id).map(|p| {
-            p.to_json(
-                &self.shared.config.store_id,
-                &self.shared.config.channel_key,
-            )
-        })
+        self.shared.payment_json(payment_id)
     }
 
     /// How many cancellations (any status) the payment has.
