@@ -191,7 +191,7 @@ pub struct HanpayConfig {
 }
 
 impl HanpayConfig {
-    /// Reads the process environment (see [`env`]).
+    /// Reads the process environment (see [`env`](mod@env)).
     pub fn from_env() -> Result<HanpayConfig, ConfigError> {
         HanpayConfig::from_env_with(|name| std::env::var(name).ok())
     }
