@@ -212,12 +212,20 @@ impl HanpayConfig {
     /// Reads a TOML file, expanding `${VAR}` from the process environment, then lets set
     /// environment variables override it.
     pub fn from_file(path: impl AsRef<Path>) -> Result<HanpayConfig, ConfigError> {
+        HanpayConfig::from_file_with(path, |name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_file`](HanpayConfig::from_file) with another variable source (tests, a
+    /// secrets manager).
+    pub fn from_file_with(
+        path: impl AsRef<Path>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<HanpayConfig, ConfigError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
             path: path.display().to_string(),
             reason: e.to_string(),
         })?;
-        let lookup = |name: &str| std::env::var(name).ok();
         let mut config = HanpayConfig::parse_toml(&text, &lookup).map_err(|e| match e {
             ConfigError::File { reason, .. } => ConfigError::File {
                 path: path.display().to_string(),
@@ -937,5 +945,32 @@ max_body_bytes = 65536
         assert_eq!(expand("s", "${A}-$${A}-$5", &lookup).unwrap(), "x-${A}-$5");
         assert!(expand("s", "${}", &lookup).is_err());
         assert!(expand("s", "${A-B}", &lookup).is_err());
+    }
+
+    #[test]
+    fn file_on_disk_with_expansion_and_env_override() {
+        let dir = std::env::temp_dir().join(format!("hanpay-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hanpay.toml");
+        std::fs::write(
+            &path,
+            "default = \"portone\"\n\n[tosspayments]\nsecret_key = \"${MY_TOSS_KEY}\"\n\n[portone]\napi_secret = \"${MY_PORTONE}\"\n",
+        )
+        .unwrap();
+        let vars = |name: &str| match name {
+            "MY_TOSS_KEY" => Some("test_sk_fromFile".to_owned()),
+            "MY_PORTONE" => Some("portone-file-secret".to_owned()),
+            "HANPAY_PROVIDER" => Some("tosspayments".to_owned()),
+            _ => None,
+        };
+        let config = HanpayConfig::from_file_with(&path, vars).unwrap();
+        // The environment overrides the file's default.
+        assert_eq!(config.resolved_default().unwrap(), "tosspayments");
+        let shown = format!("{config:?} {config}");
+        assert!(!shown.contains("test_sk_fromFile") && !shown.contains("portone-file-secret"));
+
+        let missing = HanpayConfig::from_file_with(dir.join("absent.toml"), vars).unwrap_err();
+        assert!(missing.to_string().contains("absent.toml"), "{missing}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
