@@ -112,6 +112,8 @@ impl Client {
         let http = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
             .read_timeout(timeouts.read)
+            // An overall bound too: a read timeout alone restarts on every byte of a slow answer.
+            .timeout(timeouts.connect.saturating_add(timeouts.read))
             .default_headers(defaults)
             .redirect(reqwest::redirect::Policy::none())
             .build()
