@@ -331,16 +331,19 @@ async fn toss_deposit_callback(
     Ok(())
 }
 
-/// Runs every step for the shop's provider. Returns `Err` on the first failed step.
-async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Result<(), String> {
-    let provider = shop.provider();
-
-    // 1. Card payment.
-    let order = order_id(&provider, "card");
-    let price = Money::krw(58_000);
+/// The customer pays `price` by card for a new order; the shop confirms it (PAID) and its
+/// webhook is applied. Returns the order id and the payment key.
+async fn card_payment(
+    p: &mut Printer,
+    shop: &Shop,
+    customer: &Customer<'_>,
+    label: &str,
+    price: Money,
+) -> Result<(String, String), String> {
+    let order = order_id(&shop.provider(), label);
     let key = customer.pay_by_card(&order, &price)?;
     let paid = shop
-        .confirm(&key, &order, price.clone())
+        .confirm(&key, &order, price)
         .await
         .map_err(|e| format!("card confirm failed ({}): {e}", e.code()))?;
     if paid.status != PaymentStatus::Paid {
@@ -359,6 +362,15 @@ async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Res
         AT_CONFIRM,
     )
     .await?;
+    Ok((order, key))
+}
+
+/// Runs every step for the shop's provider. Returns `Err` on the first failed step.
+async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Result<(), String> {
+    let provider = shop.provider();
+
+    // 1. Card payment.
+    let (order, key) = card_payment(p, shop, customer, "card", Money::krw(58_000)).await?;
 
     // 2. Partial cancel.
     let part = Money::krw(8_000);
@@ -490,26 +502,7 @@ async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Res
     .await?;
 
     // 6. A transient PG failure during cancel: retried, one cancellation.
-    let order = order_id(&provider, "retry");
-    let price = Money::krw(15_000);
-    let key = customer.pay_by_card(&order, &price)?;
-    let paid = shop
-        .confirm(&key, &order, price.clone())
-        .await
-        .map_err(|e| format!("confirm failed ({}): {e}", e.code()))?;
-    p.ok(&format!(
-        "card payment of {} for {order} confirmed → {}",
-        paid.total, paid.status
-    ));
-    wait_webhook(
-        p,
-        shop,
-        customer,
-        &order,
-        OrderAction::ConfirmOrder,
-        AT_CONFIRM,
-    )
-    .await?;
+    let (order, key) = card_payment(p, shop, customer, "retry", Money::krw(15_000)).await?;
     let fault = customer.break_next_cancel(&key);
     let canceled = shop
         .cancel(&key, "품절로 주문 취소")
