@@ -496,6 +496,29 @@ where
         .map_err(provider_err(step))
 }
 
+/// Looks the payment up (when the provider can look up by key) and checks its status and its
+/// `(total, balance, cancellations)`.
+async fn check_lookup<P>(
+    provider: &P,
+    key: &str,
+    step: &str,
+    status: PaymentStatus,
+    (total, balance, cancellations): (i64, i64, usize),
+) -> Result<(), String>
+where
+    P: PaymentProvider + ?Sized,
+{
+    if let Some(p) = lookup(provider, key, step).await? {
+        ensure!(
+            p.status == status,
+            "{step}: the payment is {}, expected {status}",
+            p.status
+        );
+        check_amounts(&p, step, total, balance, cancellations)?;
+    }
+    Ok(())
+}
+
 /// Issues a virtual account for a fresh order and has the driver deposit into it.
 async fn deposited_virtual_account<P, D>(provider: &P, driver: &D) -> Result<Payment, String>
 where
@@ -659,20 +682,14 @@ where
             ))
         }
     }
-    if let Some(p) = lookup(
+    check_lookup(
         provider,
         &paid.payment_key,
-        "lookup after the second confirm",
+        "lookup after two confirms",
+        PaymentStatus::Paid,
+        (AMOUNT, AMOUNT, 0),
     )
-    .await?
-    {
-        ensure!(
-            p.status == PaymentStatus::Paid,
-            "after two confirms the payment is {}",
-            p.status
-        );
-        check_amounts(&p, "lookup after two confirms", AMOUNT, AMOUNT, 0)?;
-    }
+    .await?;
     Ok(Outcome::Passed)
 }
 
@@ -702,26 +719,14 @@ where
         canceled.raw_status
     );
     check_amounts(&canceled, "partial cancel", AMOUNT, AMOUNT - PART, 1)?;
-    if let Some(p) = lookup(
+    check_lookup(
         provider,
         &paid.payment_key,
         "lookup after the partial cancel",
+        PaymentStatus::PartiallyCanceled,
+        (AMOUNT, AMOUNT - PART, 1),
     )
-    .await?
-    {
-        ensure!(
-            p.status == PaymentStatus::PartiallyCanceled,
-            "lookup after a partial cancel shows {}, expected PARTIALLY_CANCELED",
-            p.status
-        );
-        check_amounts(
-            &p,
-            "lookup after the partial cancel",
-            AMOUNT,
-            AMOUNT - PART,
-            1,
-        )?;
-    }
+    .await?;
     Ok(Outcome::Passed)
 }
 
@@ -777,14 +782,14 @@ where
         canceled.raw_status
     );
     check_amounts(&canceled, "full cancel", AMOUNT, 0, 1)?;
-    if let Some(p) = lookup(provider, &paid.payment_key, "lookup after the full cancel").await? {
-        ensure!(
-            p.status == PaymentStatus::Canceled,
-            "lookup after a full cancel shows {}",
-            p.status
-        );
-        check_amounts(&p, "lookup after the full cancel", AMOUNT, 0, 1)?;
-    }
+    check_lookup(
+        provider,
+        &paid.payment_key,
+        "lookup after the full cancel",
+        PaymentStatus::Canceled,
+        (AMOUNT, 0, 1),
+    )
+    .await?;
     Ok(Outcome::Passed)
 }
 

@@ -595,11 +595,12 @@ async fn control_session(
     }
 }
 
-async fn control_expire(
-    State(shared): State<Arc<Shared>>,
-    Path(payment_key): Path<String>,
+/// Answers a control call that changed a payment: announces the change (webhooks) and returns
+/// the payment, or the control error.
+fn control_change(
+    shared: &Arc<Shared>,
+    result: Result<(Value, Vec<StatusChange>), TossError>,
 ) -> Response {
-    let result = shared.lock().office.expire(&payment_key);
     match result {
         Ok((v, changes)) => {
             shared.announce(changes);
@@ -610,19 +611,20 @@ async fn control_expire(
     }
 }
 
+async fn control_expire(
+    State(shared): State<Arc<Shared>>,
+    Path(payment_key): Path<String>,
+) -> Response {
+    let result = shared.lock().office.expire(&payment_key);
+    control_change(&shared, result)
+}
+
 async fn control_deposit(
     State(shared): State<Arc<Shared>>,
     Path(payment_key): Path<String>,
 ) -> Response {
     let result = shared.lock().office.deposit(&payment_key);
-    match result {
-        Ok((v, changes)) => {
-            shared.announce(changes);
-            shared.bump();
-            Json(v).into_response()
-        }
-        Err(e) => control_error(&e),
-    }
+    control_change(&shared, result)
 }
 
 #[derive(Debug, Deserialize)]
