@@ -95,6 +95,106 @@ impl PaymentStatus {
         )
     }
 
+    /// Whether `target` can be reached from `self` through one or more legal moves: the
+    /// transitive closure of [`can_move_to`](Self::can_move_to).
+    ///
+    /// A status the PG's API reports is the truth; the webhook pipeline moves the stored status
+    /// to it whenever it is reachable, and ignores it only when it is not (a real regression,
+    /// e.g. a stale answer saying `Paid` after `Canceled`). `Paid` reaches itself (through a
+    /// reversed deposit, `WaitingForDeposit`), `Canceled` reaches nothing.
+    ///
+    /// ```
+    /// use hanpay_core::PaymentStatus::*;
+    /// assert!(Ready.reaches(Canceled)); // paid, then canceled
+    /// assert!(!Canceled.reaches(Paid));
+    /// ```
+    pub fn reaches(self, target: PaymentStatus) -> bool {
+        self.path_to(target).is_some()
+    }
+
+    /// The states skipped on the shortest way from `self` to `target` through legal moves:
+    /// `Some(vec![])` for a single legal move, `None` when `target` is not reachable.
+    ///
+    /// Among paths of the same length, the one following the lifecycle's usual order (the
+    /// order of [`ALL`](Self::ALL)) is chosen, so the answer is deterministic. When the PG's
+    /// answer tells more (the payment was approved, or was canceled in several parts), name
+    /// the states it passed with [`path_via`](Self::path_via).
+    ///
+    /// ```
+    /// use hanpay_core::PaymentStatus::*;
+    /// assert_eq!(Ready.path_to(Paid), Some(vec![]));
+    /// assert_eq!(Pending.path_to(PartiallyCanceled), Some(vec![Paid]));
+    /// assert_eq!(Paid.path_to(Ready), None);
+    /// ```
+    pub fn path_to(self, target: PaymentStatus) -> Option<Vec<PaymentStatus>> {
+        if target == PaymentStatus::Unknown {
+            return None;
+        }
+        // Breadth-first over the known states; `previous[i]` is the state `ALL[i]` was reached
+        // from. The start is not entered again unless it is the target (a cycle).
+        let index = |s: PaymentStatus| PaymentStatus::ALL.iter().position(|&x| x == s);
+        let mut previous: [Option<PaymentStatus>; 8] = [None; 8];
+        let mut seen = [false; 8];
+        if target != self {
+            if let Some(i) = index(self) {
+                seen[i] = true;
+            }
+        }
+        let mut queue = std::collections::VecDeque::from([self]);
+        while let Some(at) = queue.pop_front() {
+            for next in PaymentStatus::ALL {
+                let Some(i) = index(next) else { continue };
+                if seen[i] || !at.can_move_to(next) {
+                    continue;
+                }
+                if next == target {
+                    let mut skipped = Vec::new();
+                    let mut step = at;
+                    while step != self {
+                        skipped.push(step);
+                        step = index(step).and_then(|j| previous[j]).unwrap_or(self);
+                    }
+                    skipped.reverse();
+                    return Some(skipped);
+                }
+                seen[i] = true;
+                previous[i] = Some(at);
+                queue.push_back(next);
+            }
+        }
+        None
+    }
+
+    /// The states skipped on the way from `self` to `target` when the payment is known to
+    /// have passed through each of `via`, in that order (each waypoint is part of the answer);
+    /// `None` when some leg is not reachable.
+    ///
+    /// ```
+    /// use hanpay_core::PaymentStatus::*;
+    /// // Deposited into a virtual account, refunded in two parts.
+    /// assert_eq!(
+    ///     Ready.path_via(&[WaitingForDeposit, Paid, PartiallyCanceled], Canceled),
+    ///     Some(vec![WaitingForDeposit, Paid, PartiallyCanceled])
+    /// );
+    /// assert_eq!(WaitingForDeposit.path_via(&[Paid], Canceled), Some(vec![Paid]));
+    /// assert_eq!(Paid.path_via(&[Pending], Canceled), None);
+    /// ```
+    pub fn path_via(
+        self,
+        via: &[PaymentStatus],
+        target: PaymentStatus,
+    ) -> Option<Vec<PaymentStatus>> {
+        let mut skipped = Vec::new();
+        let mut at = self;
+        for &waypoint in via {
+            skipped.extend(at.path_to(waypoint)?);
+            skipped.push(waypoint);
+            at = waypoint;
+        }
+        skipped.extend(at.path_to(target)?);
+        Some(skipped)
+    }
+
     /// The SCREAMING_SNAKE name used in serialisation (`"WAITING_FOR_DEPOSIT"`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -164,6 +264,66 @@ mod tests {
         assert!(!Paid.can_move_to(Paid));
         assert!(!PartiallyCanceled.can_move_to(Paid));
         assert!(!Canceled.can_move_to(PartiallyCanceled));
+    }
+
+    #[test]
+    fn reachability_is_the_closure_of_the_table() {
+        // Brute force: a state reaches a target iff some chain of legal moves leads there.
+        for from in PaymentStatus::ALL {
+            let mut reached = vec![from];
+            let mut closure: Vec<PaymentStatus> = Vec::new();
+            while let Some(at) = reached.pop() {
+                for next in PaymentStatus::ALL {
+                    if at.can_move_to(next) && !closure.contains(&next) {
+                        closure.push(next);
+                        reached.push(next);
+                    }
+                }
+            }
+            for to in PaymentStatus::ALL {
+                assert_eq!(from.reaches(to), closure.contains(&to), "{from} -> {to}");
+                if let Some(skipped) = from.path_to(to) {
+                    // Every step of the answer is a legal move.
+                    let mut at = from;
+                    for next in skipped.iter().copied().chain([to]) {
+                        assert!(at.can_move_to(next), "{from} -> {to}: {at} -> {next}");
+                        at = next;
+                    }
+                    assert_eq!(skipped.is_empty(), from.can_move_to(to), "{from} -> {to}");
+                }
+            }
+            assert!(!from.reaches(Unknown) && !Unknown.reaches(from));
+        }
+    }
+
+    #[test]
+    fn paths_name_the_skipped_states() {
+        assert_eq!(Ready.path_to(Canceled), Some(vec![WaitingForDeposit]));
+        assert_eq!(Ready.path_via(&[Paid], Canceled), Some(vec![Paid]));
+        assert_eq!(Pending.path_to(PartiallyCanceled), Some(vec![Paid]));
+        assert_eq!(
+            WaitingForDeposit.path_to(PartiallyCanceled),
+            Some(vec![Paid])
+        );
+        assert_eq!(Paid.path_to(Paid), Some(vec![WaitingForDeposit]));
+        assert_eq!(PartiallyCanceled.path_to(PartiallyCanceled), Some(vec![]));
+        assert_eq!(
+            Ready.path_via(&[WaitingForDeposit, Paid, PartiallyCanceled], Canceled),
+            Some(vec![WaitingForDeposit, Paid, PartiallyCanceled])
+        );
+        // Going backwards is never a path.
+        for (from, to) in [
+            (Paid, Ready),
+            (Paid, Pending),
+            (Canceled, Paid),
+            (PartiallyCanceled, Paid),
+            (WaitingForDeposit, Ready),
+            (Failed, Paid),
+            (Expired, WaitingForDeposit),
+        ] {
+            assert_eq!(from.path_to(to), None, "{from} -> {to}");
+        }
+        assert_eq!(Canceled.path_via(&[Paid], Canceled), None);
     }
 
     #[test]

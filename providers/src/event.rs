@@ -11,6 +11,13 @@
 //! | → `WaitingForDeposit` from `Paid` (Toss deposit error) | [`HoldOrder`](OrderAction::HoldOrder): the deposit was reversed; stop fulfilment |
 //! | → `Failed` / `Expired` | [`FailOrder`](OrderAction::FailOrder): release stock, let the customer retry |
 //! | anything else | [`None`](OrderAction::None) |
+//!
+//! When the PG's answer shows the payment moved on by more than one legal step since the last
+//! event applied (a delivery was late or lost: the store says `Ready`, the PG already says
+//! `CANCELED`), the handler gets one event for the whole way, with the states in between in
+//! [`PaymentEvent::skipped`] and one action per step in [`PaymentEvent::actions`] (here
+//! [`ConfirmOrder`](OrderAction::ConfirmOrder) then [`CancelOrder`](OrderAction::CancelOrder)),
+//! so the shop can run the order actions it missed, in order.
 
 use hanpay_core::{Money, Payment, PaymentStatus, ProviderId, WebhookEventKind};
 use serde::Serialize;
@@ -62,6 +69,36 @@ impl OrderAction {
         }
     }
 
+    /// One action per step of the path `old` → `skipped`… → `new`, in order, leaving out the
+    /// steps with nothing to do ([`for_transition`](Self::for_transition) of each step).
+    ///
+    /// ```
+    /// use hanpay::core::WebhookEventKind;
+    /// use hanpay::{OrderAction, PaymentStatus::*};
+    /// let kind = WebhookEventKind::PaymentStatusChanged;
+    /// assert_eq!(
+    ///     OrderAction::for_path(Some(Ready), &[Paid], Canceled, &kind),
+    ///     [OrderAction::ConfirmOrder, OrderAction::CancelOrder]
+    /// );
+    /// ```
+    pub fn for_path(
+        old: Option<PaymentStatus>,
+        skipped: &[PaymentStatus],
+        new: PaymentStatus,
+        kind: &WebhookEventKind,
+    ) -> Vec<OrderAction> {
+        let mut from = old;
+        let mut actions = Vec::new();
+        for &to in skipped.iter().chain([&new]) {
+            let action = OrderAction::for_transition(from, to, kind);
+            if action != OrderAction::None {
+                actions.push(action);
+            }
+            from = Some(to);
+        }
+        actions
+    }
+
     /// A short description for logs and the demo.
     pub fn describe(self) -> &'static str {
         match self {
@@ -97,6 +134,12 @@ pub struct PaymentEvent {
     pub old_status: Option<PaymentStatus>,
     /// The status now.
     pub new_status: PaymentStatus,
+    /// The states the payment passed through between `old_status` and `new_status` that no
+    /// event reported before, in order (empty for a single move). Only a reconciled event
+    /// skips states: the PG's answer is the truth, and these are the legal steps that lead to
+    /// it, told apart by what the answer shows (approved, virtual account, several
+    /// cancellations). With `old_status` `None`, the states the answer shows it passed.
+    pub skipped: Vec<PaymentStatus>,
     /// Total paid, when known (always after reconciliation).
     pub total: Option<Money>,
     /// The cancelable balance, when known.
@@ -107,11 +150,28 @@ pub struct PaymentEvent {
     pub reconciled: bool,
     /// The trust label of the delivery (`"signed"`, `"shared_secret"`, …).
     pub trust: &'static str,
-    /// What the shop should do.
+    /// What the shop should do about the last step, the one into `new_status`.
     pub action: OrderAction,
+    /// What the shop should do about every step, in order: `old_status` → `skipped`… →
+    /// `new_status` ([`OrderAction::for_path`]). Run all of them: after a late delivery this is
+    /// e.g. confirm, then cancel.
+    pub actions: Vec<OrderAction>,
     /// The payment as fetched from the PG, when reconciled.
     #[serde(skip)]
     pub payment: Option<Payment>,
+}
+
+impl PaymentEvent {
+    /// Every step of the event as (from, to): `old_status` → `skipped`… → `new_status`.
+    pub fn steps(&self) -> Vec<(Option<PaymentStatus>, PaymentStatus)> {
+        let mut from = self.old_status;
+        let mut steps = Vec::with_capacity(self.skipped.len() + 1);
+        for &to in self.skipped.iter().chain([&self.new_status]) {
+            steps.push((from, to));
+            from = Some(to);
+        }
+        steps
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +220,55 @@ mod tests {
                 OrderAction::for_transition(old, new, kind),
                 action,
                 "{old:?} -> {new}"
+            );
+        }
+    }
+
+    type PathCase = (
+        Option<PaymentStatus>,
+        &'static [PaymentStatus],
+        PaymentStatus,
+        &'static [OrderAction],
+    );
+
+    #[test]
+    fn a_path_gets_one_action_per_step() {
+        let change = WebhookEventKind::PaymentStatusChanged;
+        let cases: [PathCase; 5] = [
+            (Some(Ready), &[], Pending, &[]),
+            (
+                Some(Ready),
+                &[Paid],
+                Canceled,
+                &[OrderAction::ConfirmOrder, OrderAction::CancelOrder],
+            ),
+            (
+                None,
+                &[WaitingForDeposit, Paid, PartiallyCanceled],
+                Canceled,
+                &[
+                    OrderAction::AwaitDeposit,
+                    OrderAction::ConfirmVirtualAccountOrder,
+                    OrderAction::RecordPartialRefund,
+                    OrderAction::CancelOrder,
+                ],
+            ),
+            (
+                Some(WaitingForDeposit),
+                &[Paid],
+                PartiallyCanceled,
+                &[
+                    OrderAction::ConfirmVirtualAccountOrder,
+                    OrderAction::RecordPartialRefund,
+                ],
+            ),
+            (Some(Paid), &[], Canceled, &[OrderAction::CancelOrder]),
+        ];
+        for (old, skipped, new, actions) in cases {
+            assert_eq!(
+                OrderAction::for_path(old, skipped, new, &change),
+                actions,
+                "{old:?} -> {skipped:?} -> {new}"
             );
         }
     }

@@ -3,8 +3,8 @@
 //!
 //! | Situation | Answer | Handler called |
 //! | --- | --- | --- |
-//! | processed (status moved) | 200 | once |
-//! | duplicate delivery, or verified but no legal move (late, out of order) | 200 | no |
+//! | processed (status moved, possibly over several legal steps) | 200 | once |
+//! | duplicate delivery, no change, or the PG's state would be a move backwards (late, out of order, stale) | 200 | no |
 //! | bad signature, missing header, stale timestamp, secret mismatch | 401 | no |
 //! | sender not on the allowlist | 403 | no |
 //! | body too large | 413 | no |
@@ -25,6 +25,17 @@
 //! is applied. A [`Trust::SharedSecret`] event is compared in constant time with the secret
 //! saved at confirm/issue ([`PaymentSecrets`](crate::PaymentSecrets)), or with the one the PG
 //! returns for the payment if none was saved.
+//!
+//! Convergence: the PG's answer is the truth. The stored status moves to it whenever it is
+//! reachable through legal moves ([`PaymentStatus::reaches`]), also over several steps: a
+//! signed `Transaction.Ready` stored `Ready`, the next delivery is reconciled and the PG says
+//! `CANCELLED` → the handler gets one event `Ready` → `Canceled` with
+//! [`skipped`](PaymentEvent::skipped) `[Paid]` and [`actions`](PaymentEvent::actions)
+//! confirm-then-cancel. Only an answer that would go backwards (e.g. a stale `PAID` after
+//! `CANCELED`) is ignored, and the store keeps the state it is ahead with. An unreconciled
+//! hint never skips states: it is applied only as one legal move that is not older than the
+//! stored state; any other hint is reconciled (the payment is fetched and the answer applied
+//! by the same rule), so an ignored hint never strands a payment.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -33,8 +44,8 @@ use std::time::Duration;
 
 use hanpay_core::observe::webhook_decision;
 use hanpay_core::{
-    async_trait, Payment, PaymentError, PaymentProvider, PaymentStatus, ProviderId, Secret, Trust,
-    WebhookError, WebhookEvent, WebhookEventKind, WebhookRequest,
+    async_trait, CancellationStatus, Payment, PaymentError, PaymentProvider, PaymentStatus,
+    ProviderId, Secret, Trust, WebhookError, WebhookEvent, WebhookEventKind, WebhookRequest,
 };
 use serde_json::json;
 use time::OffsetDateTime;
@@ -174,7 +185,9 @@ impl WebhookOutcome {
                 "payment_key": event.payment_key,
                 "old_status": event.old_status,
                 "new_status": event.new_status,
+                "skipped": event.skipped,
                 "action": event.action,
+                "actions": event.actions,
             }),
             WebhookOutcome::Ignored { dedupe_id, reason } => {
                 json!({"result": "ignored", "dedupe_id": dedupe_id, "reason": reason})
@@ -585,53 +598,60 @@ impl WebhookPipeline {
                 .map_or(true, |s| moves_money(s) || s == PaymentStatus::Unknown)
             || is_money_kind(&event.kind)
             || current.as_ref().is_some_and(|s| s.status.is_paid());
-        let fetched = if needs_fetch {
-            match gateway.payment(&payment_key).await {
+        let mut fetched = if needs_fetch {
+            match reconcile(gateway, &payment_key).await {
                 Ok(p) => Some(p),
-                Err(e) => {
-                    return failed(
-                        FailedStage::Reconcile,
-                        format!("could not fetch the payment from the PG: {e}"),
-                    )
-                }
+                Err(outcome) => return outcome,
             }
         } else {
             None
         };
 
-        let (order_id, new_status) = match &fetched {
-            Some(p) => (Some(p.order_id.clone()), p.status),
-            None => (
-                event.order_id.clone(),
-                event.status_hint.unwrap_or(PaymentStatus::Unknown),
-            ),
-        };
-
         // Up to three attempts if another event for the same payment commits meanwhile.
-        for _ in 0..3 {
+        let mut attempts = 0;
+        loop {
+            let (order_id, new_status) = match &fetched {
+                Some(p) => (Some(p.order_id.clone()), p.status),
+                None => (
+                    event.order_id.clone(),
+                    event.status_hint.unwrap_or(PaymentStatus::Unknown),
+                ),
+            };
             let old = current.as_ref().map(|s| s.status);
-            if let Some(reason) = ignore_reason(current.as_ref(), new_status, &fetched, event) {
-                let ignored = IgnoredEvent {
-                    dedupe_id: event.dedupe_id.clone(),
-                    reported: new_status,
-                    kept: old.unwrap_or(new_status),
-                    reason: reason.clone(),
-                };
-                if let Err(e) = states.record_ignored(provider, &payment_key, ignored).await {
-                    return store_failed(e);
+            let skipped = match decide(current.as_ref(), new_status, fetched.as_ref(), event) {
+                Decision::Apply { skipped } => skipped,
+                Decision::Reconcile => {
+                    // A hint that is not one legal move from the stored state: the PG's answer
+                    // decides, so the payment is never stranded by an ignored hint.
+                    match reconcile(gateway, &payment_key).await {
+                        Ok(p) => fetched = Some(p),
+                        Err(outcome) => return outcome,
+                    }
+                    continue;
                 }
-                tracing::info!(
-                    target: hanpay_core::observe::TARGET,
-                    provider = %provider,
-                    dedupe_id = %event.dedupe_id,
-                    reason = %reason,
-                    "webhook verified but not applied"
-                );
-                return WebhookOutcome::Ignored {
-                    dedupe_id: event.dedupe_id.clone(),
-                    reason,
-                };
-            }
+                Decision::Ignore(reason) => {
+                    let ignored = IgnoredEvent {
+                        dedupe_id: event.dedupe_id.clone(),
+                        reported: new_status,
+                        kept: old.unwrap_or(new_status),
+                        reason: reason.clone(),
+                    };
+                    if let Err(e) = states.record_ignored(provider, &payment_key, ignored).await {
+                        return store_failed(e);
+                    }
+                    tracing::info!(
+                        target: hanpay_core::observe::TARGET,
+                        provider = %provider,
+                        dedupe_id = %event.dedupe_id,
+                        reason = %reason,
+                        "webhook verified but not applied"
+                    );
+                    return WebhookOutcome::Ignored {
+                        dedupe_id: event.dedupe_id.clone(),
+                        reason,
+                    };
+                }
+            };
 
             let payment_event = PaymentEvent {
                 provider: provider.clone(),
@@ -641,12 +661,18 @@ impl WebhookPipeline {
                 order_id: order_id.clone(),
                 old_status: old,
                 new_status,
+                action: OrderAction::for_transition(
+                    skipped.last().copied().or(old),
+                    new_status,
+                    &event.kind,
+                ),
+                actions: OrderAction::for_path(old, &skipped, new_status, &event.kind),
+                skipped,
                 total: fetched.as_ref().map(|p| p.total.clone()),
                 balance: fetched.as_ref().map(|p| p.balance.clone()),
                 canceled: fetched.as_ref().map(|p| p.canceled.clone()),
                 reconciled: fetched.is_some(),
                 trust: event.trust.label(),
-                action: OrderAction::for_transition(old, new_status, &event.kind),
                 payment: fetched.clone(),
             };
             // The handler runs before the move is committed: if it fails, the redelivery
@@ -667,6 +693,13 @@ impl WebhookPipeline {
             match states.compare_and_set(old, state).await {
                 Ok(true) => return WebhookOutcome::Processed(Box::new(payment_event)),
                 Ok(false) => {
+                    attempts += 1;
+                    if attempts == 3 {
+                        return failed(
+                            FailedStage::Store,
+                            "the payment's state kept changing concurrently",
+                        );
+                    }
                     current = match states.get(provider, &payment_key).await {
                         Ok(state) => state,
                         Err(e) => return store_failed(e),
@@ -675,56 +708,142 @@ impl WebhookPipeline {
                 Err(e) => return store_failed(e),
             }
         }
-        failed(
-            FailedStage::Store,
-            "the payment's state kept changing concurrently",
-        )
     }
 }
 
-/// Why an event must not be applied on top of `current`, or `None` to apply it.
-fn ignore_reason(
+/// What to do with an event on top of the stored state.
+#[derive(Debug, PartialEq, Eq)]
+enum Decision {
+    /// Apply the move; `skipped` are the states passed on the way (reconciled events only).
+    Apply { skipped: Vec<PaymentStatus> },
+    /// An unreconciled hint that is not one legal move forward from the stored state: fetch
+    /// the payment and decide on the PG's answer instead.
+    Reconcile,
+    /// Record the event and answer 200 without calling the handler.
+    Ignore(String),
+}
+
+/// The rule: a status from the PG's API (`fetched`) is the truth, applied whenever it is
+/// reachable from the stored status through legal moves (naming the states skipped); only one
+/// that would go backwards is ignored. An unreconciled hint is applied only as one legal move,
+/// never skipping states, and never when it is older than the stored state.
+fn decide(
     current: Option<&PaymentState>,
     new_status: PaymentStatus,
-    fetched: &Option<Payment>,
+    fetched: Option<&Payment>,
     event: &WebhookEvent,
-) -> Option<String> {
+) -> Decision {
     if new_status == PaymentStatus::Unknown {
-        return Some(format!(
+        if fetched.is_none() {
+            return Decision::Reconcile;
+        }
+        return Decision::Ignore(format!(
             "status {:?} is unknown to hanpay",
             fetched
-                .as_ref()
                 .map(|p| p.raw_status.clone())
                 .or_else(|| event.raw_status.clone())
                 .unwrap_or_default()
         ));
     }
-    let current = current?;
+    let Some(current) = current else {
+        return Decision::Apply {
+            skipped: fetched
+                .and_then(|p| skipped_states(None, new_status, p))
+                .unwrap_or_default(),
+        };
+    };
     if current.status == new_status {
         let more_canceled = new_status == PaymentStatus::PartiallyCanceled
-            && fetched.as_ref().map(|p| &p.canceled) != current.canceled.as_ref();
+            && fetched.is_some_and(|p| Some(&p.canceled) != current.canceled.as_ref());
         if !more_canceled {
-            return Some(format!("no change: already {new_status}"));
+            return Decision::Ignore(format!("no change: already {new_status}"));
         }
-        return None;
+        return Decision::Apply {
+            skipped: Vec::new(),
+        };
     }
-    if !current.status.can_move_to(new_status) {
-        return Some(format!(
-            "illegal move {} -> {new_status} (late or out-of-order event)",
+    let Some(payment) = fetched else {
+        let late = event.occurred_at.is_some_and(|at| at < current.updated_at);
+        if current.status.can_move_to(new_status) && !late {
+            return Decision::Apply {
+                skipped: Vec::new(),
+            };
+        }
+        return Decision::Reconcile;
+    };
+    match skipped_states(Some(current.status), new_status, payment) {
+        Some(skipped) => Decision::Apply { skipped },
+        None => Decision::Ignore(format!(
+            "the PG says {new_status}, which cannot follow {} through legal moves (a stale \
+             answer or a late event); never applied backwards",
             current.status
-        ));
+        )),
     }
-    if fetched.is_none() {
-        if let Some(at) = event.occurred_at {
-            if at < current.updated_at {
-                return Some(format!(
-                    "late event: it happened before the {} already applied",
-                    current.status
-                ));
-            }
+}
+
+/// The states a payment passed from `from` to `to` (the PG's answer `payment`), or `None`
+/// when `to` is not reachable. Where several legal ways lead there, the answer tells them
+/// apart: a virtual account passed `WaitingForDeposit`, an approved payment passed `Paid`,
+/// one canceled in several parts passed `PartiallyCanceled`. From `None` (no state stored),
+/// only the states the answer shows.
+fn skipped_states(
+    from: Option<PaymentStatus>,
+    to: PaymentStatus,
+    payment: &Payment,
+) -> Option<Vec<PaymentStatus>> {
+    use PaymentStatus::*;
+    // The lifecycle's order, for "strictly between `from` and `to`".
+    let rank = |s: PaymentStatus| match s {
+        Ready => Some(0),
+        Pending => Some(1),
+        WaitingForDeposit => Some(2),
+        Paid => Some(3),
+        PartiallyCanceled => Some(4),
+        Canceled => Some(5),
+        Failed | Expired | Unknown => None,
+    };
+    let low = match from {
+        None => -1,
+        Some(s) => rank(s).unwrap_or(i32::MAX),
+    };
+    let high = rank(to).unwrap_or(i32::MIN);
+    let done_cancellations = payment
+        .cancellations
+        .iter()
+        .filter(|c| c.status == CancellationStatus::Done)
+        .count();
+    let via: Vec<PaymentStatus> = [
+        (WaitingForDeposit, payment.virtual_account().is_some()),
+        (Paid, payment.approved_at.is_some()),
+        (PartiallyCanceled, done_cancellations >= 2),
+    ]
+    .into_iter()
+    .filter(|&(state, shown)| shown && rank(state).is_some_and(|r| low < r && r < high))
+    .map(|(state, _)| state)
+    .collect();
+    match from {
+        Some(from) => from.path_via(&via, to).or_else(|| from.path_to(to)),
+        None => {
+            let Some((&first, rest)) = via.split_first() else {
+                return Some(Vec::new());
+            };
+            let Some(mut skipped) = first.path_via(rest, to) else {
+                return Some(Vec::new());
+            };
+            skipped.insert(0, first);
+            Some(skipped)
         }
     }
-    None
+}
+
+/// Fetches the payment from the PG: the answer applied.
+async fn reconcile(gateway: &Gateway, payment_key: &str) -> Result<Payment, WebhookOutcome> {
+    gateway.payment(payment_key).await.map_err(|e| {
+        failed(
+            FailedStage::Reconcile,
+            format!("could not fetch the payment from the PG: {e}"),
+        )
+    })
 }
 
 async fn fetch(gateway: &Gateway, event: &WebhookEvent) -> Result<Payment, WebhookOutcome> {

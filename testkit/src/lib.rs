@@ -8,6 +8,8 @@
 //!   speaking each PG's wire format, written from the PGs' documentation (this crate depends on
 //!   `hanpay-core` only, so a client's field-name mistake cannot be mirrored here).
 //! - [`delivery`]: webhook delivery on a PG's redelivery schedule, scaled in time.
+//! - [`inbox::WebhookInbox`]: a loopback receiver that keeps every delivery, so a test can
+//!   replay them late, reordered or twice.
 //! - [`conformance`]: the shared suite (`run_all(provider, driver)`), object_store style.
 //! - [`mutate`]: deterministic payload mutations for "no input ever panics" tests.
 #![forbid(unsafe_code)]
@@ -16,5 +18,6 @@ pub mod conformance;
 pub mod delivery;
 pub mod fake_portone;
 pub mod fake_toss;
+pub mod inbox;
 pub mod mock;
 pub mod mutate;
