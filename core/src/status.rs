@@ -82,7 +82,8 @@ impl PaymentStatus {
     /// - nothing leaves `Canceled`, `Failed` or `Expired`; nothing enters or leaves `Unknown`.
     ///
     /// Staying in the same state is not a move, except `PartiallyCanceled` → `PartiallyCanceled`.
-    /// The webhook pipeline uses this to ignore late, out-of-order events.
+    /// The webhook pipeline applies an unreconciled hint only as one such move; a status from
+    /// the PG's API is applied whenever it is [reachable](Self::reaches).
     pub fn can_move_to(self, next: PaymentStatus) -> bool {
         use PaymentStatus::*;
         matches!(

@@ -97,18 +97,37 @@ impl Live {
         }
     }
 
-    /// The webhooks the fakes sent since the last call (each fake records a webhook when it
-    /// sends it; this waits until every one of them reached the inbox).
+    /// The webhooks the fakes sent since the last call, in the order they were sent (each
+    /// fake records a webhook when it sends it; this waits until all of them reached the
+    /// inbox, which may receive them in any order).
     pub async fn new_deliveries(&mut self) -> Vec<Received> {
-        let sent = self.toss.sent_webhooks().len() + self.portone.webhooks_sent().len();
-        let received = self.inbox.wait_for(sent, Duration::from_secs(10)).await;
+        let sent: Vec<String> = self
+            .toss
+            .sent_webhooks()
+            .into_iter()
+            .map(|w| w.transmission_id)
+            .chain(self.portone.webhooks_sent().into_iter().map(|(id, _)| id))
+            .collect();
+        let received = self
+            .inbox
+            .wait_for(sent.len(), Duration::from_secs(10))
+            .await;
         assert_eq!(
             received.len(),
-            sent,
+            sent.len(),
             "the fakes' webhooks did not all arrive"
         );
-        let new = received[self.taken..].to_vec();
+        let mut new = received[self.taken..].to_vec();
         self.taken = received.len();
+        new.sort_by_key(|d| {
+            let id = d
+                .headers
+                .get("webhook-id")
+                .or_else(|| d.headers.get("tosspayments-webhook-transmission-id"))
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            sent.iter().position(|s| s == id)
+        });
         new
     }
 

@@ -5,6 +5,7 @@
 #![cfg(all(feature = "tosspayments", feature = "portone"))]
 
 mod live;
+mod model;
 
 use hanpay::{CancelRequest, OrderAction, PaymentProvider, PaymentStatus, PaymentStatus::*};
 use hanpay_testkit::fake_portone::PayMethod;
