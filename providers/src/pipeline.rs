@@ -871,6 +871,190 @@ mod tests {
 
     use super::*;
 
+    use hanpay_core::{
+        Bank, Cancellation, ConfirmRequest, Money, VirtualAccountRequest, WebhookEventKind,
+    };
+    use hanpay_testkit::mock::MockProvider;
+    use PaymentStatus::*;
+
+    fn state(status: PaymentStatus, updated_at: OffsetDateTime) -> PaymentState {
+        PaymentState {
+            provider: ProviderId::from_static("mock"),
+            payment_key: "pay-1".into(),
+            order_id: None,
+            status,
+            total: None,
+            balance: None,
+            canceled: None,
+            updated_at,
+        }
+    }
+
+    fn hint(status: PaymentStatus, occurred_at: Option<OffsetDateTime>) -> WebhookEvent {
+        WebhookEvent {
+            provider: ProviderId::from_static("mock"),
+            dedupe_id: "evt-1".into(),
+            kind: WebhookEventKind::PaymentStatusChanged,
+            payment_key: Some("pay-1".into()),
+            order_id: None,
+            status_hint: Some(status),
+            raw_status: None,
+            occurred_at,
+            trust: Trust::Signed,
+            body: bytes::Bytes::new(),
+        }
+    }
+
+    /// A card payment as the PG returns it once approved, and a virtual account one.
+    async fn answers() -> (Payment, Payment) {
+        let mock = MockProvider::new();
+        let key = mock
+            .authenticate_card("order-card-1", &Money::krw(10_000))
+            .unwrap();
+        let card = mock
+            .confirm(&ConfirmRequest::new(
+                &key,
+                "order-card-1",
+                Money::krw(10_000),
+            ))
+            .await
+            .unwrap();
+        let va = mock
+            .issue_virtual_account(&VirtualAccountRequest::new(
+                Money::krw(10_000),
+                "order-va-1",
+                "셔츠",
+                "김토스",
+                Bank::Shinhan,
+            ))
+            .await
+            .unwrap();
+        let va = mock.deposit(&va.payment_key).unwrap();
+        assert!(card.approved_at.is_some() && va.virtual_account().is_some());
+        (card, va)
+    }
+
+    fn with_status(payment: &Payment, status: PaymentStatus) -> Payment {
+        let mut p = payment.clone();
+        p.status = status;
+        p
+    }
+
+    #[tokio::test]
+    async fn a_reachable_answer_is_applied_with_the_states_the_answer_shows() {
+        let (card, va) = answers().await;
+        let now = OffsetDateTime::now_utc();
+        let event = hint(Paid, None);
+        let decide_on = |stored: Option<PaymentStatus>, answer: &Payment| {
+            let current = stored.map(|s| state(s, now));
+            decide(current.as_ref(), answer.status, Some(answer), &event)
+        };
+        let apply = |skipped: &[PaymentStatus]| Decision::Apply {
+            skipped: skipped.to_vec(),
+        };
+        let canceled = with_status(&card, Canceled);
+        assert_eq!(decide_on(Some(Ready), &canceled), apply(&[Paid]));
+        assert_eq!(decide_on(Some(Pending), &canceled), apply(&[Paid]));
+        assert_eq!(decide_on(Some(Paid), &canceled), apply(&[]));
+        assert_eq!(decide_on(None, &canceled), apply(&[Paid]));
+        // Refunded in two parts: it passed PartiallyCanceled.
+        let mut twice = canceled.clone();
+        let part = Cancellation {
+            amount: Money::krw(5_000),
+            tax_free_amount: None,
+            reason: None,
+            canceled_at: None,
+            transaction_key: None,
+            status: CancellationStatus::Done,
+        };
+        twice.cancellations = vec![part.clone(), part];
+        assert_eq!(
+            decide_on(Some(Ready), &twice),
+            apply(&[Paid, PartiallyCanceled])
+        );
+        // A virtual account deposited, then refunded; one canceled before the deposit.
+        let va_canceled = with_status(&va, Canceled);
+        assert_eq!(
+            decide_on(Some(Ready), &va_canceled),
+            apply(&[WaitingForDeposit, Paid])
+        );
+        assert_eq!(
+            decide_on(Some(WaitingForDeposit), &va_canceled),
+            apply(&[Paid])
+        );
+        assert_eq!(decide_on(None, &va), apply(&[WaitingForDeposit]));
+        let mut never_paid = va_canceled.clone();
+        never_paid.approved_at = None;
+        assert_eq!(decide_on(Some(WaitingForDeposit), &never_paid), apply(&[]));
+    }
+
+    #[tokio::test]
+    async fn a_stale_answer_behind_the_store_is_never_applied() {
+        let (card, _) = answers().await;
+        let now = OffsetDateTime::now_utc();
+        let event = hint(Paid, None);
+        for (stored, answer) in [
+            (Canceled, Paid),
+            (PartiallyCanceled, Paid),
+            (Paid, Ready),
+            (WaitingForDeposit, Ready),
+            (Failed, Ready),
+        ] {
+            let current = state(stored, now);
+            let answer = with_status(&card, answer);
+            let decision = decide(Some(&current), answer.status, Some(&answer), &event);
+            assert!(
+                matches!(&decision, Decision::Ignore(reason) if reason.contains("never applied backwards")),
+                "{stored} then {}: {decision:?}",
+                answer.status
+            );
+        }
+        let current = state(Canceled, now);
+        let answer = with_status(&card, Canceled);
+        assert!(matches!(
+            decide(Some(&current), Canceled, Some(&answer), &event),
+            Decision::Ignore(_)
+        ));
+    }
+
+    #[test]
+    fn a_hint_is_one_legal_move_or_it_is_reconciled() {
+        let now = OffsetDateTime::now_utc();
+        let earlier = now - time::Duration::seconds(5);
+        let apply = Decision::Apply {
+            skipped: Vec::new(),
+        };
+        let ready = state(Ready, now);
+        assert_eq!(decide(None, Ready, None, &hint(Ready, None)), apply);
+        assert_eq!(
+            decide(Some(&ready), Failed, None, &hint(Failed, None)),
+            apply
+        );
+        // Not one legal move: never skipped, never simply ignored.
+        let waiting = state(WaitingForDeposit, now);
+        assert_eq!(
+            decide(Some(&waiting), Ready, None, &hint(Ready, None)),
+            Decision::Reconcile
+        );
+        assert_eq!(
+            decide(Some(&ready), Canceled, None, &hint(Canceled, None)),
+            Decision::Reconcile
+        );
+        // Legal, but older than what is stored.
+        assert_eq!(
+            decide(Some(&ready), Failed, None, &hint(Failed, Some(earlier))),
+            Decision::Reconcile
+        );
+        assert_eq!(
+            decide(Some(&ready), Unknown, None, &hint(Unknown, None)),
+            Decision::Reconcile
+        );
+        assert!(matches!(
+            decide(Some(&ready), Ready, None, &hint(Ready, None)),
+            Decision::Ignore(_)
+        ));
+    }
+
     #[tokio::test]
     async fn payment_locks_exclude_per_key_and_clean_up() {
         let locks = PaymentLocks::default();
