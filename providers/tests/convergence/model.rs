@@ -64,6 +64,8 @@ enum Act {
     PortOnePay,
     /// PortOne: authenticated on a manual-confirm channel (`Transaction.Ready`).
     PortOneAuthenticate,
+    /// PortOne: the merchant confirms the authenticated payment (`Transaction.Paid`).
+    PortOneConfirm,
     /// PortOne: the PG fails the payment (`Transaction.Failed`).
     PortOneFail,
     /// Toss: the customer authenticated a card (`IN_PROGRESS`, no webhook).
@@ -106,13 +108,12 @@ fn cancels() -> impl Strategy<Value = Vec<Act>> {
 
 fn portone_life() -> impl Strategy<Value = Life> {
     let card = cancels().prop_map(|c| [vec![Act::PortOnePay], c].concat());
-    let manual = any::<bool>().prop_map(|fail| {
-        let mut acts = vec![Act::PortOneAuthenticate];
-        if fail {
-            acts.push(Act::PortOneFail);
-        }
-        acts
-    });
+    let manual = prop_oneof![
+        1 => Just(vec![Act::PortOneAuthenticate]),
+        1 => Just(vec![Act::PortOneAuthenticate, Act::PortOneFail]),
+        2 => cancels()
+            .prop_map(|c| [vec![Act::PortOneAuthenticate, Act::PortOneConfirm], c].concat()),
+    ];
     let va = (any::<bool>(), cancels()).prop_map(|(deposit, c)| {
         let mut acts = vec![Act::IssueVirtualAccount];
         if deposit {
@@ -195,6 +196,8 @@ struct Payment {
     life: Life,
     order_id: String,
     key: Option<String>,
+    /// PortOne's `paymentToken` for a manual confirm.
+    token: Option<String>,
     acts: VecDeque<Act>,
     done_acts: usize,
     in_flight: Vec<InFlight>,
@@ -239,14 +242,25 @@ async fn act(live: &Live, payment: &mut Payment, act: Act) {
             .pay(&order, AMOUNT, "KRW", "셔츠", PayMethod::Card)
             .unwrap(),
         (Pg::PortOne, Act::PortOneAuthenticate) => {
-            live.portone
-                .authenticate(
-                    &order,
-                    AMOUNT,
-                    "KRW",
-                    "셔츠",
-                    PayMethod::EasyPay("KAKAOPAY".into()),
+            payment.token = Some(
+                live.portone
+                    .authenticate(
+                        &order,
+                        AMOUNT,
+                        "KRW",
+                        "셔츠",
+                        PayMethod::EasyPay("KAKAOPAY".into()),
+                    )
+                    .unwrap(),
+            );
+        }
+        (Pg::PortOne, Act::PortOneConfirm) => {
+            let token = payment.token.clone().unwrap_or_default();
+            gateway
+                .confirm(
+                    &ConfirmRequest::new(&key, &order, Money::krw(AMOUNT)).payment_token(token),
                 )
+                .await
                 .unwrap();
         }
         (Pg::PortOne, Act::PortOneFail) => live
@@ -324,6 +338,7 @@ async fn run_case(case_no: usize, case: &Case, figures: &mut Figures) -> Vec<Str
             life: life.clone(),
             order_id: format!("model-{case_no:05}-{i:02}"),
             key: None,
+            token: None,
             acts: life.acts.iter().copied().collect(),
             done_acts: 0,
             in_flight: Vec::new(),
