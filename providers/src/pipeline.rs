@@ -62,8 +62,9 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The application's reaction to a payment event (update the order, send mail, …).
 ///
-/// Called once per applied status move, before the move is committed: if it fails, nothing is
-/// recorded and the PG's redelivery is processed again.
+/// Called once per applied status change, before it is committed: if it fails, nothing is
+/// recorded and the PG's redelivery is processed again. One change may cover several legal
+/// steps when a delivery came late: run every one of [`PaymentEvent::actions`], in order.
 #[async_trait]
 pub trait WebhookHandler: Send + Sync {
     /// Handles one event.
