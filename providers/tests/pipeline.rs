@@ -163,6 +163,7 @@ impl WebhookVerifier for UnsignedVerifier {
             raw_status: Some("CANCELED".into()),
             occurred_at: None,
             trust: Trust::SourceAddress("52.78.5.241".parse().unwrap()),
+            payment_secret: None,
             body: request.body.clone(),
         })
     }
