@@ -7,7 +7,7 @@
 //! Adding a PG: create its crate (`hanpay-<pg>`, implementing both traits and passing
 //! `hanpay_testkit::conformance::run_all` against its fake), add an optional dependency and a
 //! feature to `providers/Cargo.toml`, a settings struct to [`crate::config`], and a module here
-//! plus one line in [`build_all`].
+//! plus one line in `build_all`.
 
 use std::sync::Arc;
 
