@@ -3,7 +3,7 @@
 //! ```text
 //! hanpay demo [--provider tosspayments|portone|all]
 //! hanpay sandbox [--toss-addr A] [--portone-addr A] [--webhook-url PROVIDER=URL]... [--time-scale N] [--toss-relay-secret S]
-//! hanpay webhook verify --provider P [--secret S]... [--peer IP] [--header 'Name: value']... [--body-file F|-] [--now SECS]
+//! hanpay webhook verify --provider P [--secret S]... [--webhook-secret S]... [--security-key K]... [--portone-generation v1|v2] [--peer IP] [--header 'Name: value']... [--body-file F|-] [--now SECS]
 //! hanpay webhook send --provider P --event E --to URL [--secret S] [--payment-id ID] [--order-id ID] [--status S]
 //! ```
 #![forbid(unsafe_code)]
@@ -87,6 +87,21 @@ impl Provider {
     }
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Generation {
+    V1,
+    V2,
+}
+
+impl Generation {
+    fn portone(self) -> hanpay::portone::WebhookGeneration {
+        match self {
+            Generation::V1 => hanpay::portone::WebhookGeneration::V1,
+            Generation::V2 => hanpay::portone::WebhookGeneration::V2,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum WebhookCommand {
     /// Verify a webhook as the PG sent it and print the event, or why it is refused.
@@ -94,10 +109,25 @@ enum WebhookCommand {
         /// The PG that sent it.
         #[arg(long, value_enum)]
         provider: Provider,
-        /// A secret to try (repeatable). Toss: tried as the security key and as the webhook
-        /// secret. PortOne: a Standard Webhooks secret (whsec_…).
+        /// A secret (repeatable, for rotation). PortOne: a Standard Webhooks secret (whsec_…,
+        /// PORTONE_WEBHOOK_SECRET). Toss: both the webhook secret and the security key, as
+        /// `webhook send --secret` signs. The webhook is verified exactly as the hanpay facade
+        /// verifies it with the same settings.
         #[arg(long = "secret")]
         secrets: Vec<String>,
+        /// Toss: a webhook secret (TOSS_WEBHOOK_SECRET) for x-tosspayments-signature
+        /// (repeatable). Once one is given, every webhook must carry a valid signature.
+        #[arg(long = "webhook-secret")]
+        webhook_secrets: Vec<String>,
+        /// Toss: a security key (TOSS_SECURITY_KEY) for tosspayments-webhook-signature
+        /// (repeatable).
+        #[arg(long = "security-key")]
+        security_keys: Vec<String>,
+        /// PortOne: the generation that sent it, which picks the sender addresses (V1 iamport:
+        /// 52.78.100.19, 52.78.48.223, 52.78.5.241; V2: 52.78.5.241). Default: detected from
+        /// the body.
+        #[arg(long, value_enum)]
+        portone_generation: Option<Generation>,
         /// The sender's IP address, checked against the PG's published addresses.
         #[arg(long)]
         peer: Option<IpAddr>,
@@ -221,6 +251,9 @@ async fn main() -> ExitCode {
             WebhookCommand::Verify {
                 provider,
                 secrets,
+                webhook_secrets,
+                security_keys,
+                portone_generation,
                 peer,
                 headers,
                 body_file,
@@ -228,6 +261,9 @@ async fn main() -> ExitCode {
             } => emit(&webhook::verify(&webhook::VerifyInput {
                 provider: provider.name().to_owned(),
                 secrets,
+                webhook_secrets,
+                security_keys,
+                portone_generation: portone_generation.map(Generation::portone),
                 peer,
                 headers,
                 body_file,

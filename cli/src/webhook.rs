@@ -6,20 +6,32 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use base64::Engine as _;
+use hanpay::backends;
+use hanpay::config::{PortOneConfig, SenderConfig, TossConfig};
 use hanpay::core::webhook::{hmac_sha256, StandardWebhooks};
-use hanpay::core::{Trust, WebhookError, WebhookEvent, WebhookRequest, WebhookVerifier};
-use hanpay::portone::PortOneWebhookVerifier;
-use hanpay::tosspayments::TossWebhookVerifier;
+use hanpay::core::{Secret, Trust, WebhookError, WebhookEvent, WebhookRequest, WebhookVerifier};
+use hanpay::portone::webhook::payload::WebhookPayload as PortOnePayload;
+use hanpay::portone::WebhookGeneration;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use time::{OffsetDateTime, UtcOffset};
 
 /// What `webhook verify` was given.
-#[derive(Debug, Clone)]
+///
+/// `Debug` is not derived: it holds secrets.
+#[derive(Clone)]
 pub struct VerifyInput {
     /// `tosspayments` or `portone`.
     pub provider: String,
-    /// Secrets to try.
+    /// `--secret`: PortOne's Standard Webhooks secrets; for Toss, each is both a webhook secret
+    /// (`TOSS_WEBHOOK_SECRET`) and a security key (`TOSS_SECURITY_KEY`), as `webhook send
+    /// --secret` signs with both.
     pub secrets: Vec<String>,
+    /// `--webhook-secret` (Toss): `TOSS_WEBHOOK_SECRET`, for `x-tosspayments-signature`.
+    pub webhook_secrets: Vec<String>,
+    /// `--security-key` (Toss): `TOSS_SECURITY_KEY`, for `tosspayments-webhook-signature`.
+    pub security_keys: Vec<String>,
+    /// `--portone-generation` (PortOne): V1 (iamport) or V2; `None` detects it from the body.
+    pub portone_generation: Option<WebhookGeneration>,
     /// The sender's address; `None` skips the address check.
     pub peer: Option<IpAddr>,
     /// `Name: value` headers.
@@ -81,46 +93,123 @@ fn read_body(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
     }
 }
 
-/// The verifiers to try: for Toss each secret as the security key, as the webhook secret, and
-/// as both; for PortOne all secrets as Standard Webhooks secrets.
-fn verifiers(input: &VerifyInput) -> Result<Vec<Box<dyn WebhookVerifier>>, String> {
-    let mut out: Vec<Box<dyn WebhookVerifier>> = Vec::new();
+/// The verifier the `hanpay` facade builds for the same settings (its own construction,
+/// [`hanpay::backends`]), with one difference said in a note: without `--peer` the sender's
+/// address is not checked.
+fn verifier(
+    input: &VerifyInput,
+    headers: &HeaderMap,
+    body: &[u8],
+    notes: &mut String,
+) -> Result<Box<dyn WebhookVerifier>, String> {
+    let secrets =
+        |list: &[String]| -> Vec<Secret> { list.iter().map(|s| Secret::new(s.as_str())).collect() };
     match input.provider.as_str() {
         hanpay::TOSSPAYMENTS => {
-            let variants: [(bool, bool); 3] = [(true, true), (true, false), (false, true)];
-            for (as_security_key, as_webhook_secret) in variants {
-                let mut builder = TossWebhookVerifier::builder();
-                for secret in &input.secrets {
-                    if as_security_key {
-                        builder = builder.security_key(secret.as_str());
-                    }
-                    if as_webhook_secret {
-                        builder = builder.webhook_secret(secret.as_str());
-                    }
-                }
-                if input.peer.is_none() {
-                    builder = builder.without_allowlist();
-                }
-                out.push(Box::new(builder.build().map_err(|e| e.to_string())?));
-                if input.secrets.is_empty() {
-                    break;
-                }
-            }
-        }
-        hanpay::PORTONE => {
-            let mut builder = PortOneWebhookVerifier::builder().secrets(input.secrets.clone());
-            if input.peer.is_none() && !input.secrets.is_empty() {
+            let config = TossConfig {
+                secret_key: Secret::new(""),
+                webhook_secrets: secrets(
+                    &[input.secrets.as_slice(), &input.webhook_secrets].concat(),
+                ),
+                security_keys: secrets(&[input.secrets.as_slice(), &input.security_keys].concat()),
+                api_base_url: None,
+                sender: SenderConfig::default(),
+            };
+            let mut builder = backends::tosspayments::webhook_verifier_builder(&config);
+            if input.peer.is_none() {
                 builder = builder.without_allowlist();
             }
-            out.push(Box::new(builder.build().map_err(|e| e.to_string())?));
+            let verifier =
+                backends::tosspayments::build_verifier(builder).map_err(|e| e.to_string())?;
+            Ok(Box::new(verifier))
         }
-        other => {
-            return Err(format!(
-                "unknown provider {other:?}: use tosspayments or portone"
-            ))
+        hanpay::PORTONE => {
+            if !input.webhook_secrets.is_empty() || !input.security_keys.is_empty() {
+                return Err(
+                    "--webhook-secret and --security-key are Toss settings; PortOne takes --secret"
+                        .into(),
+                );
+            }
+            let generation = input.portone_generation.unwrap_or_else(|| {
+                let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+                match PortOnePayload::parse(body, content_type) {
+                    Ok(PortOnePayload::V1(_)) => WebhookGeneration::V1,
+                    _ => WebhookGeneration::V2,
+                }
+            });
+            let mut webhook_secrets = secrets(&input.secrets);
+            if generation == WebhookGeneration::V1 {
+                notes.push_str(
+                    "note: a PortOne V1 (iamport) webhook: checked against V1's sender addresses \
+                     (52.78.100.19, 52.78.48.223, 52.78.5.241)\n",
+                );
+                if !webhook_secrets.is_empty() {
+                    notes.push_str(
+                        "note: PortOne V1 webhooks are not signed, so --secret is not used\n",
+                    );
+                    webhook_secrets.clear();
+                }
+            }
+            let config = PortOneConfig {
+                api_secret: Secret::new(""),
+                webhook_secrets,
+                store_id: None,
+                channel_key: None,
+                api_base_url: None,
+                sender: SenderConfig::default(),
+            };
+            let signed = !config.webhook_secrets.is_empty();
+            let mut builder =
+                backends::portone::webhook_verifier_builder(&config).generation(generation);
+            if input.peer.is_none() && signed {
+                builder = builder.without_allowlist();
+            }
+            let verifier = backends::portone::build_verifier(builder).map_err(|e| e.to_string())?;
+            Ok(Box::new(verifier))
         }
+        other => Err(format!(
+            "unknown provider {other:?}: use tosspayments or portone"
+        )),
     }
-    Ok(out)
+}
+
+/// Which check refused the webhook, and which setting it used.
+fn failed_check(provider: &str, error: &WebhookError) -> String {
+    let signature = |header: &str| {
+        match header {
+        hanpay::tosspayments::RELAY_SIGNATURE_HEADER => format!(
+            "the {header} signature, with the webhook secret (TOSS_WEBHOOK_SECRET: --webhook-secret or --secret)"
+        ),
+        hanpay::tosspayments::SIGNATURE_HEADER
+        | hanpay::tosspayments::TRANSMISSION_TIME_HEADER => {
+            "the tosspayments-webhook-signature signature, with the security key (TOSS_SECURITY_KEY: --security-key or --secret)".to_owned()
+        }
+        "webhook-id" | "webhook-timestamp" | "webhook-signature" => format!(
+            "the Standard Webhooks signature ({header}), with the webhook secret (PORTONE_WEBHOOK_SECRET: --secret)"
+        ),
+        other => format!("the {other} header"),
+    }
+    };
+    match error {
+        WebhookError::NoMatchingSignature { header, .. } => signature(header),
+        WebhookError::MissingHeader(header)
+        | WebhookError::MalformedHeader { name: header, .. } => signature(header),
+        WebhookError::TimestampTooOld { .. } | WebhookError::TimestampTooNew { .. } => {
+            if provider == hanpay::TOSSPAYMENTS {
+                "the signed transmission time (tosspayments-webhook-transmission-time)".into()
+            } else {
+                "the signed timestamp (webhook-timestamp)".into()
+            }
+        }
+        WebhookError::ForbiddenSource(_) | WebhookError::UnknownSource(_) => {
+            "the sender's address, against the PG's published addresses (--peer)".into()
+        }
+        WebhookError::BodyTooLarge { .. } => "the body size".into(),
+        WebhookError::MalformedPayload(_) => "the payload".into(),
+        WebhookError::SecretMismatch => "the payment's secret carried in the payload".into(),
+        WebhookError::InvalidSecret(_) => "the configured secrets".into(),
+        _ => error.label().into(),
+    }
 }
 
 /// Runs `hanpay webhook verify`.
@@ -140,7 +229,8 @@ pub fn verify(input: &VerifyInput) -> Report {
         },
         None => OffsetDateTime::now_utc(),
     };
-    let verifiers = match verifiers(input) {
+    let mut notes = String::new();
+    let verifier = match verifier(input, &headers, &body, &mut notes) {
         Ok(v) => v,
         Err(e) => return Report::usage(e),
     };
@@ -148,32 +238,28 @@ pub fn verify(input: &VerifyInput) -> Report {
     if let Some(ip) = input.peer {
         request = request.peer(SocketAddr::new(ip, 443));
     }
-    let mut notes = String::new();
     if input.peer.is_none() {
         notes.push_str("note: no --peer given, so the sender's address was not checked\n");
     }
-    if input.secrets.is_empty() {
+    if input.secrets.is_empty()
+        && input.webhook_secrets.is_empty()
+        && input.security_keys.is_empty()
+    {
         notes.push_str("note: no --secret given, so no signature was checked\n");
     }
 
-    let mut first_error: Option<WebhookError> = None;
-    for verifier in &verifiers {
-        match verifier.verify(&request) {
-            Ok(event) => return accepted(&event, notes),
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    let error = first_error.unwrap_or(WebhookError::MalformedPayload("no verifier".into()));
-    Report {
-        code: 1,
-        stdout: String::new(),
-        stderr: format!(
-            "{notes}rejected: {error}\n  reason: {}\n  a receiver answers HTTP {}\n",
-            error.label(),
-            error.http_status()
-        ),
+    match verifier.verify(&request) {
+        Ok(event) => accepted(&event, notes),
+        Err(error) => Report {
+            code: 1,
+            stdout: String::new(),
+            stderr: format!(
+                "{notes}rejected: {error}\n  failed check: {}\n  reason: {}\n  a receiver answers HTTP {}\n",
+                failed_check(&input.provider, &error),
+                error.label(),
+                error.http_status()
+            ),
+        },
     }
 }
 
@@ -202,8 +288,8 @@ fn accepted(event: &WebhookEvent, notes: String) -> Report {
     }
 }
 
-/// What `webhook send` was given.
-#[derive(Debug, Clone)]
+/// What `webhook send` was given. `Debug` is not derived: it holds the signing secret.
+#[derive(Clone)]
 pub struct SendInput {
     /// `tosspayments` or `portone`.
     pub provider: String,

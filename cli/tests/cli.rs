@@ -196,6 +196,162 @@ fn verify_toss_with_either_kind_of_secret() {
     assert!(text(&out.stderr).contains("missing header tosspayments-webhook-transmission-time"));
 }
 
+const TOSS_STATUS_BODY: &str = r#"{"eventType":"PAYMENT_STATUS_CHANGED","createdAt":"2024-09-03T19:40:22.000000","data":{"paymentKey":"tgen_1","orderId":"order-0001","status":"DONE","totalAmount":58000,"balanceAmount":58000,"method":"카드"}}"#;
+
+fn toss_verify(extra: &[&str]) -> Output {
+    let mut args = vec![
+        "webhook",
+        "verify",
+        "--provider",
+        "tosspayments",
+        "--now",
+        "1725360030",
+    ];
+    args.extend_from_slice(extra);
+    run(&args, TOSS_STATUS_BODY.as_bytes())
+}
+
+#[test]
+fn verify_refuses_a_present_but_wrong_relay_signature_as_the_facade_does() {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let wrong = b64.encode(hanpay::core::webhook::hmac_sha256(
+        b"not-the-secret",
+        &[TOSS_STATUS_BODY.as_bytes()],
+    ));
+    let header = format!("x-tosspayments-signature: {wrong}");
+    // From one of Toss's addresses too: the address never excuses a wrong signature.
+    for peer in [None, Some("13.124.18.147")] {
+        for secret_flag in ["--secret", "--webhook-secret"] {
+            let mut args = vec![secret_flag, "S", "--header", &header];
+            if let Some(p) = peer {
+                args.extend_from_slice(&["--peer", p]);
+            }
+            let out = toss_verify(&args);
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{secret_flag} {peer:?}: {err}");
+            assert!(
+                err.contains("no signature matched in x-tosspayments-signature"),
+                "{err}"
+            );
+            assert!(
+                err.contains("failed check: the x-tosspayments-signature signature"),
+                "{err}"
+            );
+            assert!(err.contains("TOSS_WEBHOOK_SECRET"), "{err}");
+            assert!(err.contains("HTTP 401"), "{err}");
+        }
+    }
+    // The library configured as the facade does for TOSS_WEBHOOK_SECRET=S says the same.
+    let config = hanpay::config::TossConfig {
+        secret_key: hanpay::Secret::new("test_sk_x"),
+        webhook_secrets: vec![hanpay::Secret::new("S")],
+        security_keys: Vec::new(),
+        api_base_url: None,
+        sender: hanpay::config::SenderConfig::default(),
+    };
+    let facade = hanpay::backends::tosspayments::webhook_verifier(&config).unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-tosspayments-signature", wrong.parse().unwrap());
+    let request = WebhookRequest::new(&headers, TOSS_STATUS_BODY.as_bytes().to_vec())
+        .peer("13.124.18.147:443".parse().unwrap());
+    assert_eq!(facade.verify(&request).unwrap_err().http_status(), 401);
+
+    // A security key alone does not check the relay header, exactly like the facade with only
+    // TOSS_SECURITY_KEY set: the event is admitted by its sender address.
+    let out = toss_verify(&[
+        "--security-key",
+        "S",
+        "--header",
+        &header,
+        "--peer",
+        "13.124.18.147",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("trust source_address"));
+}
+
+#[test]
+fn verify_refuses_repeated_signature_headers_for_every_pg() {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let good = b64.encode(hanpay::core::webhook::hmac_sha256(
+        b"relay-secret",
+        &[TOSS_STATUS_BODY.as_bytes()],
+    ));
+    let junk = b64.encode([0u8; 32]);
+    for (first, second) in [(&good, &junk), (&junk, &good)] {
+        let h1 = format!("x-tosspayments-signature: {first}");
+        let h2 = format!("x-tosspayments-signature: {second}");
+        let out = toss_verify(&["--secret", "relay-secret", "--header", &h1, "--header", &h2]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("x-tosspayments-signature: sent more than once"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    let good = "webhook-signature: v1,qmNcYHU8w9hP22fshTiuuIP9XZrhl6h0hjCr1zh7DRs=";
+    let junk = "webhook-signature: v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    for (first, second) in [(good, junk), (junk, good)] {
+        let out = portone_verify(
+            &["--header", first, "--header", second, "--now", "1714039230"],
+            PO_BODY,
+        );
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("webhook-signature: sent more than once"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn verify_checks_portone_v1_webhooks_against_v1_senders() {
+    let v1 = r#"{"imp_uid":"imp_1234567890","merchant_uid":"order-v1-0001","status":"paid"}"#;
+    let verify_v1 = |extra: &[&str]| {
+        let mut args = vec!["webhook", "verify", "--provider", "portone"];
+        args.extend_from_slice(extra);
+        run(&args, v1.as_bytes())
+    };
+    // Detected from the body.
+    let out = verify_v1(&["--peer", "52.78.100.19"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let event: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(event["trust"], "source_address");
+    assert_eq!(event["payment_key"], "order-v1-0001");
+    assert!(text(&out.stderr).contains("PortOne V1"));
+    // Named explicitly, with a (V2) secret that V1 webhooks cannot use.
+    let out = verify_v1(&[
+        "--portone-generation",
+        "v1",
+        "--secret",
+        PO_SECRET,
+        "--peer",
+        "52.78.48.223",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("not signed"));
+    // Not one of V1's senders.
+    let out = verify_v1(&["--peer", "203.0.113.7"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("203.0.113.7 is not allowed"), "{err}");
+    assert!(err.contains("failed check: the sender's address"), "{err}");
+    // V2's sender list still applies to a V2 body.
+    let out = portone_verify(
+        &[
+            "--header",
+            "webhook-signature: v1,qmNcYHU8w9hP22fshTiuuIP9XZrhl6h0hjCr1zh7DRs=",
+            "--now",
+            "1714039230",
+            "--peer",
+            "52.78.100.19",
+        ],
+        PO_BODY,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+}
+
 type Received = Arc<Mutex<Vec<String>>>;
 
 /// A receiver that verifies with the real verifier and answers 200 or the refusal's status.

@@ -3,8 +3,11 @@
 //! - One `tracing` span per PG call, named `hanpay.pg_call`, made by [`pg_call_span`], with the
 //!   fields `provider`, `operation`, `idempotency_key` set at creation and `http_status`,
 //!   `outcome` and `latency_ms` recorded by [`record_pg_outcome`] when the call ends.
-//! - One event per webhook decision, emitted by [`webhook_decision`], with `provider`,
-//!   `dedupe_id`, `trust` and either `accepted = true` or the rejection `reason`.
+//! - One event per webhook decision, emitted by [`webhook_decision`] (the facade's pipeline
+//!   makes it, once per delivery, after its own checks), with `provider`, `dedupe_id`, `trust`
+//!   and either `accepted = true` or the rejection `reason`. Verifiers record what they
+//!   checked with [`webhook_result`] at `debug` level, as `webhook verified` or
+//!   `webhook refused`, so a delivery through the pipeline is not reported as accepted twice.
 //! - Never a secret, a full card number or an account number in clear: use
 //!   [`mask_tail`](crate::mask_tail) for numbers; [`Secret`](crate::Secret) prints `***`.
 
@@ -77,21 +80,32 @@ pub fn webhook_decision(
     }
 }
 
-/// Emits the decision event for a verifier's result: the event's dedupe id and trust when
-/// accepted; the delivery id the request carried (if any) and the reason when rejected. Every
-/// [`WebhookVerifier`](crate::WebhookVerifier) calls this once per request.
+/// Records a verifier's result at `debug` level (`webhook verified` with the event's dedupe
+/// id and trust, or `webhook refused` with the delivery id the request carried and the
+/// reason). Every [`WebhookVerifier`](crate::WebhookVerifier) calls this once per request; the
+/// decision itself is [`webhook_decision`]'s, made once by whoever acts on the event.
 pub fn webhook_result(
     provider: &str,
     delivery_id: Option<&str>,
     result: &Result<WebhookEvent, WebhookError>,
 ) {
     match result {
-        Ok(event) => webhook_decision(
+        Ok(event) => tracing::debug!(
+            target: TARGET,
             provider,
-            Some(&event.dedupe_id),
-            Some(event.trust.label()),
-            None,
+            dedupe_id = event.dedupe_id.as_str(),
+            trust = event.trust.label(),
+            verified = true,
+            "webhook verified"
         ),
-        Err(e) => webhook_decision(provider, delivery_id, None, Some(&e.to_string())),
+        Err(e) => tracing::debug!(
+            target: TARGET,
+            provider,
+            dedupe_id = delivery_id.unwrap_or(""),
+            verified = false,
+            reason = e.label(),
+            error = %e,
+            "webhook refused"
+        ),
     }
 }

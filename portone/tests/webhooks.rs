@@ -127,6 +127,35 @@ fn the_standard_webhooks_vector_verifies() {
 }
 
 #[test]
+fn a_repeated_signature_header_is_refused_whichever_line_is_valid() {
+    let v = signed_verifier();
+    let junk = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    for lines in [[PORTONE_SIG, junk], [junk, PORTONE_SIG]] {
+        let mut h = headers(
+            Some("dummy-webhook-id"),
+            Some(&PORTONE_TS.to_string()),
+            None,
+        );
+        for line in lines {
+            h.append("webhook-signature", line.parse().unwrap());
+        }
+        let req = WebhookRequest::new(&h, PORTONE_BODY.as_bytes().to_vec())
+            .peer(peer("52.78.5.241"))
+            .received_at(at(PORTONE_TS));
+        let err = v.verify(&req).unwrap_err();
+        assert_eq!(
+            err,
+            WebhookError::MalformedHeader {
+                name: "webhook-signature",
+                reason: "sent more than once".into()
+            },
+            "{lines:?}"
+        );
+        assert_eq!(err.http_status(), 401);
+    }
+}
+
+#[test]
 fn one_inserted_space_fails() {
     let tampered = PORTONE_BODY.replace(",\"data\"", ", \"data\"");
     assert!(matches!(
@@ -323,11 +352,13 @@ fn dedupe_ids_survive_redelivery_and_tell_events_apart() {
     assert_ne!(a.dedupe_id, c.dedupe_id);
     let p = WebhookPayload::parse(first, None).unwrap();
     assert_eq!(payload_dedupe_id(&p), a.dedupe_id);
-    // A webhook-id header wins when present.
-    let mut h = HeaderMap::new();
-    h.insert("webhook-id", "whk_123".parse().unwrap());
-    let req = WebhookRequest::new(&h, first.to_vec()).peer(peer("52.78.5.241"));
-    assert_eq!(v.verify(&req).unwrap().dedupe_id, "whk_123");
+    // An unsigned webhook-id proves nothing: a replay under a fresh id is still the same event.
+    for id in ["whk_123", "whk_fresh_replay"] {
+        let mut h = HeaderMap::new();
+        h.insert("webhook-id", id.parse().unwrap());
+        let req = WebhookRequest::new(&h, first.to_vec()).peer(peer("52.78.5.241"));
+        assert_eq!(v.verify(&req).unwrap().dedupe_id, a.dedupe_id, "{id}");
+    }
 }
 
 #[test]

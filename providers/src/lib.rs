@@ -31,7 +31,7 @@
 
 #[cfg(feature = "axum")]
 pub mod axum;
-mod backends;
+pub mod backends;
 pub mod checkout;
 pub mod config;
 pub mod event;

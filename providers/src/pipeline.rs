@@ -19,12 +19,15 @@
 //! compare-and-set, which cannot stop two handlers from running at the same moment: route one
 //! payment's webhooks to one process, or make the handler idempotent.
 //!
-//! Reconciliation: every event whose trust is not [`Trust::Signed`], every event without a
-//! status, and every event that moves money (paid, canceled, deposit — or concerns a payment
-//! already paid) is checked by fetching the payment from the PG, and the PG's answer is what
-//! is applied. A [`Trust::SharedSecret`] event is compared in constant time with the secret
-//! saved at confirm/issue ([`PaymentSecrets`](crate::PaymentSecrets)), or with the one the PG
-//! returns for the payment if none was saved.
+//! Reconciliation: every event whose trust is not
+//! [`Trust::Signed`](hanpay_core::Trust::Signed), every event without a status, and every event
+//! that moves money (paid, canceled, deposit — or concerns a payment already paid) is checked
+//! by fetching the payment from the PG, and the PG's answer is what is applied. An event
+//! carrying a per-payment secret ([`WebhookEvent::carried_secret`]: a
+//! [`Trust::SharedSecret`](hanpay_core::Trust::SharedSecret), or a signed Toss
+//! `DEPOSIT_CALLBACK`) is compared in constant time with the secret saved at confirm/issue
+//! ([`PaymentSecrets`](crate::PaymentSecrets)), or with the one the PG returns for the payment
+//! if none was saved.
 //!
 //! Convergence: the PG's answer is the truth. The stored status moves to it whenever it is
 //! reachable through legal moves ([`PaymentStatus::reaches`]), also over several steps: a
@@ -45,7 +48,7 @@ use std::time::Duration;
 use hanpay_core::observe::webhook_decision;
 use hanpay_core::{
     async_trait, CancellationStatus, Payment, PaymentError, PaymentProvider, PaymentStatus,
-    ProviderId, Secret, Trust, WebhookError, WebhookEvent, WebhookEventKind, WebhookRequest,
+    ProviderId, Secret, WebhookError, WebhookEvent, WebhookEventKind, WebhookRequest,
 };
 use serde_json::json;
 use time::OffsetDateTime;
@@ -471,11 +474,14 @@ impl WebhookPipeline {
             }
         };
 
-        // A per-payment secret proves nothing until compared with the one saved at confirm.
+        // A per-payment secret proves nothing until compared with the one saved at confirm —
+        // whatever the trust: a relay's signature (Toss `DEPOSIT_CALLBACK` relayed with
+        // `x-tosspayments-signature`) proves who forwarded the body, not that its secret is the
+        // payment's.
         let mut fetched = None;
-        if let Trust::SharedSecret(_) = &event.trust {
+        if let Some(carried) = event.carried_secret() {
             match self.expected_secret(&gateway, &event).await {
-                Ok((Some(expected), payment)) if event.trust.matches_secret(&expected) => {
+                Ok((Some(expected), payment)) if carried.ct_eq(expected.expose()) => {
                     fetched = payment;
                 }
                 Ok(_) => {
@@ -901,7 +907,8 @@ mod tests {
             status_hint: Some(status),
             raw_status: None,
             occurred_at,
-            trust: Trust::Signed,
+            trust: hanpay_core::Trust::Signed,
+            payment_secret: None,
             body: bytes::Bytes::new(),
         }
     }

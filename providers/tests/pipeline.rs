@@ -163,6 +163,7 @@ impl WebhookVerifier for UnsignedVerifier {
             raw_status: Some("CANCELED".into()),
             occurred_at: None,
             trust: Trust::SourceAddress("52.78.5.241".parse().unwrap()),
+            payment_secret: None,
             body: request.body.clone(),
         })
     }
@@ -508,6 +509,168 @@ mod deposit_callback {
         assert_eq!(seen[0].new_status, PaymentStatus::Paid);
         assert!(seen[0].reconciled);
         assert_eq!(seen[0].trust, "shared_secret");
+    }
+
+    /// A Toss pipeline whose verifier expects the relay's `x-tosspayments-signature`, with a
+    /// deposited virtual account for order `00001503`; returns the secret saved at issue.
+    async fn relayed() -> (WebhookPipeline, Seen, hanpay::Secret) {
+        let mock = MockProvider::builder().id("tosspayments").build();
+        let verifier = TossWebhookVerifier::builder()
+            .webhook_secret("relay-secret")
+            .without_allowlist()
+            .build()
+            .unwrap();
+        let hanpay = Hanpay::builder()
+            .provider_with_webhooks(Arc::new(mock.clone()), Arc::new(verifier))
+            .build()
+            .unwrap();
+        let (seen, handler) = recording();
+        let pipeline = WebhookPipeline::builder(hanpay.clone(), handler).build();
+        let va = hanpay
+            .gateway()
+            .issue_virtual_account(&VirtualAccountRequest::new(
+                Money::krw(390_000),
+                "00001503",
+                "지갑",
+                "Pankaj",
+                Bank::Daegu,
+            ))
+            .await
+            .unwrap();
+        let saved = hanpay
+            .secrets()
+            .find(&va.provider, Some(&va.payment_key), None)
+            .await
+            .unwrap()
+            .unwrap();
+        mock.deposit(&va.payment_key).unwrap();
+        (pipeline, seen, saved)
+    }
+
+    /// Headers as the relay sends them: its signature over the body and a transmission id.
+    fn relay_headers(body: &str, transmission_id: &str) -> http::HeaderMap {
+        use base64::Engine as _;
+        let signature = base64::engine::general_purpose::STANDARD.encode(
+            hanpay::core::webhook::hmac_sha256(b"relay-secret", &[body.as_bytes()]),
+        );
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-tosspayments-signature", signature.parse().unwrap());
+        headers.insert(
+            "tosspayments-webhook-transmission-id",
+            transmission_id.parse().unwrap(),
+        );
+        headers
+    }
+
+    #[tokio::test]
+    async fn a_relay_signed_deposit_callback_with_a_changed_secret_is_rejected() {
+        let (pipeline, seen, saved) = relayed().await;
+        // The relay signs whatever it forwards: its signature is valid, the secret is not.
+        let forged = deposit_callback("ps_forged_secret", "00001503");
+        let headers = relay_headers(&forged, "whtrans_forged");
+        let outcome = pipeline
+            .process(
+                "tosspayments",
+                &WebhookRequest::new(&headers, forged.clone()),
+            )
+            .await;
+        assert!(
+            matches!(
+                outcome,
+                WebhookOutcome::Rejected(WebhookError::SecretMismatch)
+            ),
+            "{:?}",
+            outcome.body()
+        );
+        assert_eq!(outcome.http_status(), 401);
+        assert!(seen.lock().unwrap().is_empty());
+
+        let genuine = deposit_callback(saved.expose(), "00001503");
+        let headers = relay_headers(&genuine, "whtrans_genuine");
+        let outcome = pipeline
+            .process(
+                "tosspayments",
+                &WebhookRequest::new(&headers, genuine.clone()),
+            )
+            .await;
+        assert_eq!(outcome.label(), "processed", "{:?}", outcome.body());
+        assert_eq!(seen.lock().unwrap()[0].trust, "signed");
+    }
+
+    #[tokio::test]
+    async fn a_replayed_relay_signed_body_under_a_fresh_transmission_id_is_a_duplicate() {
+        let (pipeline, seen, saved) = relayed().await;
+        let genuine = deposit_callback(saved.expose(), "00001503");
+        let deliver = |transmission_id: &'static str| {
+            let pipeline = pipeline.clone();
+            let body = genuine.clone();
+            async move {
+                let headers = relay_headers(&body, transmission_id);
+                pipeline
+                    .process("tosspayments", &WebhookRequest::new(&headers, body))
+                    .await
+            }
+        };
+        assert_eq!(deliver("whtrans_1").await.label(), "processed");
+        // Toss's own redelivery (same id, retried-count bumped) and a replay under a new id.
+        for id in ["whtrans_1", "whtrans_replayed"] {
+            let outcome = deliver(id).await;
+            assert!(
+                matches!(outcome, WebhookOutcome::Duplicate { .. }),
+                "{id}: {:?}",
+                outcome.body()
+            );
+        }
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        // A different event for the same payment is not a duplicate.
+        let canceled = genuine.replace("\"DONE\"", "\"CANCELED\"");
+        let headers = relay_headers(&canceled, "whtrans_2");
+        let outcome = pipeline
+            .process("tosspayments", &WebhookRequest::new(&headers, canceled))
+            .await;
+        assert!(
+            !matches!(outcome, WebhookOutcome::Duplicate { .. }),
+            "{:?}",
+            outcome.body()
+        );
+    }
+
+    /// Captures what the `fmt` subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn one_delivery_is_logged_as_accepted_once() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let (pipeline, _seen, saved) = relayed().await;
+        let genuine = deposit_callback(saved.expose(), "00001503");
+        let headers = relay_headers(&genuine, "whtrans_log");
+        let outcome = pipeline
+            .process("tosspayments", &WebhookRequest::new(&headers, genuine))
+            .await;
+        assert_eq!(outcome.label(), "processed", "{:?}", outcome.body());
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(log.matches("webhook accepted").count(), 1, "{log}");
+        // The verifier's own record stays at debug, under another name.
+        assert_eq!(log.matches("webhook verified").count(), 1, "{log}");
+        assert!(!log.contains(saved.expose()), "{log}");
     }
 }
 

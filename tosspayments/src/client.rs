@@ -240,6 +240,22 @@ impl Transport {
             .with_source(e.without_url())
     }
 
+    /// The error when the retries ran out after an attempt whose answer was lost, the last
+    /// one having failed otherwise (`last`).
+    fn still_unknown(operation: &'static str, attempts: u32, last: PaymentError) -> PaymentError {
+        PaymentError::new(
+            ErrorKind::OutcomeUnknown,
+            format!(
+                "an answer from Toss was lost and none of {attempts} attempts with the same \
+                 idempotency key settled it (the last: {last}); the outcome is unknown: look the \
+                 payment up before retrying"
+            ),
+        )
+        .with_provider(PROVIDER_ID)
+        .with_operation(operation)
+        .with_source(last)
+    }
+
     /// A GET, retried (it is idempotent) on transient errors, timeouts and connection errors.
     pub(crate) async fn get(
         &self,
@@ -287,12 +303,15 @@ impl Transport {
 
     /// A POST with `Idempotency-Key: key`.
     ///
-    /// Retries, always with the same key, only what is safe: transient Toss codes (with a
-    /// ≥ 1 s pause after `FORBIDDEN_CONSECUTIVE_REQUEST`), HTTP 429, and connection errors where
-    /// nothing was sent. A timeout or a connection lost after sending is
-    /// [`ErrorKind::OutcomeUnknown`] at once. When the same key gets the identical transient
-    /// error twice, Toss may be replaying it: [`PostError::Replayed`] tells the caller to
-    /// query before trying a new key.
+    /// Retries, always with the same key (Toss answers a repeated key with the first request's
+    /// result, or `IDEMPOTENT_REQUEST_PROCESSING` while it runs, so a retry never repeats the
+    /// operation): transient Toss codes (with a ≥ 1 s pause after
+    /// `FORBIDDEN_CONSECUTIVE_REQUEST`), HTTP 429, connection errors where nothing was sent, and
+    /// timeouts or connections lost after sending. Once an attempt's outcome was unknown, only
+    /// an answer for the key settles it: when the retries run out without one, the error is
+    /// [`ErrorKind::OutcomeUnknown`]. When the same key gets the identical transient error
+    /// twice, Toss may be replaying it: [`PostError::Replayed`] tells the caller to query
+    /// before trying a new key.
     pub(crate) async fn post(
         &self,
         operation: &'static str,
@@ -303,6 +322,9 @@ impl Transport {
         let started = Instant::now();
         let mut attempts = 0u32;
         let mut previous: Option<Bytes> = None;
+        // Whether an attempt's answer was lost (it may have been processed) and no answer for
+        // the key has settled it since.
+        let mut maybe_processed = false;
         loop {
             attempts += 1;
             let span = observe::pg_call_span(PROVIDER_ID.as_str(), operation, Some(key));
@@ -340,13 +362,22 @@ impl Transport {
                 }
                 Attempt::Unknown(e) => {
                     observe::record_pg_outcome(&span, None, "outcome_unknown", t0.elapsed());
-                    return Err(PostError::Failed(
+                    maybe_processed = true;
+                    (
                         Self::transport_error(operation, ErrorKind::OutcomeUnknown, e)
                             .with_idempotency_key(key),
-                    ));
+                        Duration::ZERO,
+                    )
                 }
             };
             if !self.retry.allows_another(attempts, started.elapsed()) {
+                if maybe_processed && error.kind() != ErrorKind::OutcomeUnknown {
+                    // A gateway error or a refused connection after a lost answer says nothing
+                    // about the request whose answer was lost: it may have been processed.
+                    return Err(PostError::Failed(
+                        Self::still_unknown(operation, attempts, error).with_idempotency_key(key),
+                    ));
+                }
                 return Err(PostError::Failed(error));
             }
             tokio::time::sleep(self.retry.backoff(attempts, floor)).await;

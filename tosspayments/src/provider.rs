@@ -49,7 +49,9 @@ fn new_idempotency_key() -> String {
 /// - Auth: `Authorization: Basic base64("{secretKey}:")`, padded, with the trailing colon.
 /// - Every POST carries an `Idempotency-Key` (the request's, or a fresh UUID per operation,
 ///   reused on its retries). Only transient failures are retried (see [`crate::errors`]).
-/// - A confirm or cancel that times out or loses its connection fails with
+/// - A confirm or cancel that times out or loses its connection is retried with the same key
+///   (Toss answers it with the first request's result, never repeating the operation); only
+///   when the retries run out without an answer does it fail with
 ///   [`ErrorKind::OutcomeUnknown`]: look the payment up before anything else.
 /// - Because Toss replays a completed error for the same key for 15 days, after the same error
 ///   came back twice for one key the payment is looked up, and only if nothing happened is a

@@ -11,8 +11,20 @@
 //!
 //! The security key's bytes are not documented (hex-decoded 32 bytes, or its 64 ASCII
 //! characters): both are accepted. Several keys and secrets can be configured for rotation.
-//! Only `v1:` signatures are read; any one matching passes. The dedupe id is
-//! `tosspayments-webhook-transmission-id` (stable across redeliveries), else the body's SHA-256.
+//! Only `v1:` signatures are read; any one matching passes. A signature that is present and
+//! does not verify is a rejection, and so is any of these headers sent more than once (the
+//! rule every PG shares: [`single_header`]).
+//!
+//! The per-payment secret a body carries is always handed on as
+//! [`WebhookEvent::payment_secret`], signed or not: a relay's signature proves who forwarded
+//! the body, not that its `secret` is the payment's, so the pipeline compares it either way. A
+//! `DEPOSIT_CALLBACK` without a secret is refused.
+//!
+//! The dedupe id is the body's SHA-256. Neither signature covers
+//! `tosspayments-webhook-transmission-id`, so a replay of a signed body under a fresh id must
+//! still be a duplicate; Toss's redeliveries resend the same body (with the same id and a
+//! higher `retried-count`), which stays one event, and distinct events differ in their bodies
+//! (`createdAt`, `transactionKey`, status). The transmission id is logged.
 //! Anything not `Signed` must be reconciled with a payment lookup before money moves.
 
 use std::net::IpAddr;
@@ -20,7 +32,7 @@ use std::time::Duration;
 
 use hanpay_core::observe;
 use hanpay_core::webhook::{
-    body_digest, decode_base64_signature, HmacKeys, IpAllowlist, RedeliverySchedule,
+    body_digest, decode_base64_signature, single_header, HmacKeys, IpAllowlist, RedeliverySchedule,
     DEFAULT_MAX_BODY_BYTES,
 };
 use hanpay_core::{
@@ -240,19 +252,15 @@ impl TossWebhookVerifier {
 
     /// Checks `tosspayments-webhook-signature` if present. `Ok(true)` when verified.
     fn check_toss_signature(&self, req: &WebhookRequest<'_>) -> Result<bool, WebhookError> {
-        let Some(header) = req.headers.get(SIGNATURE_HEADER) else {
+        let Some(header) = req.single_header(SIGNATURE_HEADER)? else {
             return Ok(false);
         };
         let Some(keys) = &self.security_keys else {
             // Signed, but no security key configured: cannot verify, so it earns nothing.
             return Ok(false);
         };
-        let header = header.to_str().map_err(|_| WebhookError::MalformedHeader {
-            name: SIGNATURE_HEADER,
-            reason: "not visible ASCII".into(),
-        })?;
         let time = req
-            .header(TRANSMISSION_TIME_HEADER)
+            .single_header(TRANSMISSION_TIME_HEADER)?
             .ok_or(WebhookError::MissingHeader(TRANSMISSION_TIME_HEADER))?;
         let sent = parse_toss_time(time).ok_or_else(|| WebhookError::MalformedHeader {
             name: TRANSMISSION_TIME_HEADER,
@@ -278,7 +286,11 @@ impl TossWebhookVerifier {
             .filter_map(|item| item.trim().strip_prefix("v1:"))
             .filter_map(decode_base64_signature)
             .collect();
-        keys.verify(&[&req.body, b":", time.as_bytes()], &candidates)?;
+        keys.verify(
+            SIGNATURE_HEADER,
+            &[&req.body, b":", time.as_bytes()],
+            &candidates,
+        )?;
         Ok(true)
     }
 
@@ -287,16 +299,12 @@ impl TossWebhookVerifier {
         let Some(keys) = &self.webhook_secrets else {
             return Ok(false);
         };
-        let Some(header) = req.headers.get(RELAY_SIGNATURE_HEADER) else {
+        let Some(header) = req.single_header(RELAY_SIGNATURE_HEADER)? else {
             return Ok(false);
         };
-        let header = header.to_str().map_err(|_| WebhookError::MalformedHeader {
-            name: RELAY_SIGNATURE_HEADER,
-            reason: "not visible ASCII".into(),
-        })?;
         let candidates: Vec<[u8; 32]> =
             decode_base64_signature(header.trim()).into_iter().collect();
-        keys.verify(&[&req.body], &candidates)?;
+        keys.verify(RELAY_SIGNATURE_HEADER, &[&req.body], &candidates)?;
         Ok(true)
     }
 
@@ -313,11 +321,9 @@ impl TossWebhookVerifier {
         }
         let payload = WebhookPayload::parse(&req.body)
             .map_err(|e| WebhookError::MalformedPayload(e.to_string()))?;
-        let dedupe_id = req
-            .header(TRANSMISSION_ID_HEADER)
-            .filter(|id| !id.is_empty())
-            .map(str::to_owned)
-            .unwrap_or_else(|| body_digest(&req.body));
+        // Refused when repeated, like the signature headers; not part of the dedupe id.
+        single_header(req.headers, TRANSMISSION_ID_HEADER)?;
+        let dedupe_id = body_digest(&req.body);
         let occurred_at = payload.created_at().and_then(parse_toss_time);
         let mut shared_secret: Option<String> = None;
         let (kind, payment_key, order_id, status_hint, raw_status) = match &payload {
@@ -343,6 +349,10 @@ impl TossWebhookVerifier {
             }
             WebhookPayload::DepositCallback(d) => {
                 shared_secret = d.secret.clone().filter(|s| !s.is_empty());
+                if shared_secret.is_none() {
+                    // Its secret is the only proof Toss gives for a DEPOSIT_CALLBACK.
+                    return Err(WebhookError::SecretMismatch);
+                }
                 let kind = match &d.status {
                     Some(wire::PaymentStatus::Done) => WebhookEventKind::DepositReceived,
                     Some(wire::PaymentStatus::Canceled) => WebhookEventKind::Canceled,
@@ -389,10 +399,11 @@ impl TossWebhookVerifier {
                 None,
             ),
         };
+        let payment_secret = shared_secret.map(Secret::new);
         let trust = if toss_signed || relay_signed {
             Trust::Signed
-        } else if let Some(secret) = shared_secret {
-            Trust::SharedSecret(Secret::new(secret))
+        } else if let Some(secret) = &payment_secret {
+            Trust::SharedSecret(secret.clone())
         } else if let Some(ip) = source {
             Trust::SourceAddress(ip)
         } else {
@@ -408,6 +419,7 @@ impl TossWebhookVerifier {
             raw_status,
             occurred_at,
             trust,
+            payment_secret,
             body: req.body.clone(),
         })
     }

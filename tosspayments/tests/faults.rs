@@ -8,6 +8,9 @@ use hanpay_core::{
 };
 use hanpay_testkit::fake_toss::{FakeToss, Fault, SessionMethod};
 use hanpay_tosspayments::{Timeouts, TossPayments};
+use reset_proxy::{Forward, ResetProxy};
+
+mod reset_proxy;
 
 fn client(fake: &FakeToss) -> TossPayments {
     TossPayments::builder(FakeToss::SECRET_KEY)
@@ -106,60 +109,235 @@ async fn replayed_error_is_queried_before_a_new_key() {
     assert_eq!(toss.payment(&key).await.unwrap().cancellations.len(), 1);
 }
 
-#[tokio::test]
-async fn delayed_past_the_timeout_is_outcome_unknown_then_lookup_shows_the_truth() {
-    let fake = FakeToss::start().await.unwrap();
-    let toss = TossPayments::builder(FakeToss::SECRET_KEY)
-        .base_url(fake.base_url())
+/// A client with a short money-call timeout, fast deterministic backoff, and 3 attempts.
+fn impatient_client(base_url: String) -> TossPayments {
+    TossPayments::builder(FakeToss::SECRET_KEY)
+        .base_url(base_url)
         .timeouts(Timeouts::default().payment(Duration::from_millis(300)))
+        .retry_policy(
+            RetryPolicy::default()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(10))
+                .with_jitter(false),
+        )
         .build()
-        .unwrap();
-    let key = paid(&fake, &toss, "order-fault-slow", 30_000).await;
-    // The cancel happens at once; only its answer is late, far past the client's timeout.
-    fake.delay_next(Duration::from_secs(60), 1, Some("/cancel"));
-    let err = toss
-        .cancel(&CancelRequest::full(&key, "고객 변심"))
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
-    assert!(err.is_outcome_unknown());
-    assert!(err.idempotency_key().is_some());
-    let truth = toss.payment(&key).await.unwrap();
-    assert_eq!(truth.status, PaymentStatus::Canceled);
-    assert_eq!(truth.cancellations.len(), 1);
-    assert_eq!(
-        cancel_posts(&fake, &key).len(),
-        1,
-        "an unknown outcome is not retried"
-    );
+        .unwrap()
+}
+
+fn confirm_posts(fake: &FakeToss) -> Vec<hanpay_testkit::fake_toss::RecordedRequest> {
+    fake.requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/v1/payments/confirm")
+        .collect()
 }
 
 #[tokio::test]
-async fn confirm_timeout_is_outcome_unknown_too() {
+async fn cancel_held_past_the_timeout_is_retried_with_the_same_key_and_cancels_once() {
     let fake = FakeToss::start().await.unwrap();
-    let toss = TossPayments::builder(FakeToss::SECRET_KEY)
-        .base_url(fake.base_url())
-        .timeouts(Timeouts::default().payment(Duration::from_millis(300)))
-        .build()
+    let toss = impatient_client(fake.base_url());
+    let key = paid(&fake, &toss, "order-fault-slow", 30_000).await;
+    // The cancel happens at once; only its answer is late, far past the client's timeout.
+    fake.delay_next(Duration::from_secs(30), 1, Some("/cancel"));
+    let p = toss
+        .cancel(&CancelRequest::full(&key, "고객 변심"))
+        .await
         .unwrap();
+    assert_eq!(p.status, PaymentStatus::Canceled);
+    assert_eq!(p.cancellations.len(), 1);
+    let posts = cancel_posts(&fake, &key);
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert!(posts[0].idempotency_key.is_some());
+    assert_eq!(posts[0].idempotency_key, posts[1].idempotency_key);
+    assert!(posts[1].replayed, "the retry got the first cancel's answer");
+    assert_eq!(toss.payment(&key).await.unwrap().cancellations.len(), 1);
+}
+
+#[tokio::test]
+async fn confirm_held_past_the_timeout_is_retried_and_confirms_once() {
+    let fake = FakeToss::start().await.unwrap();
+    let toss = impatient_client(fake.base_url());
     let key = fake
         .create_session("order-slow-confirm", 9_900, SessionMethod::Card)
         .unwrap();
-    fake.delay_next(Duration::from_secs(60), 1, Some("/confirm"));
-    let err = toss
+    fake.delay_next(Duration::from_secs(30), 1, Some("/confirm"));
+    let p = toss
         .confirm(&ConfirmRequest::new(
             &key,
             "order-slow-confirm",
             Money::krw(9_900),
         ))
         .await
+        .unwrap();
+    assert_eq!(p.status, PaymentStatus::Paid);
+    let posts = confirm_posts(&fake);
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert_eq!(posts[0].idempotency_key, posts[1].idempotency_key);
+    assert!(posts[1].replayed);
+}
+
+#[tokio::test]
+async fn outcome_unknown_only_when_every_attempt_goes_unanswered() {
+    let fake = FakeToss::start().await.unwrap();
+    let toss = impatient_client(fake.base_url());
+    let key = paid(&fake, &toss, "order-fault-dead", 30_000).await;
+    fake.delay_next(Duration::from_secs(30), 3, Some("/cancel"));
+    let err = toss
+        .cancel(&CancelRequest::full(&key, "고객 변심"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
+    assert!(err.idempotency_key().is_some());
+    let posts = cancel_posts(&fake, &key);
+    assert_eq!(posts.len(), 3, "bounded: {posts:?}");
+    assert!(posts
+        .iter()
+        .all(|r| r.idempotency_key == posts[0].idempotency_key));
+    // The first attempt took effect; the retries only replayed it: never a second cancel.
+    let truth = toss.payment(&key).await.unwrap();
+    assert_eq!(truth.status, PaymentStatus::Canceled);
+    assert_eq!(truth.cancellations.len(), 1);
+
+    // Confirm too.
+    let key = fake
+        .create_session("order-dead-confirm", 9_900, SessionMethod::Card)
+        .unwrap();
+    fake.delay_next(Duration::from_secs(30), 3, Some("/confirm"));
+    let err = toss
+        .confirm(&ConfirmRequest::new(
+            &key,
+            "order-dead-confirm",
+            Money::krw(9_900),
+        ))
+        .await
         .unwrap_err();
     assert!(err.is_outcome_unknown(), "{err}");
     let by_order = toss
-        .payment_by_order_id("order-slow-confirm")
+        .payment_by_order_id("order-dead-confirm")
         .await
         .unwrap();
     assert_eq!(by_order.status, PaymentStatus::Paid);
+}
+
+#[tokio::test]
+async fn a_gateway_error_after_a_lost_answer_is_still_outcome_unknown() {
+    let fake = FakeToss::start().await.unwrap();
+    let toss = impatient_client(fake.base_url());
+    let key = paid(&fake, &toss, "order-fault-mixed", 30_000).await;
+    // The first attempt's answer (a gateway error) is held past the timeout, so the client
+    // cannot know whether Toss processed it; the retries meet gateway errors before Toss's
+    // idempotency layer, which say nothing about the first.
+    fake.delay_next(Duration::from_secs(30), 1, Some("/cancel"));
+    // (Two different answers: the same one twice would read as Toss replaying a bound error.)
+    fake.fail_next(
+        Fault::new(502, "")
+            .message("bad gateway")
+            .on_path("/cancel")
+            .times(2),
+    );
+    fake.fail_next(
+        Fault::new(502, "")
+            .message("upstream reset")
+            .on_path("/cancel"),
+    );
+    let err = toss
+        .cancel(&CancelRequest::full(&key, "고객 변심"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
+    assert_eq!(cancel_posts(&fake, &key).len(), 3);
+    assert!(toss.payment(&key).await.unwrap().cancellations.is_empty());
+}
+
+#[tokio::test]
+async fn connection_reset_after_processing_is_retried_and_cancels_once() {
+    let fake = FakeToss::start().await.unwrap();
+    let proxy = ResetProxy::start(fake.addr()).await;
+    let toss = impatient_client(proxy.base_url());
+    let key = paid(&fake, &toss, "order-reset-after", 20_000).await;
+    proxy.reset_next("/cancel", 1, Forward::Yes);
+    let p = toss
+        .cancel(&CancelRequest::partial(
+            &key,
+            "고객 변심",
+            Money::krw(5_000),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(p.status, PaymentStatus::PartiallyCanceled);
+    assert_eq!(p.cancellations.len(), 1);
+    let posts = cancel_posts(&fake, &key);
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert_eq!(posts[0].idempotency_key, posts[1].idempotency_key);
+    assert!(posts[1].replayed);
+    assert_eq!(proxy.resets(), 1);
+    assert_eq!(
+        toss.payment(&key).await.unwrap().balance,
+        Money::krw(15_000)
+    );
+}
+
+#[tokio::test]
+async fn connection_reset_before_processing_is_retried_and_confirms_once() {
+    let fake = FakeToss::start().await.unwrap();
+    let proxy = ResetProxy::start(fake.addr()).await;
+    let toss = impatient_client(proxy.base_url());
+    let key = fake
+        .create_session("order-reset-before", 9_900, SessionMethod::Card)
+        .unwrap();
+    proxy.reset_next("/confirm", 2, Forward::No);
+    let p = toss
+        .confirm(&ConfirmRequest::new(
+            &key,
+            "order-reset-before",
+            Money::krw(9_900),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(p.status, PaymentStatus::Paid);
+    assert_eq!(proxy.resets(), 2);
+    // Only the third attempt reached Toss.
+    let posts = confirm_posts(&fake);
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(!posts[0].replayed);
+}
+
+#[tokio::test]
+async fn resets_and_held_answers_never_surface_when_a_retry_gets_through() {
+    let fake = FakeToss::start().await.unwrap();
+    let proxy = ResetProxy::start(fake.addr()).await;
+    let toss = impatient_client(proxy.base_url());
+    let mut unknown = 0;
+    for i in 0..12 {
+        let order = format!("order-soak-{i:02}");
+        let key = fake
+            .create_session(&order, 10_000, SessionMethod::Card)
+            .unwrap();
+        // Each operation's first one or two attempts fail, in turn: reset before Toss saw it,
+        // reset after it was processed, answer held past the timeout.
+        let faults = 1 + u32::from(i % 2 == 1);
+        for (path, n) in [("/confirm", i), ("/cancel", i + 1)] {
+            match n % 3 {
+                0 => proxy.reset_next(path, faults, Forward::No),
+                1 => proxy.reset_next(path, faults, Forward::Yes),
+                _ => fake.delay_next(Duration::from_secs(30), faults, Some(path)),
+            }
+        }
+        match toss
+            .confirm(&ConfirmRequest::new(&key, &order, Money::krw(10_000)))
+            .await
+        {
+            Ok(p) => assert_eq!(p.status, PaymentStatus::Paid),
+            Err(e) if e.is_outcome_unknown() => unknown += 1,
+            Err(e) => panic!("{order}: {e}"),
+        }
+        match toss.cancel(&CancelRequest::full(&key, "고객 변심")).await {
+            Ok(p) => assert_eq!(p.cancellations.len(), 1),
+            Err(e) if e.is_outcome_unknown() => unknown += 1,
+            Err(e) => panic!("{order}: {e}"),
+        }
+        assert_eq!(toss.payment(&key).await.unwrap().cancellations.len(), 1);
+    }
+    assert_eq!(unknown, 0);
 }
 
 #[tokio::test]

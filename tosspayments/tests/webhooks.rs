@@ -88,7 +88,8 @@ fn valid_signature_with_either_key_derivation() {
     for sig in [sign_hex(PAYOUT, TIME), sign_ascii(PAYOUT, TIME)] {
         let e = verify(&v, &signed_headers(format!("v1:{sig}")), PAYOUT).unwrap();
         assert_eq!(e.trust, Trust::Signed);
-        assert_eq!(e.dedupe_id, "whtrans_a01j70335nkqqeg0zwzz2r4py9z");
+        // The transmission id is not signed: the dedupe id is the body's digest.
+        assert_eq!(e.dedupe_id, hanpay_core::webhook::body_digest(PAYOUT));
         assert_eq!(e.kind, WebhookEventKind::Other("payout.changed".into()));
         assert_eq!(e.raw_status.as_deref(), Some("COMPLETED"));
     }
@@ -236,6 +237,125 @@ fn relay_signature_valid_and_invalid() {
         verify(&v, &HeaderMap::new(), STATUS).unwrap_err(),
         WebhookError::MissingHeader("x-tosspayments-signature")
     );
+}
+
+fn relay_verifier() -> TossWebhookVerifier {
+    TossWebhookVerifier::builder()
+        .webhook_secret("relay-secret")
+        .without_allowlist()
+        .build()
+        .unwrap()
+}
+
+fn relay_sign(body: &[u8]) -> String {
+    b64(&hmac_sha256(b"relay-secret", &[body]))
+}
+
+#[test]
+fn a_relay_signed_deposit_callback_still_hands_on_its_secret() {
+    let v = relay_verifier();
+    // A relay signs whatever it forwards, a changed secret included: the signature says who
+    // forwarded it, the secret is still to be compared with the payment's.
+    let forged = String::from_utf8(DEPOSIT.to_vec())
+        .unwrap()
+        .replace("ps_Ba5PzR0ArnJOAoQ9oLdNrvmYnNeD", "ps_forged");
+    let e = verify(
+        &v,
+        &headers(&[("x-tosspayments-signature", relay_sign(forged.as_bytes()))]),
+        forged.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(e.trust, Trust::Signed);
+    assert!(e
+        .payment_secret
+        .as_ref()
+        .is_some_and(|s| s.ct_eq("ps_forged")));
+    assert!(e.carried_secret().is_some_and(|s| s.ct_eq("ps_forged")));
+    assert!(!format!("{e:?}").contains("ps_forged"));
+
+    // A DEPOSIT_CALLBACK without its secret carries no proof at all.
+    let bare = br#"{"createdAt":"2022-01-01T00:00:00.000000","status":"DONE","transactionKey":"9FF1","orderId":"00001503"}"#;
+    assert_eq!(
+        verify(
+            &v,
+            &headers(&[("x-tosspayments-signature", relay_sign(bare))]),
+            bare
+        )
+        .unwrap_err(),
+        WebhookError::SecretMismatch
+    );
+}
+
+#[test]
+fn a_replay_under_a_fresh_transmission_id_is_the_same_event() {
+    let v = relay_verifier();
+    let ids = ["whtrans_original", "whtrans_fresh_replay"];
+    let dedupe: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            let h = headers(&[
+                ("x-tosspayments-signature", relay_sign(STATUS)),
+                ("tosspayments-webhook-transmission-id", (*id).into()),
+            ]);
+            verify(&v, &h, STATUS).unwrap().dedupe_id
+        })
+        .collect();
+    assert_eq!(dedupe[0], dedupe[1]);
+    // A different event is a different id.
+    let h = headers(&[("x-tosspayments-signature", relay_sign(DEPOSIT))]);
+    assert_ne!(verify(&v, &h, DEPOSIT).unwrap().dedupe_id, dedupe[0]);
+}
+
+#[test]
+fn a_repeated_signature_header_is_refused_whichever_line_is_valid() {
+    let junk = b64(&[0u8; 32]);
+    let relay = relay_verifier();
+    let good = relay_sign(STATUS);
+    for lines in [[good.clone(), junk.clone()], [junk.clone(), good.clone()]] {
+        let h = headers(&[
+            ("x-tosspayments-signature", lines[0].clone()),
+            ("x-tosspayments-signature", lines[1].clone()),
+        ]);
+        assert_eq!(
+            verify(&relay, &h, STATUS).unwrap_err(),
+            WebhookError::MalformedHeader {
+                name: "x-tosspayments-signature",
+                reason: "sent more than once".into()
+            }
+        );
+    }
+    let v = verifier();
+    let good = format!("v1:{}", sign_hex(PAYOUT, TIME));
+    let junk = format!("v1:{junk}");
+    for lines in [[good.clone(), junk.clone()], [junk.clone(), good.clone()]] {
+        let h = headers(&[
+            ("tosspayments-webhook-signature", lines[0].clone()),
+            ("tosspayments-webhook-signature", lines[1].clone()),
+            ("tosspayments-webhook-transmission-time", TIME.into()),
+        ]);
+        assert!(
+            matches!(
+                verify(&v, &h, PAYOUT),
+                Err(WebhookError::MalformedHeader {
+                    name: "tosspayments-webhook-signature",
+                    ..
+                })
+            ),
+            "{lines:?}"
+        );
+    }
+    let h = headers(&[
+        ("tosspayments-webhook-signature", good),
+        ("tosspayments-webhook-transmission-time", TIME.into()),
+        ("tosspayments-webhook-transmission-time", TIME.into()),
+    ]);
+    assert!(matches!(
+        verify(&v, &h, PAYOUT),
+        Err(WebhookError::MalformedHeader {
+            name: "tosspayments-webhook-transmission-time",
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -485,7 +605,12 @@ async fn fake_toss_deliveries_verify_and_redeliver() {
     assert_eq!(seen.len(), 3);
     for (event, _) in seen.iter() {
         assert_eq!(event.trust, Trust::Signed);
-        assert_eq!(event.dedupe_id, ids[0].to_str().unwrap());
+        // Redeliveries (same transmission id, retried-count bumped, same body) are one event.
+        assert_eq!(event.dedupe_id, seen[0].0.dedupe_id);
+        assert_eq!(
+            event.dedupe_id,
+            hanpay_core::webhook::body_digest(&seen[0].0.body)
+        );
         assert_eq!(event.payment_key.as_deref(), Some(key.as_str()));
         assert_eq!(event.status_hint, Some(hanpay_core::PaymentStatus::Paid));
     }

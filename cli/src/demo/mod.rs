@@ -6,6 +6,7 @@ pub mod shop;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use hanpay::core::webhook::body_digest;
 use hanpay::{Bank, HanpayConfig, Money, OrderAction, PaymentEvent, PaymentStatus};
 use hanpay_testkit::fake_portone::{self, PayMethod};
 use hanpay_testkit::fake_toss::{self, SessionMethod};
@@ -117,8 +118,9 @@ impl Customer<'_> {
         self.cancel_keys(payment_key).len()
     }
 
-    /// The PG's name for the webhook it sent with `dedupe_id` (Toss's transmission id, PortOne's
-    /// `webhook-id`): `PAYMENT_STATUS_CHANGED`, `DEPOSIT_CALLBACK`, `Transaction.Paid`, …
+    /// The PG's name for the webhook it sent with `dedupe_id` (for Toss the body's digest, as
+    /// neither Toss signature covers the transmission id; PortOne's `webhook-id`):
+    /// `PAYMENT_STATUS_CHANGED`, `DEPOSIT_CALLBACK`, `Transaction.Paid`, …
     fn event_name(&self, dedupe_id: &str) -> Option<String> {
         match self.provider {
             hanpay::TOSSPAYMENTS => self
@@ -126,7 +128,7 @@ impl Customer<'_> {
                 .toss
                 .sent_webhooks()
                 .into_iter()
-                .find(|w| w.transmission_id == dedupe_id)
+                .find(|w| body_digest(w.body.as_bytes()) == dedupe_id)
                 .map(|w| w.event_type),
             _ => self
                 .sandbox
@@ -165,7 +167,7 @@ impl Customer<'_> {
 
     /// Toss sends a virtual account's changes twice: `PAYMENT_STATUS_CHANGED` and
     /// `DEPOSIT_CALLBACK`. Waits until the shop answered the `DEPOSIT_CALLBACK` for `order_id`
-    /// announcing `status` with a 2xx; returns its transmission id.
+    /// announcing `status` with a 2xx; returns its dedupe id (the body's digest).
     async fn deposit_callback_answered(
         &self,
         order_id: &str,
@@ -180,7 +182,7 @@ impl Customer<'_> {
         };
         let sent = find()
             .ok_or_else(|| format!("Toss sent no DEPOSIT_CALLBACK {status} for {order_id}"))?;
-        let id = sent.transmission_id;
+        let id = sent.transmission_id.clone();
         let answered = |attempts: &[hanpay_testkit::delivery::Attempt]| {
             attempts.iter().any(|a| {
                 a.delivered
@@ -196,7 +198,7 @@ impl Customer<'_> {
             .wait_until(WEBHOOK_WAIT, |a| answered(a))
             .await;
         if answered(&attempts) {
-            Ok(id)
+            Ok(body_digest(sent.body.as_bytes()))
         } else {
             Err(format!(
                 "the shop did not accept the DEPOSIT_CALLBACK {status} for {order_id} within {WEBHOOK_WAIT:?}"

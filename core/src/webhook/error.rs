@@ -35,10 +35,12 @@ pub enum WebhookError {
     },
     /// No signature in the header matched any configured secret.
     #[error(
-        "no signature matched ({candidates} candidate(s) checked against {secrets} secret(s))"
+        "no signature matched in {header} ({candidates} candidate(s) checked against {secrets} secret(s))"
     )]
     NoMatchingSignature {
-        /// How many well-formed candidate signatures the header had.
+        /// The signature header that was checked.
+        header: &'static str,
+        /// How many candidate signatures were checked.
         candidates: usize,
         /// How many secrets were tried.
         secrets: usize,

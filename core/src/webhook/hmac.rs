@@ -108,10 +108,17 @@ impl HmacKeys {
         None
     }
 
-    /// [`HmacKeys::find_match`] as a `Result`: `NoMatchingSignature` when nothing matched.
-    pub fn verify(&self, parts: &[&[u8]], candidates: &[[u8; 32]]) -> Result<usize, WebhookError> {
+    /// [`HmacKeys::find_match`] as a `Result`: `NoMatchingSignature` naming `header` when
+    /// nothing matched.
+    pub fn verify(
+        &self,
+        header: &'static str,
+        parts: &[&[u8]],
+        candidates: &[[u8; 32]],
+    ) -> Result<usize, WebhookError> {
         self.find_match(parts, candidates)
             .ok_or(WebhookError::NoMatchingSignature {
+                header,
                 candidates: candidates.len(),
                 secrets: self.keys.len(),
             })
@@ -172,8 +179,9 @@ mod tests {
         assert_eq!(keys.find_match(&[b"msg"], &[bad]), None);
         assert_eq!(keys.find_match(&[b"msg"], &[]), None);
         assert_eq!(
-            keys.verify(&[b"msg"], &[bad]),
+            keys.verify("x-signature", &[b"msg"], &[bad]),
             Err(WebhookError::NoMatchingSignature {
+                header: "x-signature",
                 candidates: 1,
                 secrets: 2
             })

@@ -106,8 +106,14 @@ impl<'a> WebhookRequest<'a> {
     }
 
     /// A header's value as text, if present and visible ASCII (the first line when repeated).
+    /// For anything a verification depends on, use [`WebhookRequest::single_header`].
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A header a verification depends on; see [`single_header`].
+    pub fn single_header(&self, name: &'static str) -> Result<Option<&str>, WebhookError> {
+        single_header(self.headers, name)
     }
 
     /// Refuses a body above `limit` bytes.
@@ -225,6 +231,14 @@ pub struct WebhookEvent {
     pub occurred_at: Option<OffsetDateTime>,
     /// How far it can be believed.
     pub trust: Trust,
+    /// A per-payment secret the payload carries (Toss's `DEPOSIT_CALLBACK` `secret`,
+    /// `PAYMENT_STATUS_CHANGED` `data.secret`), **whatever the trust**: a signature from a relay
+    /// proves who forwarded the body, not that the secret in it is the payment's. It must equal,
+    /// in constant time, the one the PG returned at confirm or issue before the event is
+    /// believed; the facade's pipeline compares it for signed events too
+    /// ([`WebhookEvent::carried_secret`]). Never serialised; `Debug` shows `***`.
+    #[serde(skip)]
+    pub payment_secret: Option<Secret>,
     /// The raw body, for the application's own parsing.
     #[serde(skip)]
     pub body: Bytes,
@@ -242,16 +256,56 @@ impl std::fmt::Debug for WebhookEvent {
             .field("raw_status", &self.raw_status)
             .field("occurred_at", &self.occurred_at)
             .field("trust", &self.trust)
+            .field("payment_secret", &self.payment_secret)
             .field("body", &format_args!("<{} bytes>", self.body.len()))
             .finish()
     }
 }
 
 impl WebhookEvent {
+    /// The per-payment secret to compare with the saved one: [`WebhookEvent::payment_secret`],
+    /// else the one a [`Trust::SharedSecret`] carries. `None` when the event carries none.
+    pub fn carried_secret(&self) -> Option<&Secret> {
+        match (&self.payment_secret, &self.trust) {
+            (Some(secret), _) | (None, Trust::SharedSecret(secret)) => Some(secret),
+            (None, _) => None,
+        }
+    }
+
     /// The body as JSON, if it is JSON.
     pub fn body_json(&self) -> Option<serde_json::Value> {
         serde_json::from_slice(&self.body).ok()
     }
+}
+
+/// A header a verification depends on (a signature, its timestamp, a delivery id): `None` when
+/// absent, refused when sent more than once or not visible ASCII.
+///
+/// One rule for every PG: no PG documents repeating these headers (several signatures travel
+/// in one header value), and picking one of several lines would let whoever adds a line decide
+/// which is checked — so a repeated header is [`WebhookError::MalformedHeader`], never "the
+/// first" or "any".
+pub fn single_header<'h>(
+    headers: &'h HeaderMap,
+    name: &'static str,
+) -> Result<Option<&'h str>, WebhookError> {
+    let mut values = headers.get_all(name).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(WebhookError::MalformedHeader {
+            name,
+            reason: "sent more than once".into(),
+        });
+    }
+    value
+        .to_str()
+        .map(Some)
+        .map_err(|_| WebhookError::MalformedHeader {
+            name,
+            reason: "not visible ASCII".into(),
+        })
 }
 
 /// Hex SHA-256 of `body`: the fallback dedupe id.
@@ -307,11 +361,35 @@ mod tests {
             raw_status: Some("DONE".into()),
             occurred_at: None,
             trust: Trust::SharedSecret(Secret::new("ps_topsecret")),
+            payment_secret: None,
             body: Bytes::from_static(br#"{"secret":"ps_topsecret"}"#),
         };
         let shown = format!("{event:?}");
         assert!(!shown.contains("ps_topsecret"), "{shown}");
         assert!(shown.contains("<25 bytes>"));
+        assert!(event
+            .carried_secret()
+            .is_some_and(|s| s.ct_eq("ps_topsecret")));
+
+        let signed = WebhookEvent {
+            trust: Trust::Signed,
+            payment_secret: Some(Secret::new("ps_carried")),
+            ..event.clone()
+        };
+        let shown = format!("{signed:?}");
+        assert!(!shown.contains("ps_carried"), "{shown}");
+        assert!(!serde_json::to_string(&signed)
+            .unwrap_or_default()
+            .contains("ps_carried"));
+        assert!(signed
+            .carried_secret()
+            .is_some_and(|s| s.ct_eq("ps_carried")));
+        let bare = WebhookEvent {
+            trust: Trust::Signed,
+            payment_secret: None,
+            ..event
+        };
+        assert!(bare.carried_secret().is_none());
     }
 
     #[test]
@@ -323,6 +401,28 @@ mod tests {
             req.check_body_size(9),
             Err(WebhookError::BodyTooLarge { len: 10, limit: 9 })
         );
+    }
+
+    #[test]
+    fn repeated_verification_headers_are_refused() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(single_header(&headers, "x-sig"), Ok(None));
+        headers.append("x-sig", http::HeaderValue::from_static("a"));
+        assert_eq!(single_header(&headers, "x-sig"), Ok(Some("a")));
+        headers.append("x-sig", http::HeaderValue::from_static("b"));
+        assert_eq!(
+            WebhookRequest::new(&headers, Vec::new()).single_header("x-sig"),
+            Err(WebhookError::MalformedHeader {
+                name: "x-sig",
+                reason: "sent more than once".into()
+            })
+        );
+        let mut binary = HeaderMap::new();
+        binary.append(
+            "x-sig",
+            http::HeaderValue::from_bytes(&[0xff]).unwrap_or(http::HeaderValue::from_static("")),
+        );
+        assert!(single_header(&binary, "x-sig").is_err());
     }
 
     #[test]

@@ -161,10 +161,10 @@ impl StandardWebhooks {
             if version != "v1" {
                 continue;
             }
-            seen_v1 += 1;
-            if count == MAX_CANDIDATES {
+            if seen_v1 == MAX_CANDIDATES {
                 break;
             }
+            seen_v1 += 1;
             if let Some(decoded) = decode_base64_signature(sig) {
                 candidates[count] = decoded;
                 count += 1;
@@ -178,6 +178,7 @@ impl StandardWebhooks {
                 secret_index,
             }),
             None => Err(WebhookError::NoMatchingSignature {
+                header: HEADER_SIGNATURE,
                 candidates: seen_v1,
                 secrets: self.keys.len(),
             }),
@@ -226,18 +227,7 @@ impl StandardWebhooks {
 }
 
 fn required<'h>(headers: &'h HeaderMap, name: &'static str) -> Result<&'h str, WebhookError> {
-    let mut values = headers.get_all(name).iter();
-    let value = values.next().ok_or(WebhookError::MissingHeader(name))?;
-    if values.next().is_some() {
-        return Err(WebhookError::MalformedHeader {
-            name,
-            reason: "sent more than once".into(),
-        });
-    }
-    let text = value.to_str().map_err(|_| WebhookError::MalformedHeader {
-        name,
-        reason: "not visible ASCII".into(),
-    })?;
+    let text = super::single_header(headers, name)?.ok_or(WebhookError::MissingHeader(name))?;
     if text.trim().is_empty() {
         return Err(WebhookError::MalformedHeader {
             name,
@@ -361,6 +351,26 @@ mod tests {
         assert!(sw
             .verify(&headers(SW1_ID, "1614265330", &mixed), SW1_BODY, now)
             .is_ok());
+    }
+
+    #[test]
+    fn candidates_reported_are_the_ones_checked() {
+        let sw = StandardWebhooks::new([SW1_SECRET]).unwrap();
+        let junk = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        // 17 entries: only the first 16 are looked at (a valid one after them is ignored).
+        let mut entries = vec![junk; 17];
+        entries.push(SW1_SIG);
+        let h = headers(SW1_ID, "1614265330", &entries.join(" "));
+        assert_eq!(
+            sw.verify(&h, SW1_BODY, at(1614265330)),
+            Err(WebhookError::NoMatchingSignature {
+                header: HEADER_SIGNATURE,
+                candidates: 16,
+                secrets: 1
+            })
+        );
+        let err = sw.verify(&h, SW1_BODY, at(1614265330)).unwrap_err();
+        assert!(err.to_string().contains("16 candidate(s)"), "{err}");
     }
 
     #[test]

@@ -7,8 +7,8 @@ use hanpay_core::webhook::{
     InvalidNetwork, IpAllowlist, RedeliverySchedule, StandardWebhooks, DEFAULT_MAX_BODY_BYTES,
 };
 use hanpay_core::{
-    PaymentStatus, ProviderId, Trust, WebhookError, WebhookEvent, WebhookEventKind, WebhookRequest,
-    WebhookVerifier,
+    PaymentStatus, ProviderId, Secret, Trust, WebhookError, WebhookEvent, WebhookEventKind,
+    WebhookRequest, WebhookVerifier,
 };
 use sha2::{Digest, Sha256};
 
@@ -60,8 +60,9 @@ pub enum VerifierConfigError {
 /// What the handler must answer: a 2xx once the event is processed **or** recognised as a
 /// duplicate (same [`WebhookEvent::dedupe_id`]); a non-2xx when processing failed, so PortOne
 /// redelivers (V2: after 0, 1, 4, 16, 64 and 256 minutes). Dedupe ids stay valid across
-/// redeliveries: the `webhook-id` header, else a hash of (type, paymentId, transactionId,
-/// status, cancellationId).
+/// redeliveries: the `webhook-id` header when the signature (which covers it) verified, else
+/// a hash of (type, paymentId, transactionId, status, cancellationId) — never an unsigned
+/// `webhook-id`, which a replay could change.
 ///
 /// ```
 /// use hanpay_portone::PortOneWebhookVerifier;
@@ -81,10 +82,10 @@ pub struct PortOneWebhookVerifier {
     max_body_bytes: usize,
 }
 
-/// Builds a [`PortOneWebhookVerifier`].
-#[derive(Debug, Clone, Default)]
+/// Builds a [`PortOneWebhookVerifier`]. `Debug` shows how many secrets, never their values.
+#[derive(Clone, Default)]
 pub struct PortOneWebhookVerifierBuilder {
-    secrets: Vec<String>,
+    secrets: Vec<Secret>,
     allow: Option<Vec<String>>,
     trusted_proxies: Vec<String>,
     skip_allowlist: bool,
@@ -93,11 +94,28 @@ pub struct PortOneWebhookVerifierBuilder {
     max_body_bytes: Option<usize>,
 }
 
+impl std::fmt::Debug for PortOneWebhookVerifierBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortOneWebhookVerifierBuilder")
+            .field(
+                "secrets",
+                &format_args!("<{} redacted>", self.secrets.len()),
+            )
+            .field("allow", &self.allow)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("skip_allowlist", &self.skip_allowlist)
+            .field("tolerance", &self.tolerance)
+            .field("generation", &self.generation)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
 impl PortOneWebhookVerifierBuilder {
     /// Adds a webhook secret (`whsec_` + base64, from the console's 결제알림(Webhook) 관리;
     /// not the API secret). Call again for the second secret during a rotation.
     pub fn secret(mut self, secret: impl Into<String>) -> Self {
-        self.secrets.push(secret.into());
+        self.secrets.push(Secret::new(secret.into()));
         self
     }
 
@@ -107,7 +125,8 @@ impl PortOneWebhookVerifierBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.secrets.extend(secrets.into_iter().map(Into::into));
+        self.secrets
+            .extend(secrets.into_iter().map(|s| Secret::new(s.into())));
         self
     }
 
@@ -161,7 +180,7 @@ impl PortOneWebhookVerifierBuilder {
         let standard = if self.secrets.is_empty() {
             None
         } else {
-            let sw = StandardWebhooks::new(&self.secrets)?;
+            let sw = StandardWebhooks::new(self.secrets.iter().map(Secret::expose))?;
             Some(match self.tolerance {
                 Some(t) => sw.with_tolerance(t),
                 None => sw,
@@ -338,10 +357,11 @@ impl PortOneWebhookVerifier {
             }
             WebhookPayload::V1(w) => v1_meaning(w.status.as_ref()),
         };
-        let dedupe_id = match (&verified, request.header("webhook-id")) {
-            (Some(v), _) => v.id.clone(),
-            (None, Some(id)) if !id.is_empty() => id.to_owned(),
-            _ => payload_dedupe_id(&payload),
+        // The `webhook-id` is believed only when the signature covering it verified: an
+        // unsigned one could be changed to pass a replay off as new.
+        let dedupe_id = match &verified {
+            Some(v) => v.id.clone(),
+            None => payload_dedupe_id(&payload),
         };
         let occurred_at = match &payload {
             WebhookPayload::V2(w) => mapping::timestamp(w.timestamp.as_deref()),
@@ -358,6 +378,7 @@ impl PortOneWebhookVerifier {
             raw_status: meaning.raw_status,
             occurred_at,
             trust,
+            payment_secret: None,
             body: request.body.clone(),
         })
     }

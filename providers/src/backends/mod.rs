@@ -1,10 +1,13 @@
 //! The one place providers are registered: each PG's crate, behind its feature, turned from
-//! its configuration into a [`PaymentProvider`] and a [`WebhookVerifier`].
+//! its configuration into a [`PaymentProvider`] and a [`WebhookVerifier`]. Each PG's module
+//! also offers the facade's webhook-verifier construction on its own
+//! ([`tosspayments::webhook_verifier_builder`], [`portone::webhook_verifier_builder`]), so that
+//! a tool verifies exactly as the facade does for the same settings.
 //!
 //! Adding a PG: create its crate (`hanpay-<pg>`, implementing both traits and passing
 //! `hanpay_testkit::conformance::run_all` against its fake), add an optional dependency and a
 //! feature to `providers/Cargo.toml`, a settings struct to [`crate::config`], and a module here
-//! plus one line in [`build_all`].
+//! plus one line in `build_all`.
 
 use std::sync::Arc;
 
@@ -13,9 +16,9 @@ use hanpay_core::{PaymentProvider, WebhookVerifier};
 use crate::config::{ConfigError, HanpayConfig};
 
 #[cfg(feature = "portone")]
-mod portone;
+pub mod portone;
 #[cfg(feature = "tosspayments")]
-mod tosspayments;
+pub mod tosspayments;
 
 /// A built provider and its webhook verifier.
 pub(crate) type Built = (Arc<dyn PaymentProvider>, Arc<dyn WebhookVerifier>);

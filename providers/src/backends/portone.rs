@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use hanpay_portone::{PortOne, PortOneWebhookVerifier};
+use hanpay_portone::{PortOne, PortOneWebhookVerifier, PortOneWebhookVerifierBuilder};
 
 use super::Built;
 use crate::config::{env, ConfigError, PortOneConfig};
@@ -29,7 +29,15 @@ pub(super) fn build(config: &PortOneConfig) -> Result<Built, ConfigError> {
         )
     })?;
 
-    let mut verifier = PortOneWebhookVerifier::builder()
+    let verifier = build_verifier(webhook_verifier_builder(config))?;
+    Ok((Arc::new(client), Arc::new(verifier)))
+}
+
+/// The webhook verifier the facade uses for `config`'s webhook settings (webhook secrets,
+/// sender allowlist and trusted proxies), not yet built: tools that must verify exactly as the
+/// facade does (`hanpay webhook verify`) start from it. The API secret is not used.
+pub fn webhook_verifier_builder(config: &PortOneConfig) -> PortOneWebhookVerifierBuilder {
+    let verifier = PortOneWebhookVerifier::builder()
         .secrets(config.webhook_secrets.iter().map(|s| s.expose().to_owned()))
         .trusted_proxies(
             config
@@ -38,10 +46,17 @@ pub(super) fn build(config: &PortOneConfig) -> Result<Built, ConfigError> {
                 .iter()
                 .map(ToString::to_string),
         );
-    if let Some(list) = &config.sender.allowlist {
-        verifier = verifier.allowlist(list.iter().map(ToString::to_string));
+    match &config.sender.allowlist {
+        Some(list) => verifier.allowlist(list.iter().map(ToString::to_string)),
+        None => verifier,
     }
-    let verifier = verifier.build().map_err(|e| {
+}
+
+/// Builds a verifier started from [`webhook_verifier_builder`]; the error names the settings.
+pub fn build_verifier(
+    builder: PortOneWebhookVerifierBuilder,
+) -> Result<PortOneWebhookVerifier, ConfigError> {
+    builder.build().map_err(|e| {
         ConfigError::invalid(
             format!(
                 "portone.webhook_secret / allowlist / trusted_proxies ({})",
@@ -49,6 +64,5 @@ pub(super) fn build(config: &PortOneConfig) -> Result<Built, ConfigError> {
             ),
             e.to_string(),
         )
-    })?;
-    Ok((Arc::new(client), Arc::new(verifier)))
+    })
 }

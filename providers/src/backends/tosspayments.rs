@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use hanpay_core::webhook::IpAllowlist;
-use hanpay_tosspayments::{TossPayments, TossWebhookVerifier};
+use hanpay_tosspayments::{TossPayments, TossWebhookVerifier, TossWebhookVerifierBuilder};
 
 use super::Built;
 use crate::config::{env, ConfigError, TossConfig};
@@ -23,6 +23,15 @@ pub(super) fn build(config: &TossConfig) -> Result<Built, ConfigError> {
         ConfigError::invalid(setting, e.to_string())
     })?;
 
+    let verifier = webhook_verifier(config)?;
+    Ok((Arc::new(client), Arc::new(verifier)))
+}
+
+/// The webhook verifier the facade uses for `config`'s webhook settings (security keys,
+/// webhook secrets, sender allowlist and trusted proxies), not yet built: tools that must
+/// verify exactly as the facade does (`hanpay webhook verify`) start from it. The API secret
+/// key is not used.
+pub fn webhook_verifier_builder(config: &TossConfig) -> TossWebhookVerifierBuilder {
     let mut verifier = TossWebhookVerifier::builder();
     for key in &config.security_keys {
         verifier = verifier.security_key(key.clone());
@@ -30,14 +39,25 @@ pub(super) fn build(config: &TossConfig) -> Result<Built, ConfigError> {
     for secret in &config.webhook_secrets {
         verifier = verifier.webhook_secret(secret.clone());
     }
-    verifier = match &config.sender.allowlist {
+    match &config.sender.allowlist {
         Some(list) => verifier.allowlist(
             IpAllowlist::new(list.iter().copied())
                 .with_trusted_proxies(config.sender.trusted_proxies.iter().copied()),
         ),
         None => verifier.trusted_proxies(config.sender.trusted_proxies.iter().copied()),
-    };
-    let verifier = verifier.build().map_err(|e| {
+    }
+}
+
+/// [`webhook_verifier_builder`], built; the error names the settings.
+pub fn webhook_verifier(config: &TossConfig) -> Result<TossWebhookVerifier, ConfigError> {
+    build_verifier(webhook_verifier_builder(config))
+}
+
+/// Builds a verifier started from [`webhook_verifier_builder`]; the error names the settings.
+pub fn build_verifier(
+    builder: TossWebhookVerifierBuilder,
+) -> Result<TossWebhookVerifier, ConfigError> {
+    builder.build().map_err(|e| {
         ConfigError::invalid(
             format!(
                 "tosspayments.webhook_secret / security_key ({} / {})",
@@ -46,6 +66,5 @@ pub(super) fn build(config: &TossConfig) -> Result<Built, ConfigError> {
             ),
             e.to_string(),
         )
-    })?;
-    Ok((Arc::new(client), Arc::new(verifier)))
+    })
 }

@@ -230,6 +230,7 @@ impl WebhookVerifier for MockProvider {
             raw_status: payload.data.status,
             occurred_at,
             trust: Trust::Signed,
+            payment_secret: None,
             body: request.body.clone(),
         })
     }
