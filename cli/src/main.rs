@@ -117,7 +117,8 @@ enum WebhookCommand {
         #[arg(long, value_enum)]
         provider: Provider,
         /// The event: Toss PAYMENT_STATUS_CHANGED | DEPOSIT_CALLBACK | CANCEL_STATUS_CHANGED;
-        /// PortOne Transaction.Paid | Transaction.Cancelled | Transaction.VirtualAccountIssued | …
+        /// PortOne Transaction.Paid | Transaction.Cancelled | Transaction.VirtualAccountIssued |
+        /// Transaction.DisputeCreated | BillingKey.Issued | BillingKey.Deleted | …
         #[arg(long)]
         event: String,
         /// The URL to POST to.
@@ -127,7 +128,7 @@ enum WebhookCommand {
         /// DEPOSIT_CALLBACK, the payment's secret).
         #[arg(long)]
         secret: Option<String>,
-        /// The payment key (Toss) or payment id (PortOne).
+        /// The payment key (Toss) or payment id (PortOne; the billing key for BillingKey.*).
         #[arg(long)]
         payment_id: Option<String>,
         /// The order id.

@@ -436,9 +436,15 @@ mod tests {
 
     #[test]
     fn portone_waits_30_seconds_toss_10() {
-        assert_eq!(ReceiverTimeouts::portone_v2().connect, Duration::from_secs(30));
+        assert_eq!(
+            ReceiverTimeouts::portone_v2().connect,
+            Duration::from_secs(30)
+        );
         assert_eq!(ReceiverTimeouts::portone_v2().read, Duration::from_secs(30));
-        assert_eq!(ReceiverTimeouts::toss().total, Some(Duration::from_secs(10)));
+        assert_eq!(
+            ReceiverTimeouts::toss().total,
+            Some(Duration::from_secs(10))
+        );
     }
 
     async fn jittered_delays(seed: u64) -> Vec<Duration> {
@@ -467,5 +473,4 @@ mod tests {
         assert_eq!(a, jittered_delays(7).await, "same seed, same schedule");
         assert_ne!(a, jittered_delays(8).await);
     }
-
 }

@@ -852,7 +852,6 @@ mod tests {
         assert!(b["failures"].is_array() && b["succeededChannels"].is_array());
     }
 
-
     /// PortOne jitters its redelivery delays and waits 30 s for a receiver; the fake does both,
     /// from a seed.
     #[tokio::test]
@@ -895,5 +894,4 @@ mod tests {
         assert_eq!(default_seed, delays(None).await, "deterministic");
         assert_ne!(default_seed, delays(Some(42)).await);
     }
-
 }

@@ -56,6 +56,25 @@ use webhook::WebhookConfig;
 
 use crate::delivery::{DeliveryLog, TimeScale};
 
+/// A whole Toss `Payment` object in `status` (`DONE`, `CANCELED`, `PARTIAL_CANCELED`,
+/// `WAITING_FOR_DEPOSIT`, `IN_PROGRESS`, `READY`, `ABORTED`, `EXPIRED`) for `order_id` and
+/// `amount` won, made by the fake's own operations and named `payment_key`: what the fake's
+/// `GET /v1/payments/{paymentKey}` and its webhooks would carry.
+pub fn sample_payment(
+    payment_key: &str,
+    order_id: &str,
+    amount: i64,
+    status: &str,
+) -> Result<Value, TossError> {
+    state::sample_payment(payment_key, order_id, amount, status)
+}
+
+/// The `PAYMENT_STATUS_CHANGED` body the fake sends for `payment`: `eventType`, `createdAt`
+/// (KST, microseconds, no offset) and the whole Payment object as `data`.
+pub fn payment_status_changed_body(payment: &Value) -> String {
+    webhook::payment_status_changed(payment)
+}
+
 /// Configures and starts a [`FakeToss`].
 #[derive(Debug, Clone)]
 pub struct FakeTossBuilder {
