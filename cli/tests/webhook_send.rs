@@ -81,7 +81,7 @@ async fn toss_payment_status_changed_carries_the_whole_payment() {
         .await;
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     }
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 4);
     let expected = hanpay_testkit::fake_toss::sample_payment(
         "tgen_sendtest0001",
@@ -160,7 +160,7 @@ async fn portone_billing_key_and_dispute_events_are_sent_signed() {
         assert_eq!(out.status.code(), Some(0), "{event}: {}", text(&out.stderr));
     }
     let signer = StandardWebhooks::new([PO_SECRET]).unwrap();
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), events.len());
     for ((headers, body), event) in seen.iter().zip(events) {
         let v: Value = serde_json::from_slice(body).unwrap();
