@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! hanpay demo [--provider tosspayments|portone|all]
-//! hanpay sandbox [--toss-addr A] [--portone-addr A] [--webhook-url PROVIDER=URL]... [--time-scale N] [--toss-relay-secret S]
+//! hanpay sandbox [--toss-addr A] [--portone-addr A] [--webhook-url PROVIDER=URL]... [--time-scale N] [--toss-relay-secret S] [--toss-accept-any-key]
 //! hanpay webhook verify --provider P [--secret S]... [--peer IP] [--header 'Name: value']... [--body-file F|-] [--now SECS]
 //! hanpay webhook send --provider P --event E --to URL [--secret S] [--payment-id ID] [--order-id ID] [--status S]
 //! ```
@@ -57,6 +57,10 @@ enum Command {
         /// relays Toss events does. Without it, Toss webhooks are unsigned, as Toss sends them.
         #[arg(long, value_name = "SECRET")]
         toss_relay_secret: Option<String>,
+        /// Accept any test_sk_ key at the Toss sandbox. By default only the printed
+        /// TOSS_SECRET_KEY is accepted; another key gets 401 UNAUTHORIZED_KEY, as at Toss.
+        #[arg(long)]
+        toss_accept_any_key: bool,
     },
     /// Webhook tools.
     Webhook {
@@ -197,6 +201,7 @@ async fn main() -> ExitCode {
             webhook_urls,
             time_scale,
             toss_relay_secret,
+            toss_accept_any_key,
         } => {
             let options = sandbox::Options {
                 toss_addr,
@@ -204,6 +209,7 @@ async fn main() -> ExitCode {
                 webhook_urls,
                 time_scale,
                 toss_relay_secret,
+                toss_accept_any_key,
             };
             let running = match sandbox::Sandbox::start(&options).await {
                 Ok(s) => s,
