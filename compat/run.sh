@@ -33,12 +33,18 @@ npm_pid=$!
 python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
   --no-deps --upgrade --target "$py/.deps" -r "$py/requirements.txt" &
 pip_pid=$!
-cargo build --quiet -p hanpay-testkit --example portone_compat
+# The same features as the workspace test run (`cargo test --workspace --all-features`), so
+# after it nothing is rebuilt.
+cargo build --quiet --workspace --all-features --bin hanpay --example portone_compat
+target_dir=$(cargo metadata --format-version 1 --no-deps | node -e '
+  let s = ""; process.stdin.on("data", (d) => (s += d));
+  process.stdin.on("end", () => console.log(JSON.parse(s).target_directory));')
+export HANPAY_BIN="$target_dir/debug/hanpay"
+harness="$target_dir/debug/examples/portone_compat"
 wait "$npm_pid"
 wait "$pip_pid"
-harness() { cargo run --quiet -p hanpay-testkit --example portone_compat -- "$@"; }
 
 status=0
-harness node "$js/run.mjs" || status=1
-PYTHONPATH="$PWD/$py/.deps" harness python3 "$py/run.py" || status=1
+"$harness" node "$js/run.mjs" || status=1
+PYTHONPATH="$PWD/$py/.deps" "$harness" python3 "$py/run.py" || status=1
 exit "$status"

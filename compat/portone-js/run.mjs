@@ -290,7 +290,33 @@ await expectError("cancel: injected PG_PROVIDER with pgCode", "CancelPaymentErro
   payment.cancelPayment({ paymentId: id("pre"), reason: "r" }),
 );
 
-// Webhooks: everything the fake sent above, as the receiver got it.
+// `hanpay webhook send` (when compat/run.sh gives its path): every PortOne event it builds,
+// delivered to the same capturing receiver, so the SDKs' typed webhook classes check them too.
+const sendEvents = [
+  "Transaction.Paid",
+  "Transaction.Cancelled",
+  "Transaction.DisputeCreated",
+  "Transaction.DisputeResolved",
+  "BillingKey.Ready",
+  "BillingKey.Issued",
+  "BillingKey.Failed",
+  "BillingKey.Deleted",
+  "BillingKey.Updated",
+];
+if (process.env.HANPAY_BIN) {
+  const { spawnSync } = await import("node:child_process");
+  const hookUrl = new URL("/hook", webhooksUrl).toString();
+  for (const event of sendEvents) {
+    const out = spawnSync(
+      process.env.HANPAY_BIN,
+      ["webhook", "send", "--provider", "portone", "--event", event, "--to", hookUrl, "--secret", webhookSecret],
+      { encoding: "utf8", timeout: 30000 },
+    );
+    if (out.status !== 0) report(`hanpay webhook send ${event}`, [`exit ${out.status}: ${out.stderr}`]);
+  }
+}
+
+// Webhooks: everything the fake (and `hanpay webhook send`) sent above, as the receiver got it.
 let captured = [];
 for (let i = 0, last = -1; i < 200; i++) {
   captured = await (await fetch(webhooksUrl)).json();
