@@ -300,7 +300,8 @@ fn toss_signed(
 }
 
 /// The PortOne transaction events `send` builds (2024-04-25 `type`s in PortOne's webhook
-/// guide): `data` is `{storeId, paymentId, transactionId}` (plus `cancellationId`).
+/// guide): `data` is `{storeId, paymentId, transactionId}` (plus `cancellationId` for the
+/// cancel events, `totalAmount` for `Transaction.Confirm`).
 const PORTONE_TRANSACTION_EVENTS: [&str; 11] = [
     "Transaction.Ready",
     "Transaction.Paid",
@@ -408,6 +409,9 @@ pub fn build_event(input: &SendInput) -> Result<BuiltEvent, String> {
                 });
                 if event.contains("Cancel") {
                     data["cancellationId"] = serde_json::json!(uuid::Uuid::new_v4().to_string());
+                }
+                if event == "Transaction.Confirm" {
+                    data["totalAmount"] = serde_json::json!(input.amount);
                 }
                 data
             } else {

@@ -142,6 +142,7 @@ async fn portone_billing_key_and_dispute_events_are_sent_signed() {
         "BillingKey.Updated",
         "Transaction.DisputeCreated",
         "Transaction.DisputeResolved",
+        "Transaction.Confirm",
     ];
     for event in events {
         let out = send(&[
@@ -172,6 +173,9 @@ async fn portone_billing_key_and_dispute_events_are_sent_signed() {
         } else {
             assert_eq!(v["data"]["paymentId"], "id-0001");
             assert!(v["data"]["transactionId"].is_string());
+            if event == "Transaction.Confirm" {
+                assert_eq!(v["data"]["totalAmount"], 58_000, "the default --amount");
+            }
         }
         let id = headers["webhook-id"].to_str().unwrap();
         let ts: i64 = headers["webhook-timestamp"]

@@ -293,8 +293,15 @@ await expectError("cancel: injected PG_PROVIDER with pgCode", "CancelPaymentErro
 // `hanpay webhook send` (when compat/run.sh gives its path): every PortOne event it builds,
 // delivered to the same capturing receiver, so the SDKs' typed webhook classes check them too.
 const sendEvents = [
+  "Transaction.Ready",
   "Transaction.Paid",
+  "Transaction.VirtualAccountIssued",
+  "Transaction.PartialCancelled",
   "Transaction.Cancelled",
+  "Transaction.Failed",
+  "Transaction.PayPending",
+  "Transaction.CancelPending",
+  "Transaction.Confirm",
   "Transaction.DisputeCreated",
   "Transaction.DisputeResolved",
   "BillingKey.Ready",

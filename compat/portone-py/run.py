@@ -239,8 +239,15 @@ for error_type in ["PG_PROVIDER", "BILLING_KEY_ALREADY_DELETED", "PAYMENT_SCHEDU
 
 # `hanpay webhook send` (when compat/run.sh gives its path): every PortOne event it builds.
 SEND_EVENTS = [
+    "Transaction.Ready",
     "Transaction.Paid",
+    "Transaction.VirtualAccountIssued",
+    "Transaction.PartialCancelled",
     "Transaction.Cancelled",
+    "Transaction.Failed",
+    "Transaction.PayPending",
+    "Transaction.CancelPending",
+    "Transaction.Confirm",
     "Transaction.DisputeCreated",
     "Transaction.DisputeResolved",
     "BillingKey.Ready",
