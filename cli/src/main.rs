@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! hanpay demo [--provider tosspayments|portone|all]
-//! hanpay sandbox [--toss-addr A] [--portone-addr A] [--webhook-url PROVIDER=URL]... [--time-scale N] [--toss-relay-secret S]
+//! hanpay sandbox [--toss-addr A] [--portone-addr A] [--webhook-url PROVIDER=URL]... [--time-scale N] [--toss-relay-secret S] [--toss-accept-any-key]
 //! hanpay webhook verify --provider P [--secret S]... [--webhook-secret S]... [--security-key K]... [--portone-generation v1|v2] [--peer IP] [--header 'Name: value']... [--body-file F|-] [--now SECS]
 //! hanpay webhook send --provider P --event E --to URL [--secret S] [--payment-id ID] [--order-id ID] [--status S]
 //! ```
@@ -57,6 +57,10 @@ enum Command {
         /// relays Toss events does. Without it, Toss webhooks are unsigned, as Toss sends them.
         #[arg(long, value_name = "SECRET")]
         toss_relay_secret: Option<String>,
+        /// Accept any test_sk_ key at the Toss sandbox. By default only the printed
+        /// TOSS_SECRET_KEY is accepted; another key gets 401 UNAUTHORIZED_KEY, as at Toss.
+        #[arg(long)]
+        toss_accept_any_key: bool,
     },
     /// Webhook tools.
     Webhook {
@@ -147,7 +151,8 @@ enum WebhookCommand {
         #[arg(long, value_enum)]
         provider: Provider,
         /// The event: Toss PAYMENT_STATUS_CHANGED | DEPOSIT_CALLBACK | CANCEL_STATUS_CHANGED;
-        /// PortOne Transaction.Paid | Transaction.Cancelled | Transaction.VirtualAccountIssued | …
+        /// PortOne Transaction.Paid | Transaction.Cancelled | Transaction.VirtualAccountIssued |
+        /// Transaction.DisputeCreated | BillingKey.Issued | BillingKey.Deleted | …
         #[arg(long)]
         event: String,
         /// The URL to POST to.
@@ -157,7 +162,7 @@ enum WebhookCommand {
         /// DEPOSIT_CALLBACK, the payment's secret).
         #[arg(long)]
         secret: Option<String>,
-        /// The payment key (Toss) or payment id (PortOne).
+        /// The payment key (Toss) or payment id (PortOne; the billing key for BillingKey.*).
         #[arg(long)]
         payment_id: Option<String>,
         /// The order id.
@@ -226,6 +231,7 @@ async fn main() -> ExitCode {
             webhook_urls,
             time_scale,
             toss_relay_secret,
+            toss_accept_any_key,
         } => {
             let options = sandbox::Options {
                 toss_addr,
@@ -233,6 +239,7 @@ async fn main() -> ExitCode {
                 webhook_urls,
                 time_scale,
                 toss_relay_secret,
+                toss_accept_any_key,
             };
             let running = match sandbox::Sandbox::start(&options).await {
                 Ok(s) => s,

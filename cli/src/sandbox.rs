@@ -40,6 +40,10 @@ pub struct Options {
     /// Sign Toss events with `x-tosspayments-signature` using this secret, as a relaying
     /// platform does. `None` (the default): Toss events go out as Toss sends them, unsigned.
     pub toss_relay_secret: Option<String>,
+    /// Accept any `test_sk_…` key at the Toss sandbox. `false` (the default): only the key
+    /// the sandbox prints (`TOSS_SECRET_KEY`); any other gets Toss's `401 UNAUTHORIZED_KEY`,
+    /// so an app with a wrong key fails here as it would at Toss.
+    pub toss_accept_any_key: bool,
 }
 
 impl std::fmt::Debug for Options {
@@ -53,6 +57,7 @@ impl std::fmt::Debug for Options {
                 "toss_relay_secret",
                 &self.toss_relay_secret.as_ref().map(|_| "[redacted]"),
             )
+            .field("toss_accept_any_key", &self.toss_accept_any_key)
             .finish()
     }
 }
@@ -75,6 +80,9 @@ impl Sandbox {
     pub async fn start(options: &Options) -> std::io::Result<Sandbox> {
         let scale = options.time_scale.max(1);
         let mut toss = FakeToss::builder().time_scale(TimeScale::speedup(scale));
+        if !options.toss_accept_any_key {
+            toss = toss.secret_key(FakeToss::SECRET_KEY);
+        }
         if let Some(secret) = &options.toss_relay_secret {
             if secret.trim().is_empty() {
                 return Err(std::io::Error::new(
@@ -169,6 +177,14 @@ impl Sandbox {
             out.push_str(&format!("  export {name}={value}\n"));
         }
         out.push_str("  # switch the app to PortOne with: export HANPAY_PROVIDER=portone\n");
+        if options.toss_accept_any_key {
+            out.push_str("  # Toss accepts any test_sk_ key (--toss-accept-any-key)\n");
+        } else {
+            out.push_str(
+                "  # Toss accepts only TOSS_SECRET_KEY above: another key gets 401 UNAUTHORIZED_KEY,\n  \
+                 # as at Toss (--toss-accept-any-key to accept any test_sk_ key)\n",
+            );
+        }
         out.push_str(&format!(
             "\nWebhooks, sent as the PGs send them and redelivered on their schedules ({}x faster):\n",
             options.time_scale.max(1)
@@ -224,5 +240,60 @@ impl Sandbox {
         out.push_str("\nDebug a webhook your app refused: hanpay webhook verify --help\n");
         out.push_str("Ctrl-C stops the sandbox.\n");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use base64::Engine as _;
+
+    fn options(toss_accept_any_key: bool) -> Options {
+        Options {
+            toss_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            portone_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            webhook_urls: Vec::new(),
+            time_scale: 60,
+            toss_relay_secret: None,
+            toss_accept_any_key,
+        }
+    }
+
+    async fn toss_status(sandbox: &Sandbox, key: &str) -> u16 {
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
+        reqwest::Client::new()
+            .get(format!("{}/v1/payments/tgen_unknown", sandbox.toss_url()))
+            .header("authorization", format!("Basic {auth}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    #[tokio::test]
+    async fn the_toss_sandbox_accepts_only_its_printed_key_by_default() {
+        let strict = options(false);
+        let sandbox = Sandbox::start(&strict).await.unwrap();
+        let printed = sandbox
+            .env("tosspayments")
+            .into_iter()
+            .find(|(name, _)| *name == "TOSS_SECRET_KEY")
+            .unwrap()
+            .1;
+        assert!(sandbox.banner(&strict).contains(&printed));
+        assert_eq!(toss_status(&sandbox, &printed).await, 404);
+        assert_eq!(
+            toss_status(&sandbox, "test_sk_wrongKey00000000000000").await,
+            401
+        );
+
+        let lenient = Sandbox::start(&options(true)).await.unwrap();
+        assert_eq!(
+            toss_status(&lenient, "test_sk_wrongKey00000000000000").await,
+            404
+        );
     }
 }

@@ -12,6 +12,7 @@ use hanpay::core::webhook::{hmac_sha256, StandardWebhooks};
 use hanpay::core::{Secret, Trust, WebhookError, WebhookEvent, WebhookRequest, WebhookVerifier};
 use hanpay::portone::webhook::payload::WebhookPayload as PortOnePayload;
 use hanpay::portone::WebhookGeneration;
+use hanpay_testkit::fake_toss;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use time::{OffsetDateTime, UtcOffset};
 
@@ -346,6 +347,69 @@ fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) -> Result<()
     Ok(())
 }
 
+/// Adds Toss's transmission headers to a body and, with a secret, both signatures.
+fn toss_signed(
+    mut headers: HeaderMap,
+    body: String,
+    suffix: &str,
+    now: OffsetDateTime,
+    secret: Option<&str>,
+) -> Result<BuiltEvent, String> {
+    let time = toss_time(now, true);
+    insert(
+        &mut headers,
+        "tosspayments-webhook-transmission-id",
+        &format!("wh_{suffix}"),
+    )?;
+    insert(
+        &mut headers,
+        "tosspayments-webhook-transmission-time",
+        &time,
+    )?;
+    insert(
+        &mut headers,
+        "tosspayments-webhook-transmission-retried-count",
+        "0",
+    )?;
+    if let Some(secret) = secret {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let toss = hmac_sha256(secret.as_bytes(), &[body.as_bytes(), b":", time.as_bytes()]);
+        insert(
+            &mut headers,
+            "tosspayments-webhook-signature",
+            &format!("v1:{}", b64.encode(toss)),
+        )?;
+        let relay = hmac_sha256(secret.as_bytes(), &[body.as_bytes()]);
+        insert(&mut headers, "x-tosspayments-signature", &b64.encode(relay))?;
+    }
+    Ok(BuiltEvent { headers, body })
+}
+
+/// The PortOne transaction events `send` builds (2024-04-25 `type`s in PortOne's webhook
+/// guide): `data` is `{storeId, paymentId, transactionId}` (plus `cancellationId` for the
+/// cancel events, `totalAmount` for `Transaction.Confirm`).
+const PORTONE_TRANSACTION_EVENTS: [&str; 11] = [
+    "Transaction.Ready",
+    "Transaction.Paid",
+    "Transaction.VirtualAccountIssued",
+    "Transaction.PartialCancelled",
+    "Transaction.Cancelled",
+    "Transaction.Failed",
+    "Transaction.PayPending",
+    "Transaction.CancelPending",
+    "Transaction.Confirm",
+    "Transaction.DisputeCreated",
+    "Transaction.DisputeResolved",
+];
+/// Billing-key events: `data` is `{storeId, billingKey}`.
+const PORTONE_BILLING_KEY_EVENTS: [&str; 5] = [
+    "BillingKey.Ready",
+    "BillingKey.Issued",
+    "BillingKey.Failed",
+    "BillingKey.Deleted",
+    "BillingKey.Updated",
+];
+
 /// Builds the event as the PG would send it, signed when a secret is given.
 pub fn build_event(input: &SendInput) -> Result<BuiltEvent, String> {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
@@ -363,30 +427,24 @@ pub fn build_event(input: &SendInput) -> Result<BuiltEvent, String> {
                 .unwrap_or_else(|| format!("tgen_{}", &suffix[..20]));
             let now = kst_now();
             let body = match input.event.as_str() {
+                // The sandbox's own builder: `data` is the whole Payment object, as Toss sends
+                // it (and as `hanpay sandbox` does).
                 "PAYMENT_STATUS_CHANGED" => {
-                    let status = input.status.clone().unwrap_or_else(|| "DONE".into());
-                    let balance = if status == "CANCELED" { 0 } else { input.amount };
-                    serde_json::json!({
-                        "eventType": "PAYMENT_STATUS_CHANGED",
-                        "createdAt": toss_time(now, false),
-                        "data": {
-                            "mId": "tvivarepublica",
-                            "version": "2022-11-16",
-                            "paymentKey": payment_key,
-                            "orderId": order_id,
-                            "orderName": "테스트 주문",
-                            "status": status,
-                            "method": "카드",
-                            "currency": "KRW",
-                            "totalAmount": input.amount,
-                            "balanceAmount": balance,
-                            "suppliedAmount": input.amount * 10 / 11,
-                            "vat": input.amount - input.amount * 10 / 11,
-                            "requestedAt": toss_time(now, true),
-                            "approvedAt": toss_time(now, true),
-                            "cancels": null,
-                        }
-                    })
+                    let status = input.status.as_deref().unwrap_or("DONE");
+                    let payment = fake_toss::sample_payment(
+                        &payment_key,
+                        &order_id,
+                        input.amount,
+                        status,
+                    )
+                    .map_err(|e| format!("PAYMENT_STATUS_CHANGED: {}", e.message))?;
+                    return toss_signed(
+                        headers,
+                        fake_toss::payment_status_changed_body(&payment),
+                        &suffix,
+                        now,
+                        input.secret.as_deref(),
+                    );
                 }
                 "DEPOSIT_CALLBACK" => serde_json::json!({
                     "createdAt": toss_time(now, false),
@@ -413,68 +471,43 @@ pub fn build_event(input: &SendInput) -> Result<BuiltEvent, String> {
                 }
             }
             .to_string();
-            let time = toss_time(now, true);
-            insert(
-                &mut headers,
-                "tosspayments-webhook-transmission-id",
-                &format!("wh_{suffix}"),
-            )?;
-            insert(
-                &mut headers,
-                "tosspayments-webhook-transmission-time",
-                &time,
-            )?;
-            insert(
-                &mut headers,
-                "tosspayments-webhook-transmission-retried-count",
-                "0",
-            )?;
-            if let Some(secret) = input
+            let secret = input
                 .secret
                 .as_deref()
-                .filter(|_| input.event != "DEPOSIT_CALLBACK")
-            {
-                let b64 = base64::engine::general_purpose::STANDARD;
-                let toss =
-                    hmac_sha256(secret.as_bytes(), &[body.as_bytes(), b":", time.as_bytes()]);
-                insert(
-                    &mut headers,
-                    "tosspayments-webhook-signature",
-                    &format!("v1:{}", b64.encode(toss)),
-                )?;
-                let relay = hmac_sha256(secret.as_bytes(), &[body.as_bytes()]);
-                insert(&mut headers, "x-tosspayments-signature", &b64.encode(relay))?;
-            }
-            Ok(BuiltEvent { headers, body })
+                .filter(|_| input.event != "DEPOSIT_CALLBACK");
+            toss_signed(headers, body, &suffix, now, secret)
         }
         hanpay::PORTONE => {
             let payment_id = input.payment_id.clone().unwrap_or(order_id);
-            let known = [
-                "Transaction.Ready",
-                "Transaction.Paid",
-                "Transaction.VirtualAccountIssued",
-                "Transaction.PartialCancelled",
-                "Transaction.Cancelled",
-                "Transaction.Failed",
-                "Transaction.PayPending",
-                "Transaction.CancelPending",
-            ];
-            if !known.contains(&input.event.as_str()) {
+            let event = input.event.as_str();
+            let store_id = "store-00000000-0000-0000-0000-000000000000";
+            let data = if PORTONE_BILLING_KEY_EVENTS.contains(&event) {
+                let billing_key = input
+                    .payment_id
+                    .clone()
+                    .unwrap_or_else(|| format!("billing-key-{suffix}"));
+                serde_json::json!({"storeId": store_id, "billingKey": billing_key})
+            } else if PORTONE_TRANSACTION_EVENTS.contains(&event) {
+                let mut data = serde_json::json!({
+                    "storeId": store_id,
+                    "paymentId": payment_id,
+                    "transactionId": uuid::Uuid::new_v4().to_string(),
+                });
+                if event.contains("Cancel") {
+                    data["cancellationId"] = serde_json::json!(uuid::Uuid::new_v4().to_string());
+                }
+                if event == "Transaction.Confirm" {
+                    data["totalAmount"] = serde_json::json!(input.amount);
+                }
+                data
+            } else {
                 return Err(format!(
-                    "unknown PortOne event {:?}: one of {}",
-                    input.event,
-                    known.join(", ")
+                    "unknown PortOne event {event:?}: one of {}, {}",
+                    PORTONE_TRANSACTION_EVENTS.join(", "),
+                    PORTONE_BILLING_KEY_EVENTS.join(", ")
                 ));
-            }
+            };
             let now = OffsetDateTime::now_utc();
-            let mut data = serde_json::json!({
-                "storeId": "store-00000000-0000-0000-0000-000000000000",
-                "paymentId": payment_id,
-                "transactionId": uuid::Uuid::new_v4().to_string(),
-            });
-            if input.event.contains("Cancel") {
-                data["cancellationId"] = serde_json::json!(uuid::Uuid::new_v4().to_string());
-            }
             let body = serde_json::json!({
                 "type": input.event,
                 "timestamp": now

@@ -524,6 +524,7 @@ async fn fake_portone_redelivers_with_the_same_id_fresh_signatures_and_growing_d
         .webhook_url(url)
         .webhook_secret(secret)
         .time_scale(TimeScale::speedup(1_000))
+        .redelivery_jitter(false)
         .start()
         .await
         .unwrap();

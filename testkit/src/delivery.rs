@@ -8,6 +8,7 @@
 //! recorded in a [`DeliveryLog`] that tests can wait on without sleeping.
 // DELIVERY-READY
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -49,6 +50,37 @@ impl Default for TimeScale {
     /// A minute becomes a millisecond.
     fn default() -> Self {
         TimeScale::speedup(60_000)
+    }
+}
+
+/// How long the sender waits for a receiver before counting the attempt as failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiverTimeouts {
+    /// To connect.
+    pub connect: Duration,
+    /// Between reads of the answer (from the request sent to the first byte, and after).
+    pub read: Duration,
+    /// For the whole attempt, if bounded.
+    pub total: Option<Duration>,
+}
+
+impl ReceiverTimeouts {
+    /// Toss: the receiver must answer within 10 seconds ("10초 이내로 200 응답").
+    pub const fn toss() -> ReceiverTimeouts {
+        ReceiverTimeouts {
+            connect: Duration::from_secs(10),
+            read: Duration::from_secs(10),
+            total: Some(Duration::from_secs(10)),
+        }
+    }
+
+    /// PortOne V2: 30 seconds to connect and 30 seconds to read (PortOne's webhook guide).
+    pub const fn portone_v2() -> ReceiverTimeouts {
+        ReceiverTimeouts {
+            connect: Duration::from_secs(30),
+            read: Duration::from_secs(30),
+            total: None,
+        }
     }
 }
 
@@ -99,6 +131,9 @@ pub struct Attempt {
     pub sent_at: Instant,
     /// `true` when this answer ended the delivery successfully.
     pub delivered: bool,
+    /// The PG's (unscaled) delay before the next resend, jitter included; `None` when this
+    /// attempt ended the delivery.
+    pub next_delay: Option<Duration>,
 }
 
 /// Every attempt made by a dispatcher, in order; tests wait on it instead of sleeping.
@@ -157,22 +192,48 @@ impl DeliveryLog {
 pub struct WebhookDispatcher {
     client: reqwest::Client,
     scale: TimeScale,
+    timeouts: ReceiverTimeouts,
+    seed: Option<u64>,
+    deliveries: Arc<AtomicU64>,
     log: DeliveryLog,
 }
 
 impl WebhookDispatcher {
-    /// A dispatcher with a 10-second per-attempt timeout (Toss asks for an answer within 10 s).
+    /// A dispatcher with Toss's timeouts ([`ReceiverTimeouts::toss`]: an answer within 10 s).
     pub fn new(scale: TimeScale) -> WebhookDispatcher {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
+        WebhookDispatcher::with_timeouts(scale, ReceiverTimeouts::toss())
+    }
+
+    /// A dispatcher that waits for receivers as long as `timeouts` says.
+    pub fn with_timeouts(scale: TimeScale, timeouts: ReceiverTimeouts) -> WebhookDispatcher {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .read_timeout(timeouts.read)
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(total) = timeouts.total {
+            builder = builder.timeout(total);
+        }
         WebhookDispatcher {
-            client,
+            client: builder.build().unwrap_or_default(),
             scale,
+            timeouts,
+            seed: None,
+            deliveries: Arc::new(AtomicU64::new(0)),
             log: DeliveryLog::default(),
         }
+    }
+
+    /// Draws jittered delays from a generator seeded with `seed` (mixed with the delivery's
+    /// sequence number), so a jittered schedule is the same on every run. Without a seed,
+    /// jitter is drawn from an unseeded generator.
+    pub fn with_seed(mut self, seed: u64) -> WebhookDispatcher {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// How long receivers are waited for.
+    pub fn timeouts(&self) -> ReceiverTimeouts {
+        self.timeouts
     }
 
     /// The time scale.
@@ -189,12 +250,25 @@ impl WebhookDispatcher {
     /// or the resends run out. Returns whether it was delivered.
     pub fn dispatch(&self, delivery: Delivery) -> tokio::task::JoinHandle<bool> {
         let this = self.clone();
-        tokio::spawn(async move { this.run(delivery).await })
+        // The sequence number is taken now, in dispatch order, so seeded jitter does not depend
+        // on which task runs first.
+        let sequence = self.deliveries.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move { this.deliver(delivery, sequence).await })
     }
 
     /// Delivers in the foreground (same rules as [`WebhookDispatcher::dispatch`]).
     pub async fn run(&self, delivery: Delivery) -> bool {
-        let mut rng = fastrand::Rng::new();
+        let sequence = self.deliveries.fetch_add(1, Ordering::SeqCst);
+        self.deliver(delivery, sequence).await
+    }
+
+    async fn deliver(&self, delivery: Delivery, sequence: u64) -> bool {
+        let mut rng = match self.seed {
+            Some(seed) => {
+                fastrand::Rng::with_seed(seed ^ sequence.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            }
+            None => fastrand::Rng::new(),
+        };
         let mut attempt: u32 = 0;
         loop {
             let headers = (delivery.headers)(attempt);
@@ -211,6 +285,11 @@ impl WebhookDispatcher {
             // PortOne V1 also stops on a 4xx: that ends the delivery without success.
             let stopped = status.is_some_and(|s| delivery.schedule.stops_on(s));
             let delivered = stopped && status.is_some_and(|s| (200..300).contains(&s));
+            let next_delay = if stopped {
+                None
+            } else {
+                delivery.schedule.delay(attempt as usize, &mut rng)
+            };
             self.log.push(Attempt {
                 url: delivery.url.clone(),
                 event: delivery.event.clone(),
@@ -219,11 +298,12 @@ impl WebhookDispatcher {
                 headers,
                 sent_at,
                 delivered,
+                next_delay,
             });
             if stopped {
                 return delivered;
             }
-            let Some(delay) = delivery.schedule.delay(attempt as usize, &mut rng) else {
+            let Some(delay) = next_delay else {
                 return false;
             };
             tokio::time::sleep(self.scale.scale(delay)).await;
@@ -239,6 +319,7 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use axum::{extract::State, http::StatusCode, routing::post, Router};
+    use hanpay_core::webhook::RedeliveryStop;
 
     async fn receiver(answers: Vec<u16>) -> (String, Arc<AtomicU32>) {
         let hits = Arc::new(AtomicU32::new(0));
@@ -318,5 +399,78 @@ mod tests {
         assert_eq!(seen.len(), 6, "first attempt + 5 resends");
         assert!(!handle.await.unwrap());
         assert_eq!(hits.load(Ordering::SeqCst), 6);
+    }
+
+    /// A receiver that answers 200 after `delay`.
+    async fn slow_receiver(delay: Duration) -> String {
+        let app = Router::new().route(
+            "/hook",
+            post(move || async move {
+                tokio::time::sleep(delay).await;
+                StatusCode::OK
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}/hook")
+    }
+
+    #[tokio::test]
+    async fn the_read_timeout_bounds_each_attempt() {
+        let timeouts = ReceiverTimeouts {
+            connect: Duration::from_secs(5),
+            read: Duration::from_millis(500),
+            total: None,
+        };
+        let one_try = RedeliverySchedule::new("one", Vec::new(), false, RedeliveryStop::Any2xx);
+        let dispatcher = WebhookDispatcher::with_timeouts(TimeScale::default(), timeouts);
+        assert_eq!(dispatcher.timeouts(), timeouts);
+        let quick = slow_receiver(Duration::from_millis(10)).await;
+        assert!(dispatcher.run(delivery(quick, one_try.clone())).await);
+        let hung = slow_receiver(Duration::from_secs(3600)).await;
+        assert!(!dispatcher.run(delivery(hung, one_try)).await);
+        let attempts = dispatcher.log().attempts();
+        assert_eq!(attempts[1].status, None, "timed out");
+    }
+
+    #[test]
+    fn portone_waits_30_seconds_toss_10() {
+        assert_eq!(
+            ReceiverTimeouts::portone_v2().connect,
+            Duration::from_secs(30)
+        );
+        assert_eq!(ReceiverTimeouts::portone_v2().read, Duration::from_secs(30));
+        assert_eq!(
+            ReceiverTimeouts::toss().total,
+            Some(Duration::from_secs(10))
+        );
+    }
+
+    async fn jittered_delays(seed: u64) -> Vec<Duration> {
+        let (url, _) = receiver(vec![500; 10]).await;
+        let dispatcher = WebhookDispatcher::new(TimeScale::speedup(6_000_000)).with_seed(seed);
+        assert!(
+            !dispatcher
+                .run(delivery(url, RedeliverySchedule::portone_v2()))
+                .await
+        );
+        dispatcher
+            .log()
+            .attempts()
+            .iter()
+            .filter_map(|a| a.next_delay)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn seeded_jitter_is_bounded_and_repeatable() {
+        let a = jittered_delays(7).await;
+        let nominal = RedeliverySchedule::portone_v2().delays().to_vec();
+        assert_eq!(a.len(), nominal.len());
+        assert!(a.iter().zip(&nominal).all(|(d, n)| d <= n));
+        assert_ne!(a, nominal, "jittered");
+        assert_eq!(a, jittered_delays(7).await, "same seed, same schedule");
+        assert_ne!(a, jittered_delays(8).await);
     }
 }

@@ -586,6 +586,7 @@ pub async fn run(providers: &[&str], out: Box<dyn FnMut(&str) + Send>) -> i32 {
             .collect(),
         time_scale: 60_000,
         toss_relay_secret: None,
+        toss_accept_any_key: false,
     };
     let sandbox = match Sandbox::start(&options).await {
         Ok(s) => s,

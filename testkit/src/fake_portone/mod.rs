@@ -23,8 +23,9 @@
 //! changes send
 //! `2024-04-25` webhooks to the configured URLs, signed with Standard Webhooks (fresh
 //! `webhook-timestamp` per attempt, the same `webhook-id`) and redelivered by the testkit's
-//! [`WebhookDispatcher`] on PortOne V2's schedule (resends after 0, 1, 4, 16, 64 and 256
-//! minutes; any 2xx stops it), sped up by a [`TimeScale`].
+//! [`WebhookDispatcher`] on PortOne V2's schedule (up to 5 resends, at most 1, 4, 16, 64 and
+//! 256 minutes apart with seeded full jitter; any 2xx stops it; each receiver gets 30 s to
+//! connect and 30 s to read), sped up by a [`TimeScale`].
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -55,7 +56,7 @@ use tokio::task::JoinHandle;
 
 pub use self::state::{status_for_error_type, PayMethod};
 
-use crate::delivery::{Delivery, DeliveryLog, TimeScale, WebhookDispatcher};
+use crate::delivery::{Delivery, DeliveryLog, ReceiverTimeouts, TimeScale, WebhookDispatcher};
 
 use self::routes::IdempotencyStore;
 use self::state::{ApiError, PendingWebhook, State};
@@ -166,7 +167,12 @@ pub(crate) struct Config {
     pub(crate) webhook_secrets: Vec<Vec<u8>>,
     pub(crate) include_store_id: bool,
     pub(crate) jitter: bool,
+    pub(crate) seed: u64,
 }
+
+/// The seed of the fake's redelivery jitter unless [`FakePortOneBuilder::redelivery_seed`]
+/// sets another.
+pub const DEFAULT_REDELIVERY_SEED: u64 = 0x6861_6e70_6179;
 
 pub(crate) struct Shared {
     pub(crate) config: Config,
@@ -352,10 +358,18 @@ impl FakePortOneBuilder {
         self
     }
 
-    /// Draw each redelivery delay uniformly below the nominal one (full jitter), as PortOne
-    /// does. Off by default, so tests see the nominal, increasing delays.
+    /// Whether each redelivery delay is drawn uniformly from zero to the nominal one (full
+    /// jitter), as PortOne does. On by default, from a seeded generator (see
+    /// [`FakePortOneBuilder::redelivery_seed`]); off, resends follow the nominal delays.
     pub fn redelivery_jitter(mut self, enabled: bool) -> Self {
         self.config.jitter = enabled;
+        self
+    }
+
+    /// The seed of the redelivery jitter (default [`DEFAULT_REDELIVERY_SEED`]): the same seed
+    /// and the same sequence of events give the same delays on every run.
+    pub fn redelivery_seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
         self
     }
 
@@ -386,6 +400,7 @@ impl FakePortOneBuilder {
                 reason,
             ));
         }
+        let seed = self.config.seed;
         let shared = Arc::new(Shared {
             config: self.config,
             runtime: Handle::current(),
@@ -396,7 +411,11 @@ impl FakePortOneBuilder {
             idempotency: Mutex::new(IdempotencyStore::default()),
             faults: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
-            dispatcher: WebhookDispatcher::new(self.scale),
+            dispatcher: WebhookDispatcher::with_timeouts(
+                self.scale,
+                ReceiverTimeouts::portone_v2(),
+            )
+            .with_seed(seed),
             bodies: Mutex::new(Vec::new()),
             webhook_urls: Mutex::new(self.webhook_urls),
             tasks: Mutex::new(Vec::new()),
@@ -453,7 +472,8 @@ impl FakePortOne {
                 channel_key: "channel-key-fake".into(),
                 webhook_secrets: Vec::new(),
                 include_store_id: true,
-                jitter: false,
+                jitter: true,
+                seed: DEFAULT_REDELIVERY_SEED,
             },
             webhook_urls: Vec::new(),
             async_cancel: false,
@@ -627,6 +647,11 @@ impl FakePortOne {
         self.shared.dispatcher.log()
     }
 
+    /// How long webhook receivers are waited for (PortOne's 30 s to connect and to read).
+    pub fn receiver_timeouts(&self) -> ReceiverTimeouts {
+        self.shared.dispatcher.timeouts()
+    }
+
     /// The exact body sent with `webhook_id`.
     pub fn webhook_body(&self, webhook_id: &str) -> Option<Bytes> {
         lock(&self.shared.bodies)
@@ -778,5 +803,95 @@ mod tests {
         assert_eq!((s, b["type"].as_str()), (502, Some("PG_PROVIDER")));
         let (s, _) = call(&fake, post, "/nope", &auth, None, None).await;
         assert_eq!(s, 404);
+    }
+
+    /// What the official SDKs' types require, found missing when they were pointed at the
+    /// sandbox: `origin` on every payment, `paidAt` in `InstantPaymentSummary`, `pgCode` and
+    /// `pgMessage` in a `PG_PROVIDER` error injected by type.
+    #[tokio::test]
+    async fn answers_carry_the_fields_the_openapi_requires() {
+        let fake = FakePortOne::builder().start().await.unwrap();
+        let auth = format!("PortOne {}", fake.api_secret());
+        let post = reqwest::Method::POST;
+
+        fake.pay("order-origin-1", 1_000, "KRW", "n", PayMethod::Card)
+            .unwrap();
+        let p = fake.payment("order-origin-1").unwrap();
+        assert_eq!(p["origin"]["platformType"], "PC");
+        assert!(p["origin"]["ipAddress"].is_string());
+
+        let instant = r#"{"channelKey":"channel-key-fake","orderName":"n","currency":"KRW",
+            "amount":{"total":15000},
+            "method":{"virtualAccount":{"bank":"SHINHAN","expiry":{"validHours":72},
+                "option":{"type":"NORMAL"},
+                "cashReceipt":{"type":"PERSONAL","customerIdentityNumber":"01012345678"}}}}"#;
+        let (s, b) = call(
+            &fake,
+            post.clone(),
+            "/payments/order-instant-1/instant",
+            &auth,
+            None,
+            Some(instant),
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+        assert!(b["payment"]["pgTxId"].is_string());
+        assert!(b["payment"]["paidAt"].is_string(), "{b}");
+        let p = fake.payment("order-instant-1").unwrap();
+        assert_eq!(p["origin"]["platformType"], "API");
+
+        fake.fail_next(Some(Operation::Cancel), 1, "PG_PROVIDER");
+        let cancel = r#"{"reason":"r"}"#;
+        let path = "/payments/order-origin-1/cancel";
+        let (s, b) = call(&fake, post.clone(), path, &auth, None, Some(cancel)).await;
+        assert_eq!((s, b["type"].as_str()), (502, Some("PG_PROVIDER")));
+        assert!(b["pgCode"].is_string() && b["pgMessage"].is_string(), "{b}");
+        fake.fail_next(Some(Operation::Cancel), 1, "CHANNEL_SPECIFIC");
+        let (s, b) = call(&fake, post, path, &auth, None, Some(cancel)).await;
+        assert_eq!(s, 502);
+        assert!(b["failures"].is_array() && b["succeededChannels"].is_array());
+    }
+
+    /// PortOne jitters its redelivery delays and waits 30 s for a receiver; the fake does both,
+    /// from a seed.
+    #[tokio::test]
+    async fn redelivery_is_jittered_from_a_seed_and_waits_30_seconds() {
+        async fn delays(seed: Option<u64>) -> Vec<Duration> {
+            let app = axum::Router::new().route(
+                "/hook",
+                axum::routing::post(|| async { http::StatusCode::INTERNAL_SERVER_ERROR }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}/hook", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            let mut builder = FakePortOne::builder()
+                .webhook_url(url)
+                .time_scale(TimeScale::speedup(6_000_000));
+            if let Some(seed) = seed {
+                builder = builder.redelivery_seed(seed);
+            }
+            let fake = builder.start().await.unwrap();
+            assert_eq!(fake.receiver_timeouts(), ReceiverTimeouts::portone_v2());
+            fake.pay("order-jitter-1", 1_000, "KRW", "n", PayMethod::Card)
+                .unwrap();
+            let attempts = fake
+                .delivery_log()
+                .wait_until(Duration::from_secs(10), |a| {
+                    a.iter().filter(|x| x.event == "Transaction.Paid").count() == 6
+                })
+                .await;
+            attempts
+                .iter()
+                .filter(|a| a.event == "Transaction.Paid")
+                .filter_map(|a| a.next_delay)
+                .collect()
+        }
+        let nominal = RedeliverySchedule::portone_v2().delays().to_vec();
+        let default_seed = delays(None).await;
+        assert_eq!(default_seed.len(), 5);
+        assert!(default_seed.iter().zip(&nominal).all(|(d, n)| d <= n));
+        assert_ne!(default_seed, nominal, "jittered by default");
+        assert_eq!(default_seed, delays(None).await, "deterministic");
+        assert_ne!(default_seed, delays(Some(42)).await);
     }
 }

@@ -186,7 +186,7 @@ async fn handle(
             error_type,
             http_status,
         }) => {
-            let err = ApiError::new(&error_type, "injected fault");
+            let err = ApiError::injected(&error_type);
             let status = http_status.unwrap_or_else(|| err.http_status());
             return json_response(status, &err.body());
         }

@@ -14,6 +14,13 @@ use time::OffsetDateTime;
 /// The merchant id every fake payment carries.
 pub(crate) const MERCHANT_ID: &str = "merchant-fake-portone";
 
+/// The `pgCode` of a `PG_PROVIDER` fault injected by error type alone.
+pub(crate) const INJECTED_PG_CODE: &str = "FAKE_PG_ERROR";
+/// Its `pgMessage`.
+pub(crate) const INJECTED_PG_MESSAGE: &str = "PG사 오류 (가짜 PortOne이 주입한 장애)";
+/// The `origin.ipAddress` of every fake payment: the customer is on this machine.
+pub(crate) const ORIGIN_IP: &str = "127.0.0.1";
+
 /// An error answered with `{type, message}` and the HTTP status PortOne uses for that type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ApiError {
@@ -31,6 +38,16 @@ impl ApiError {
         }
     }
 
+    /// An error of `error_type` as an injected fault answers it: with the fields the OpenAPI
+    /// requires of that type (`pgCode`/`pgMessage` for `PG_PROVIDER`, `failures` and
+    /// `succeededChannels` for `CHANNEL_SPECIFIC`), so typed clients can parse it.
+    pub(crate) fn injected(error_type: &str) -> ApiError {
+        match error_type {
+            "PG_PROVIDER" => ApiError::pg(INJECTED_PG_CODE, INJECTED_PG_MESSAGE),
+            _ => ApiError::new(error_type, "injected fault"),
+        }
+    }
+
     pub(crate) fn pg(pg_code: &str, pg_message: &str) -> ApiError {
         ApiError {
             error_type: "PG_PROVIDER".into(),
@@ -45,6 +62,12 @@ impl ApiError {
 
     pub(crate) fn body(&self) -> Value {
         let mut body = json!({"type": self.error_type, "message": self.message});
+        if self.error_type == "CHANNEL_SPECIFIC" {
+            if let Some(obj) = body.as_object_mut() {
+                obj.insert("failures".into(), json!([]));
+                obj.insert("succeededChannels".into(), json!([]));
+            }
+        }
         if let (Some((code, message)), Some(obj)) = (&self.extra, body.as_object_mut()) {
             obj.insert("pgCode".into(), Value::String(code.clone()));
             obj.insert("pgMessage".into(), Value::String(message.clone()));
@@ -162,6 +185,8 @@ pub(crate) struct FakePayment {
     pub(crate) method: Option<Method>,
     pub(crate) payment_token: Option<String>,
     pub(crate) billing_key: Option<String>,
+    /// `origin.platformType`: `PC` for a browser payment, `API` for a server-side one.
+    pub(crate) platform_type: &'static str,
     pub(crate) requested_at: OffsetDateTime,
     pub(crate) status_changed_at: OffsetDateTime,
     pub(crate) paid_at: Option<OffsetDateTime>,
@@ -193,6 +218,7 @@ impl FakePayment {
             method: None,
             payment_token: None,
             billing_key: None,
+            platform_type: "PC",
             requested_at: now,
             status_changed_at: now,
             paid_at: None,
@@ -254,6 +280,10 @@ impl FakePayment {
         );
         o.insert("currency".into(), json!(self.currency));
         o.insert("customer".into(), json!({}));
+        o.insert(
+            "origin".into(),
+            json!({"platformType": self.platform_type, "ipAddress": ORIGIN_IP}),
+        );
         o.insert("isCulturalExpense".into(), json!(false));
         if matches!(
             self.status,
@@ -854,6 +884,7 @@ impl State {
         let now = OffsetDateTime::now_utc();
         p.paid_at = Some(now);
         p.billing_key = Some(key);
+        p.platform_type = "API";
         p.method = Some(Method::Card {
             approval_number: format!("{:08}", self.counter),
         });
@@ -928,12 +959,15 @@ impl State {
         }
         let (_, hooks) =
             self.browser_virtual_account(id, total, &currency, &order_name, &bank, hours)?;
-        let tx = self
-            .payments
-            .get(id)
-            .map(|p| p.transaction_id.clone())
-            .unwrap_or_default();
-        Ok((json!({"payment": {"pgTxId": format!("pg-{tx}")}}), hooks))
+        let Some(p) = self.payments.get_mut(id) else {
+            return Err(invalid("the instant payment was not stored"));
+        };
+        p.platform_type = "API";
+        // `InstantPaymentSummary` requires `paidAt`: PortOne reports when the instant payment
+        // was accepted (for a virtual account, when it was issued).
+        let out = json!({"payment": {"pgTxId": format!("pg-{}", p.transaction_id),
+                                      "paidAt": rfc3339(p.status_changed_at)}});
+        Ok((out, hooks))
     }
 }
 

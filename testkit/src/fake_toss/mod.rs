@@ -5,7 +5,8 @@
 //!
 //! - **Auth**: `Authorization: Basic base64("{secretKey}:")`; a missing colon is
 //!   `403 INCORRECT_BASIC_AUTH_FORMAT`, anything but a `test_sk_`/`test_gsk_` key is
-//!   `401 UNAUTHORIZED_KEY`.
+//!   `401 UNAUTHORIZED_KEY`; in strict mode ([`FakeTossBuilder::secret_key`]) so is any key
+//!   but the configured ones.
 //! - **Idempotency**: the first answer for (secret key, method, path, `Idempotency-Key`) is
 //!   replayed, errors included; `409 IDEMPOTENT_REQUEST_PROCESSING` while it is in flight.
 //!   `FORBIDDEN_CONSECUTIVE_REQUEST` is a rejection before processing and is not bound to the key.
@@ -56,6 +57,25 @@ use webhook::WebhookConfig;
 
 use crate::delivery::{DeliveryLog, TimeScale};
 
+/// A whole Toss `Payment` object in `status` (`DONE`, `CANCELED`, `PARTIAL_CANCELED`,
+/// `WAITING_FOR_DEPOSIT`, `IN_PROGRESS`, `READY`, `ABORTED`, `EXPIRED`) for `order_id` and
+/// `amount` won, made by the fake's own operations and named `payment_key`: what the fake's
+/// `GET /v1/payments/{paymentKey}` and its webhooks would carry.
+pub fn sample_payment(
+    payment_key: &str,
+    order_id: &str,
+    amount: i64,
+    status: &str,
+) -> Result<Value, TossError> {
+    state::sample_payment(payment_key, order_id, amount, status)
+}
+
+/// The `PAYMENT_STATUS_CHANGED` body the fake sends for `payment`: `eventType`, `createdAt`
+/// (KST, microseconds, no offset) and the whole Payment object as `data`.
+pub fn payment_status_changed_body(payment: &Value) -> String {
+    webhook::payment_status_changed(payment)
+}
+
 /// Configures and starts a [`FakeToss`].
 #[derive(Debug, Clone)]
 pub struct FakeTossBuilder {
@@ -65,6 +85,7 @@ pub struct FakeTossBuilder {
     relay_secret: Option<String>,
     consecutive_cancel_window: Duration,
     deposit_callback: bool,
+    accepted_keys: Vec<String>,
 }
 
 impl Default for FakeTossBuilder {
@@ -76,6 +97,7 @@ impl Default for FakeTossBuilder {
             relay_secret: None,
             consecutive_cancel_window: Duration::from_secs(1),
             deposit_callback: true,
+            accepted_keys: Vec::new(),
         }
     }
 }
@@ -118,6 +140,14 @@ impl FakeTossBuilder {
         self
     }
 
+    /// Strict keys: accept only `secret_key` (repeatable, for several keys), as Toss accepts
+    /// only the merchant's own keys; any other key gets `401 UNAUTHORIZED_KEY`. Without it,
+    /// any `test_sk_…`/`test_gsk_…` key is accepted.
+    pub fn secret_key(mut self, secret_key: impl Into<String>) -> Self {
+        self.accepted_keys.push(secret_key.into());
+        self
+    }
+
     /// Binds `addr` (use `127.0.0.1:0` in tests) and starts serving.
     pub async fn bind(self, addr: SocketAddr) -> std::io::Result<FakeToss> {
         let shared = Arc::new(Shared::new(
@@ -129,6 +159,7 @@ impl FakeTossBuilder {
                 send_deposit_callback: self.deposit_callback,
             },
             self.scale,
+            self.accepted_keys,
         ));
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
@@ -169,7 +200,8 @@ impl Drop for FakeToss {
 }
 
 impl FakeToss {
-    /// A secret key the fake accepts (any `test_sk_…`/`test_gsk_…` key works).
+    /// A secret key the fake accepts (in lenient mode any `test_sk_…`/`test_gsk_…` key works;
+    /// the sandbox accepts only this one).
     pub const SECRET_KEY: &'static str = "test_sk_fakeTossSecretKey0000000";
 
     /// A builder with defaults.
@@ -297,5 +329,48 @@ impl FakeToss {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use base64::Engine as _;
+
+    async fn get_with_key(fake: &FakeToss, key: &str) -> (u16, Value) {
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
+        let res = reqwest::Client::new()
+            .get(format!("{}/v1/payments/tgen_unknown", fake.base_url()))
+            .header("authorization", format!("Basic {auth}"))
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.json().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn strict_mode_accepts_only_the_configured_key() {
+        let strict = FakeToss::builder()
+            .secret_key(FakeToss::SECRET_KEY)
+            .start()
+            .await
+            .unwrap();
+        let (status, body) = get_with_key(&strict, FakeToss::SECRET_KEY).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("NOT_FOUND_PAYMENT"))
+        );
+        let (status, body) = get_with_key(&strict, "test_sk_someOtherMerchantsKey0000").await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (401, Some("UNAUTHORIZED_KEY"))
+        );
+        assert!(body["message"].is_string());
+
+        let lenient = FakeToss::start().await.unwrap();
+        let (status, _) = get_with_key(&lenient, "test_sk_someOtherMerchantsKey0000").await;
+        assert_eq!(status, 404, "lenient: any test key");
     }
 }

@@ -152,6 +152,9 @@ pub(crate) struct Shared {
     inner: Mutex<Inner>,
     pub(crate) changed: watch::Sender<u64>,
     pub(crate) webhook: WebhookConfig,
+    /// With any key here, only these secret keys are accepted (strict mode); empty, any
+    /// `test_sk_`/`test_gsk_` key is.
+    pub(crate) accepted_keys: Vec<String>,
     pub(crate) dispatcher: WebhookDispatcher,
 }
 
@@ -160,6 +163,7 @@ impl Shared {
         consecutive_cancel_window: Duration,
         webhook: WebhookConfig,
         scale: TimeScale,
+        accepted_keys: Vec<String>,
     ) -> Self {
         let (changed, _) = watch::channel(0);
         Self {
@@ -174,6 +178,7 @@ impl Shared {
             }),
             changed,
             webhook,
+            accepted_keys,
             dispatcher: WebhookDispatcher::new(scale),
         }
     }
@@ -256,8 +261,10 @@ fn json_response(status: u16, body: Bytes, content_type: Option<&str>) -> Respon
     resp
 }
 
-/// Checks `Authorization: Basic base64("{secretKey}:")`; returns the secret key.
-fn authenticate(headers: &HeaderMap) -> Result<String, TossError> {
+/// Checks `Authorization: Basic base64("{secretKey}:")`; returns the secret key. With
+/// `accepted` non-empty, only those keys pass (Toss knows the merchant's keys); otherwise any
+/// test key does.
+fn authenticate(headers: &HeaderMap, accepted: &[String]) -> Result<String, TossError> {
     let unauthorized = || {
         TossError::new(
             401,
@@ -285,7 +292,12 @@ fn authenticate(headers: &HeaderMap) -> Result<String, TossError> {
             "잘못된 요청입니다. ':' 를 포함해 인코딩해주세요.",
         ));
     };
-    if key.starts_with("test_sk_") || key.starts_with("test_gsk_") {
+    let known = if accepted.is_empty() {
+        key.starts_with("test_sk_") || key.starts_with("test_gsk_")
+    } else {
+        accepted.iter().any(|k| k == key)
+    };
+    if known {
         Ok(key.to_owned())
     } else {
         Err(unauthorized())
@@ -407,7 +419,7 @@ fn handle(
     idem_key: Option<&str>,
     body: &Bytes,
 ) -> Handled {
-    let api_key = match authenticate(headers) {
+    let api_key = match authenticate(headers, &shared.accepted_keys) {
         Ok(k) => k,
         Err(e) => {
             let (s, b) = error_response(&e);

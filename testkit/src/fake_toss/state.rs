@@ -244,8 +244,77 @@ impl FakePayment {
             json!({ "url": format!("https://api.tosspayments.com/v1/payments/{}/checkout", self.payment_key) }),
         );
         m.insert("metadata".into(), Value::Null);
+        // Removed in 2022-11-16 but still in Toss's cancel-payment sample response.
+        m.insert("foreignEasyPay".into(), Value::Null);
         Value::Object(m)
     }
+}
+
+/// A whole `Payment` object in `status`, as the fake serves it, made by playing the real
+/// operations (a card payment confirmed, then cancelled; a virtual account issued; a session
+/// expired), then renamed to `payment_key`.
+pub(crate) fn sample_payment(
+    payment_key: &str,
+    order_id: &str,
+    amount: i64,
+    status: &str,
+) -> Result<Value, TossError> {
+    let mut office = Backoffice::new(Duration::ZERO);
+    let method = if status == "WAITING_FOR_DEPOSIT" {
+        SessionMethod::VirtualAccount {
+            bank_code: "88".into(),
+        }
+    } else {
+        SessionMethod::Card
+    };
+    let key = office.create_session(order_id, amount, method, "테스트 주문")?;
+    let confirm = json!({"paymentKey": key, "orderId": order_id, "amount": amount});
+    let now = Instant::now();
+    match status {
+        "IN_PROGRESS" | "READY" | "ABORTED" => {}
+        "EXPIRED" => {
+            office.expire(&key)?;
+        }
+        "DONE" | "WAITING_FOR_DEPOSIT" => {
+            office.confirm(&confirm)?;
+        }
+        "CANCELED" => {
+            office.confirm(&confirm)?;
+            office.cancel(&key, &json!({"cancelReason": "고객 요청"}), now)?;
+        }
+        "PARTIAL_CANCELED" => {
+            office.confirm(&confirm)?;
+            let part = (amount / 2).max(1);
+            let body = json!({"cancelReason": "고객 요청", "cancelAmount": part});
+            office.cancel(&key, &body, now)?;
+        }
+        other => {
+            return Err(bad(
+                "INVALID_REQUEST",
+                &format!(
+                    "unknown status {other:?}: READY, IN_PROGRESS, WAITING_FOR_DEPOSIT, DONE, \
+                     CANCELED, PARTIAL_CANCELED, ABORTED or EXPIRED"
+                ),
+            ))
+        }
+    }
+    let mut p = office
+        .payments
+        .remove(&key)
+        .ok_or_else(|| bad("INVALID_REQUEST", "the sample payment was not stored"))?;
+    match status {
+        "READY" => p.status = "READY",
+        "ABORTED" => {
+            p.status = "ABORTED";
+            p.failure = Some((
+                "REJECT_CARD_COMPANY".into(),
+                "카드사에서 결제를 거절했습니다.".into(),
+            ));
+        }
+        _ => {}
+    }
+    p.payment_key = payment_key.to_owned();
+    Ok(p.to_json())
 }
 
 /// A status change the fake must announce with webhooks.
@@ -983,5 +1052,35 @@ mod tests {
         assert_eq!(p["status"], "EXPIRED");
         assert_eq!(p["failure"]["code"], "EXPIRED_PAYMENT");
         assert_eq!(p["method"], Value::Null);
+    }
+
+    #[test]
+    fn payments_carry_foreign_easy_pay_as_in_the_cancel_sample() {
+        let mut o = office();
+        let key = o
+            .create_session("order-fep-1", 1_000, SessionMethod::Card, "n")
+            .unwrap();
+        let (p, _) = o
+            .confirm(&json!({"paymentKey": key, "orderId": "order-fep-1", "amount": 1000}))
+            .unwrap();
+        assert!(p.as_object().unwrap().contains_key("foreignEasyPay"));
+        assert!(p["foreignEasyPay"].is_null());
+    }
+
+    #[test]
+    fn sample_payments_are_made_by_the_real_operations() {
+        let done = sample_payment("tgen_1", "order-sample-1", 10_000, "DONE").unwrap();
+        assert_eq!(done["paymentKey"], "tgen_1");
+        assert_eq!(done["status"], "DONE");
+        assert_eq!(done["type"], "NORMAL");
+        assert!(done["card"].is_object() && done["lastTransactionKey"].is_string());
+        let part = sample_payment("tgen_2", "order-sample-2", 10_000, "PARTIAL_CANCELED").unwrap();
+        assert_eq!(part["balanceAmount"], 5_000);
+        let aborted = sample_payment("tgen_3", "order-sample-3", 10_000, "ABORTED").unwrap();
+        assert_eq!(aborted["failure"]["code"], "REJECT_CARD_COMPANY");
+        let expired = sample_payment("tgen_4", "order-sample-4", 10_000, "EXPIRED").unwrap();
+        assert_eq!(expired["status"], "EXPIRED");
+        assert!(sample_payment("tgen_5", "order-sample-5", 10_000, "PAID").is_err());
+        assert!(sample_payment("tgen_6", "short", 10_000, "DONE").is_err());
     }
 }

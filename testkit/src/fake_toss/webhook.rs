@@ -67,6 +67,16 @@ fn created_at() -> String {
     )
 }
 
+/// The `PAYMENT_STATUS_CHANGED` body for `payment` (the whole Payment object as `data`).
+pub(crate) fn payment_status_changed(payment: &serde_json::Value) -> String {
+    json!({
+        "eventType": "PAYMENT_STATUS_CHANGED",
+        "createdAt": created_at(),
+        "data": payment,
+    })
+    .to_string()
+}
+
 impl Outbox {
     pub(crate) fn sent(&self) -> &[SentWebhook] {
         &self.sent
@@ -80,14 +90,7 @@ impl Outbox {
     ) -> Vec<Delivery> {
         let mut events: Vec<(&'static str, Bytes)> = vec![(
             "PAYMENT_STATUS_CHANGED",
-            Bytes::from(
-                json!({
-                    "eventType": "PAYMENT_STATUS_CHANGED",
-                    "createdAt": created_at(),
-                    "data": change.payment,
-                })
-                .to_string(),
-            ),
+            Bytes::from(payment_status_changed(&change.payment)),
         )];
         if change.virtual_account && config.send_deposit_callback {
             events.push((
