@@ -8,7 +8,7 @@
 //! | `POST /__fake/payments/{tid}/expire` | the virtual account expires unpaid | — → the payment |
 //! | `POST /__fake/payments/{tid}/webhook` | the console's 재전송 (resend) | — → `{sent: true}` |
 //! | `GET /__fake/payments/{tid}` | the payment as `GET /v1/payments/{tid}` answers it | — → the payment |
-//! | `POST /__fake/faults` | injects a fault | `{kind: "serverError" \| "serverErrorAfterProcessing" \| "delayResponse" \| "resultCode", pathContains?, times?, millis?, code?, message?}` |
+//! | `POST /__fake/faults` | injects a fault | `{kind: "serverError" \| "serverErrorAfterProcessing" \| "delayResponse" \| "resultCode", method?, pathContains?, times?, millis?, code?, message?}` |
 //! | `GET /__fake/requests` | recorded API requests | — → `[{method, path, query, body}]` |
 //! | `GET /__fake/webhooks` | webhook attempts | — → `[{url, status, answer, delivered, body}]` |
 
@@ -145,6 +145,8 @@ async fn resend(State(shared): State<Arc<Shared>>, Path(tid): Path<String>) -> R
 struct FaultBody {
     kind: String,
     #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
     path_contains: Option<String>,
     #[serde(default)]
     times: Option<u32>,
@@ -174,7 +176,12 @@ async fn faults(State(shared): State<Arc<Shared>>, Json(body): Json<FaultBody>) 
             )))
         }
     };
-    shared.add_fault(fault, body.path_contains, body.times.unwrap_or(1));
+    shared.add_fault(
+        fault,
+        body.method,
+        body.path_contains,
+        body.times.unwrap_or(1),
+    );
     answer(Ok(
         json!({"kind": body.kind, "times": body.times.unwrap_or(1)}),
     ))

@@ -224,7 +224,29 @@ impl FakeNicePay {
     /// `path_contains` (any API request when `None`).
     pub fn fail_next(&self, fault: Fault, path_contains: Option<&str>, times: u32) {
         self.shared
-            .add_fault(fault, path_contains.map(str::to_owned), times);
+            .add_fault(fault, None, path_contains.map(str::to_owned), times);
+    }
+
+    /// Like [`FakeNicePay::fail_next`], for requests of one HTTP `method` only (`"GET"`,
+    /// `"POST"`): e.g. lookups failing while cancels work.
+    pub fn fail_next_method(
+        &self,
+        method: &str,
+        fault: Fault,
+        path_contains: Option<&str>,
+        times: u32,
+    ) {
+        self.shared.add_fault(
+            fault,
+            Some(method.to_owned()),
+            path_contains.map(str::to_owned),
+            times,
+        );
+    }
+
+    /// Removes every injected fault not yet used.
+    pub fn clear_faults(&self) {
+        self.shared.clear_faults();
     }
 
     /// Every API request received so far.

@@ -36,6 +36,7 @@ pub enum Fault {
 #[derive(Debug, Clone)]
 struct FaultEntry {
     fault: Fault,
+    method: Option<String>,
     path_contains: Option<String>,
     times: u32,
 }
@@ -94,18 +95,32 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn add_fault(&self, fault: Fault, path_contains: Option<String>, times: u32) {
+    pub(crate) fn add_fault(
+        &self,
+        fault: Fault,
+        method: Option<String>,
+        path_contains: Option<String>,
+        times: u32,
+    ) {
         self.lock().faults.push(FaultEntry {
             fault,
+            method,
             path_contains,
             times: times.max(1),
         });
     }
 
-    fn take_fault(&self, path: &str) -> Option<Fault> {
+    pub(crate) fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
+    fn take_fault(&self, method: &Method, path: &str) -> Option<Fault> {
         let mut inner = self.lock();
         let idx = inner.faults.iter().position(|f| {
             f.times > 0
+                && f.method
+                    .as_deref()
+                    .map_or(true, |m| m.eq_ignore_ascii_case(method.as_str()))
                 && f.path_contains
                     .as_deref()
                     .map_or(true, |p| path.contains(p))
@@ -332,7 +347,7 @@ pub(crate) async fn api(
             }
         }
     };
-    let fault = shared.take_fault(&path);
+    let fault = shared.take_fault(&method, &path);
     match &fault {
         Some(Fault::ServerError) => {
             return (
