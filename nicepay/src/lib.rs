@@ -42,10 +42,12 @@
 //!
 //! Layout: [`wire`] (serde types), [`mapping`] (pure wire ↔ core; the cancel mapping is
 //! [`mapping::cancel`]), [`errors`] (result code → kind), `client` (HTTP transport),
+//! `billing` (card data → `encData`),
 //! `provider` ([`NicePay`]), `webhook` ([`NicePayWebhookVerifier`]), `settings`
 //! ([`NicePaySettings`]).
 #![forbid(unsafe_code)]
 
+mod billing;
 mod client;
 pub mod errors;
 pub mod mapping;
@@ -54,6 +56,7 @@ mod settings;
 mod webhook;
 pub mod wire;
 
+pub use billing::{encrypt_enc_data, BillingCard};
 pub use client::Timeouts;
 pub use errors::ConfigError;
 pub use provider::{

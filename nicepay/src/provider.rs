@@ -116,6 +116,7 @@ fn yyyymmdd(date: Date) -> String {
 ///   [`NicePay::payment_by_order_id_on`] for older orders.
 pub struct NicePay {
     transport: Transport,
+    secret_key: Secret,
     net_cancel_on_unknown: bool,
 }
 
@@ -215,6 +216,7 @@ impl NicePayBuilder {
         .map_err(ConfigError::HttpClient)?;
         Ok(NicePay {
             transport,
+            secret_key: self.secret_key,
             net_cancel_on_unknown: self.net_cancel_on_unknown,
         })
     }
@@ -302,6 +304,19 @@ impl NicePay {
             .post("net_cancel", "/v1/payments/netcancel", &body)
             .await?;
         payment_from_slice(&bytes)
+    }
+
+    /// Issues a billing key (빌키) for `card`: encrypts it as `encData` with the secret key
+    /// ([`EncMode`]) and registers it for `order_id`.
+    pub async fn issue_billing_key(
+        &self,
+        card: &crate::BillingCard,
+        mode: EncMode,
+        order_id: &str,
+    ) -> Result<RegisteredBillingKey, PaymentError> {
+        validate_order_id(order_id)?;
+        let enc = crate::billing::enc_data(card, self.secret_key.expose(), mode)?;
+        self.register_billing_key(&enc, mode, order_id).await
     }
 
     /// Registers a billing key from card data the merchant already encrypted (`encData`,

@@ -9,7 +9,7 @@ use hanpay_core::{
     Bank, BillingChargeRequest, CancelRequest, ConfirmRequest, ErrorKind, Money, Payment,
     PaymentProvider, PaymentStatus, RefundAccount, RetryPolicy, Secret,
 };
-use hanpay_nicepay::{EncMode, NicePay, Timeouts};
+use hanpay_nicepay::{encrypt_enc_data, BillingCard, EncMode, NicePay, Timeouts};
 use hanpay_testkit::fake_nicepay::{FakeNicePay, Fault, WindowMethod};
 
 /// The client's read timeout in these tests; a held-back answer is longer.
@@ -612,4 +612,29 @@ async fn billing_register_charge_and_expire() {
     let err = nice.charge_billing_key(&after).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(err.pg().unwrap().code, "U115");
+}
+
+#[tokio::test]
+async fn billing_key_from_card_data_is_encrypted_with_the_secret_key() {
+    let fake = FakeNicePay::start().await.unwrap();
+    let nice = client(&fake);
+    let card = BillingCard::new("1234567890123456", "25", "12", "800101", "12").unwrap();
+    for (mode, order_id, enc_mode) in [
+        (EncMode::A2Aes256Cbc, "order-bkey-0001", Some("A2")),
+        (EncMode::Aes128Ecb, "order-bkey-0002", None),
+    ] {
+        let key = nice.issue_billing_key(&card, mode, order_id).await.unwrap();
+        assert!(!key.bid.expose().is_empty());
+        let body: serde_json::Value =
+            serde_json::from_str(&fake.requests().last().unwrap().body).unwrap();
+        let expected = encrypt_enc_data(
+            "cardNo=1234567890123456&expYear=25&expMonth=12&idNo=800101&cardPw=12",
+            FakeNicePay::SECRET_KEY,
+            mode,
+        )
+        .unwrap();
+        assert_eq!(body["encData"], expected.expose());
+        assert_eq!(body["encMode"].as_str(), enc_mode);
+        assert!(!body.to_string().contains("1234567890123456"));
+    }
 }
