@@ -638,3 +638,39 @@ async fn billing_key_from_card_data_is_encrypted_with_the_secret_key() {
         assert!(!body.to_string().contains("1234567890123456"));
     }
 }
+
+#[tokio::test]
+async fn korean_messages_are_utf8_whatever_the_charset_header_says() {
+    let fake = FakeNicePay::start().await.unwrap();
+    let nice = client(&fake);
+    fake.set_content_type(Some("application/json;charset=EUC-KR"));
+    let p = paid(&fake, &nice, "order-char-0001", 15_000).await;
+    assert_eq!(p.order_name.as_deref(), Some("나이스페이-상품"));
+    let canceled = nice
+        .cancel(&CancelRequest::partial(
+            p.payment_key.clone(),
+            "고객 변심",
+            Money::krw(4_000),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        canceled.cancellations[0].reason.as_deref(),
+        Some("고객 변심")
+    );
+    let auth = fake
+        .authenticate("order-char-0002", 1_000, WindowMethod::Card)
+        .unwrap();
+    let mismatch = nice
+        .confirm(&ConfirmRequest::new(
+            auth.tid,
+            "order-char-0002",
+            Money::krw(999),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        mismatch.pg().unwrap().message,
+        "거래금액 불일치(인증된 금액과 승인요청 금액 불일치)"
+    );
+}

@@ -244,6 +244,13 @@ impl FakeNicePay {
         );
     }
 
+    /// Overrides the `Content-Type` of API answers (e.g. `application/json;charset=EUC-KR`, to
+    /// check that clients decode UTF-8 whatever the header says). `None` restores the default.
+    pub fn set_content_type(&self, content_type: Option<&str>) {
+        self.shared
+            .set_content_type(content_type.map(str::to_owned));
+    }
+
     /// Removes every injected fault not yet used.
     pub fn clear_faults(&self) {
         self.shared.clear_faults();

@@ -68,6 +68,7 @@ pub(crate) struct Shared {
     pub(crate) secret_key: String,
     inner: Mutex<Inner>,
     pub(crate) outbox: Outbox,
+    content_type: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -86,6 +87,7 @@ impl Shared {
             client_id,
             secret_key,
             outbox,
+            content_type: Mutex::new(None),
         }
     }
 
@@ -108,6 +110,12 @@ impl Shared {
             path_contains,
             times: times.max(1),
         });
+    }
+
+    pub(crate) fn set_content_type(&self, content_type: Option<String>) {
+        if let Ok(mut ct) = self.content_type.lock() {
+            *ct = content_type;
+        }
     }
 
     pub(crate) fn clear_faults(&self) {
@@ -376,8 +384,13 @@ pub(crate) async fn api(
         Some(Fault::DelayResponse(delay)) => tokio::time::sleep(delay).await,
         _ => {}
     }
-    match processed.answer {
+    let mut resp = match processed.answer {
         Ok(v) => json_response(200, &v),
         Err(e) => error_response(&e),
+    };
+    let overridden = shared.content_type.lock().ok().and_then(|ct| ct.clone());
+    if let Some(v) = overridden.and_then(|ct| HeaderValue::from_str(&ct).ok()) {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
     }
+    resp
 }
