@@ -16,6 +16,7 @@
 
 pub mod conformance;
 pub mod delivery;
+pub mod fake_nicepay;
 pub mod fake_portone;
 pub mod fake_toss;
 pub mod inbox;
