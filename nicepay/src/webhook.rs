@@ -308,6 +308,7 @@ impl WebhookVerifier for NicePayWebhookVerifier {
                 raw_status: None,
                 occurred_at: None,
                 trust: Trust::Unverified,
+                payment_secret: None,
                 body: request.body.clone(),
             });
         }
@@ -318,6 +319,7 @@ impl WebhookVerifier for NicePayWebhookVerifier {
         let edi_date = n.edi_date.clone().unwrap_or_default();
         if !self.signature_matches(&n, &tid, amount, &edi_date) {
             return Err(WebhookError::NoMatchingSignature {
+                header: "signature (body field)",
                 candidates: usize::from(n.signature.is_some()),
                 secrets: self.secret_keys.len(),
             });
@@ -350,6 +352,7 @@ impl WebhookVerifier for NicePayWebhookVerifier {
                 Some(ip) => Trust::SourceAddress(ip),
                 None => Trust::Unverified,
             },
+            payment_secret: None,
             body: request.body.clone(),
         })
     }
