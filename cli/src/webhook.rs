@@ -6,12 +6,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use base64::Engine as _;
-use hanpay::backends;
-use hanpay::config::{PortOneConfig, SenderConfig, TossConfig};
 use hanpay::core::webhook::{hmac_sha256, StandardWebhooks};
 use hanpay::core::{Secret, Trust, WebhookError, WebhookEvent, WebhookRequest, WebhookVerifier};
 use hanpay::portone::webhook::payload::WebhookPayload as PortOnePayload;
+use hanpay::portone::PortOneSettings;
 use hanpay::portone::WebhookGeneration;
+use hanpay::tosspayments::TossSettings;
 use hanpay_testkit::fake_toss;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use time::{OffsetDateTime, UtcOffset};
@@ -95,7 +95,7 @@ fn read_body(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
 }
 
 /// The verifier the `hanpay` facade builds for the same settings (its own construction,
-/// [`hanpay::backends`]), with one difference said in a note: without `--peer` the sender's
+/// each PG crate's settings type), with one difference said in a note: without `--peer` the sender's
 /// address is not checked.
 fn verifier(
     input: &VerifyInput,
@@ -107,21 +107,15 @@ fn verifier(
         |list: &[String]| -> Vec<Secret> { list.iter().map(|s| Secret::new(s.as_str())).collect() };
     match input.provider.as_str() {
         hanpay::TOSSPAYMENTS => {
-            let config = TossConfig {
-                secret_key: Secret::new(""),
-                webhook_secrets: secrets(
-                    &[input.secrets.as_slice(), &input.webhook_secrets].concat(),
-                ),
-                security_keys: secrets(&[input.secrets.as_slice(), &input.security_keys].concat()),
-                api_base_url: None,
-                sender: SenderConfig::default(),
-            };
-            let mut builder = backends::tosspayments::webhook_verifier_builder(&config);
+            let config = TossSettings::webhooks_only(
+                secrets(&[input.secrets.as_slice(), &input.webhook_secrets].concat()),
+                secrets(&[input.secrets.as_slice(), &input.security_keys].concat()),
+            );
+            let mut builder = config.webhook_verifier_builder();
             if input.peer.is_none() {
                 builder = builder.without_allowlist();
             }
-            let verifier =
-                backends::tosspayments::build_verifier(builder).map_err(|e| e.to_string())?;
+            let verifier = TossSettings::build_verifier(builder).map_err(|e| e.to_string())?;
             Ok(Box::new(verifier))
         }
         hanpay::PORTONE => {
@@ -151,21 +145,13 @@ fn verifier(
                     webhook_secrets.clear();
                 }
             }
-            let config = PortOneConfig {
-                api_secret: Secret::new(""),
-                webhook_secrets,
-                store_id: None,
-                channel_key: None,
-                api_base_url: None,
-                sender: SenderConfig::default(),
-            };
+            let config = PortOneSettings::webhooks_only(webhook_secrets);
             let signed = !config.webhook_secrets.is_empty();
-            let mut builder =
-                backends::portone::webhook_verifier_builder(&config).generation(generation);
+            let mut builder = config.webhook_verifier_builder().generation(generation);
             if input.peer.is_none() && signed {
                 builder = builder.without_allowlist();
             }
-            let verifier = backends::portone::build_verifier(builder).map_err(|e| e.to_string())?;
+            let verifier = PortOneSettings::build_verifier(builder).map_err(|e| e.to_string())?;
             Ok(Box::new(verifier))
         }
         other => Err(format!(

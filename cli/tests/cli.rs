@@ -242,14 +242,13 @@ fn verify_refuses_a_present_but_wrong_relay_signature_as_the_facade_does() {
         }
     }
     // The library configured as the facade does for TOSS_WEBHOOK_SECRET=S says the same.
-    let config = hanpay::config::TossConfig {
-        secret_key: hanpay::Secret::new("test_sk_x"),
-        webhook_secrets: vec![hanpay::Secret::new("S")],
-        security_keys: Vec::new(),
-        api_base_url: None,
-        sender: hanpay::config::SenderConfig::default(),
-    };
-    let facade = hanpay::backends::tosspayments::webhook_verifier(&config).unwrap();
+    let config = hanpay::tosspayments::TossSettings::webhooks_only(
+        vec![hanpay::Secret::new("S")],
+        Vec::new(),
+    );
+    let facade =
+        hanpay::tosspayments::TossSettings::build_verifier(config.webhook_verifier_builder())
+            .unwrap();
     let mut headers = http::HeaderMap::new();
     headers.insert("x-tosspayments-signature", wrong.parse().unwrap());
     let request = WebhookRequest::new(&headers, TOSS_STATUS_BODY.as_bytes().to_vec())

@@ -10,6 +10,7 @@
 //! - [`PaymentProvider`] (async) and [`WebhookVerifier`] (sync), with [`PaymentError`] and
 //!   [`WebhookError`].
 //! - [`webhook`]: HMAC in parts, Standard Webhooks, IP allowlists, redelivery schedules.
+//! - [`plugin`]: a PG as a plugin ([`plugin::Plugin`]), its settings and [`plugin::ConfigError`].
 //! - [`RetryPolicy`], [`Secret`], and the [`observe`] conventions.
 //!
 //! Provider crates (`hanpay-tosspayments`, `hanpay-portone`) implement the traits; the
@@ -22,6 +23,7 @@ mod error;
 mod money;
 pub mod observe;
 mod payment;
+pub mod plugin;
 mod provider;
 mod request;
 mod retry;

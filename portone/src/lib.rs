@@ -31,6 +31,7 @@
 mod client;
 pub mod errors;
 pub mod mapping;
+pub mod plugin;
 mod provider;
 pub mod webhook;
 pub mod wire;
@@ -43,6 +44,7 @@ mod robustness_tests;
 use hanpay_core::ProviderId;
 
 pub use client::{Timeouts, DEFAULT_BASE_URL};
+pub use plugin::{PortOneSettings, PLUGIN};
 pub use provider::{PortOne, PortOneBuilder};
 pub use webhook::{PortOneWebhookVerifier, PortOneWebhookVerifierBuilder, WebhookGeneration};
 

@@ -1,6 +1,10 @@
 //! Configuration: which PGs to use and with which keys, from a TOML file (with `${VAR}`
 //! expansion) and from the environment variables users of these PGs already set.
 //!
+//! The facade knows only what is shared (`default`, `[webhooks]`); each `[<pg>]` table goes to
+//! that PG's [plugin](crate::plugins()), which owns its settings type and its variables
+//! (`hanpay_tosspayments::TossSettings`, `hanpay_portone::PortOneSettings`, …).
+//!
 //! ```toml
 //! default = "tosspayments"            # or HANPAY_PROVIDER
 //!
@@ -17,181 +21,102 @@
 //! webhook_secret = ["${PORTONE_WEBHOOK_SECRET}"]  # one or several (rotation)
 //! store_id = "${PORTONE_STORE_ID}"
 //! channel_key = "${PORTONE_CHANNEL_KEY}"      # to issue virtual accounts by API
+//!
+//! [webhooks]
+//! max_body_bytes = 65536
 //! ```
 //!
-//! A missing variable, an unknown key, or a malformed value fails at start-up with a
-//! [`ConfigError`] naming the setting. `Debug` and `Display` of [`HanpayConfig`] print `***`
-//! for every secret.
+//! The file is parsed with `toml`, `${VAR}` expanded over every string, the environment laid
+//! over it (each PG's variables set its keys), then the shared part and each PG's table are
+//! deserialized with serde (`deny_unknown_fields`). A missing variable, an unknown key, or a
+//! malformed value fails at start-up with a [`ConfigError`] naming the setting (or the variable
+//! it came from), never its value. `Debug` and `Display` of [`HanpayConfig`] print `***` for
+//! every secret.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
-use hanpay_core::webhook::parse_network;
-use hanpay_core::Secret;
-use ipnet::IpNet;
+use hanpay_core::plugin::{deserialize_named, PgSettings, Plugin, SettingsInput};
+use serde::Deserialize;
+
+pub use hanpay_core::plugin::ConfigError;
 
 /// Provider name of Toss Payments in configuration, URLs and the registry.
 pub const TOSSPAYMENTS: &str = "tosspayments";
 /// Provider name of PortOne in configuration, URLs and the registry.
 pub const PORTONE: &str = "portone";
 
-/// The environment variables read by [`HanpayConfig::from_env`].
+/// The shared environment variables (each PG's are its plugin's: [`Plugin::env`]).
 pub mod env {
-    /// The default provider (`tosspayments` or `portone`).
+    /// The default provider (`tosspayments`, `portone`, …).
     pub const HANPAY_PROVIDER: &str = "HANPAY_PROVIDER";
-    /// Toss Payments secret key (`test_sk_…`, `live_sk_…`, `…_gsk_…`).
-    pub const TOSS_SECRET_KEY: &str = "TOSS_SECRET_KEY";
-    /// Secret of the `x-tosspayments-signature` header (comma-separated for rotation).
-    pub const TOSS_WEBHOOK_SECRET: &str = "TOSS_WEBHOOK_SECRET";
-    /// Toss security key for `tosspayments-webhook-signature` (comma-separated for rotation).
-    pub const TOSS_SECURITY_KEY: &str = "TOSS_SECURITY_KEY";
-    /// Toss API base URL (default `https://api.tosspayments.com`).
-    pub const TOSS_API_BASE_URL: &str = "TOSS_API_BASE_URL";
-    /// Allowed webhook sender addresses for Toss (comma-separated CIDRs).
-    pub const TOSS_WEBHOOK_ALLOWLIST: &str = "TOSS_WEBHOOK_ALLOWLIST";
-    /// Trusted proxies in front of the Toss webhook endpoint (comma-separated CIDRs).
-    pub const TOSS_TRUSTED_PROXIES: &str = "TOSS_TRUSTED_PROXIES";
-    /// PortOne V2 API secret.
-    pub const PORTONE_API_SECRET: &str = "PORTONE_API_SECRET";
-    /// PortOne Standard Webhooks secret(s) (`whsec_…`, comma-separated for rotation).
-    pub const PORTONE_WEBHOOK_SECRET: &str = "PORTONE_WEBHOOK_SECRET";
-    /// PortOne store id (`store-…`).
-    pub const PORTONE_STORE_ID: &str = "PORTONE_STORE_ID";
-    /// PortOne channel key (`channel-key-…`), needed to issue virtual accounts by API.
-    pub const PORTONE_CHANNEL_KEY: &str = "PORTONE_CHANNEL_KEY";
-    /// PortOne API base URL (default `https://api.portone.io`).
-    pub const PORTONE_API_BASE_URL: &str = "PORTONE_API_BASE_URL";
-    /// Allowed webhook sender addresses for PortOne (comma-separated CIDRs).
-    pub const PORTONE_WEBHOOK_ALLOWLIST: &str = "PORTONE_WEBHOOK_ALLOWLIST";
-    /// Trusted proxies in front of the PortOne webhook endpoint (comma-separated CIDRs).
-    pub const PORTONE_TRUSTED_PROXIES: &str = "PORTONE_TRUSTED_PROXIES";
 }
 
-/// A configuration problem, naming the setting (never its value when it is a secret).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// A required setting is absent.
-    #[error("missing setting {setting}: {hint}")]
-    Missing {
-        /// The setting (`tosspayments.secret_key` or `TOSS_SECRET_KEY`).
-        setting: String,
-        /// How to provide it.
-        hint: String,
-    },
-    /// A setting is present but unusable.
-    #[error("invalid setting {setting}: {reason}")]
-    Invalid {
-        /// The setting.
-        setting: String,
-        /// What is wrong (never the secret itself).
-        reason: String,
-    },
-    /// `${VAR}` names an environment variable that is not set.
-    #[error("setting {setting} refers to ${{{variable}}}, which is not set")]
-    UnsetVariable {
-        /// The setting containing the reference.
-        setting: String,
-        /// The variable.
-        variable: String,
-    },
-    /// The file could not be read or is not TOML.
-    #[error("configuration file {path}: {reason}")]
-    File {
-        /// The file.
-        path: String,
-        /// What went wrong.
-        reason: String,
-    },
-    /// A provider is configured whose crate was not compiled in.
-    #[error(
-        "provider {provider} is configured but hanpay was built without the `{provider}` feature"
-    )]
-    NotCompiled {
-        /// The provider.
-        provider: String,
-    },
+/// One configured PG: its plugin and its parsed settings.
+#[derive(Clone)]
+pub struct ProviderSettings {
+    plugin: Plugin,
+    settings: Arc<dyn PgSettings>,
 }
 
-impl ConfigError {
-    pub(crate) fn invalid(setting: impl Into<String>, reason: impl Into<String>) -> ConfigError {
-        ConfigError::Invalid {
-            setting: setting.into(),
-            reason: reason.into(),
-        }
+impl ProviderSettings {
+    /// The PG's id.
+    pub fn id(&self) -> &'static str {
+        self.plugin.id()
     }
 
-    /// The setting this error is about, when it is about one.
-    pub fn setting(&self) -> Option<&str> {
-        match self {
-            ConfigError::Missing { setting, .. }
-            | ConfigError::Invalid { setting, .. }
-            | ConfigError::UnsetVariable { setting, .. } => Some(setting),
-            ConfigError::File { .. } | ConfigError::NotCompiled { .. } => None,
-        }
+    /// The PG's plugin.
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &dyn PgSettings {
+        self.settings.as_ref()
     }
 }
 
-/// Webhook sender checks for one provider.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SenderConfig {
-    /// Allowed sender networks; `None` keeps the PG's published defaults.
-    pub allowlist: Option<Vec<IpNet>>,
-    /// Proxies whose `X-Forwarded-For` is believed (rightmost untrusted entry wins).
-    pub trusted_proxies: Vec<IpNet>,
-}
-
-/// Toss Payments settings.
-#[derive(Clone, PartialEq, Eq)]
-pub struct TossConfig {
-    /// `TOSS_SECRET_KEY`.
-    pub secret_key: Secret,
-    /// `TOSS_WEBHOOK_SECRET`: secrets of `x-tosspayments-signature` (several for rotation).
-    pub webhook_secrets: Vec<Secret>,
-    /// `TOSS_SECURITY_KEY`: keys of `tosspayments-webhook-signature` (several for rotation).
-    pub security_keys: Vec<Secret>,
-    /// `TOSS_API_BASE_URL`; `None` for Toss's production URL.
-    pub api_base_url: Option<String>,
-    /// Sender checks.
-    pub sender: SenderConfig,
-}
-
-/// PortOne settings.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PortOneConfig {
-    /// `PORTONE_API_SECRET`.
-    pub api_secret: Secret,
-    /// `PORTONE_WEBHOOK_SECRET`: Standard Webhooks secrets (several for rotation). Empty: the
-    /// allowlist alone admits events, which are then always reconciled with the API.
-    pub webhook_secrets: Vec<Secret>,
-    /// `PORTONE_STORE_ID`.
-    pub store_id: Option<String>,
-    /// `PORTONE_CHANNEL_KEY`: the channel used to issue virtual accounts by API.
-    pub channel_key: Option<String>,
-    /// `PORTONE_API_BASE_URL`; `None` for PortOne's production URL.
-    pub api_base_url: Option<String>,
-    /// Sender checks.
-    pub sender: SenderConfig,
+impl fmt::Debug for ProviderSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.settings, f)
+    }
 }
 
 /// The whole configuration: the providers to register and the default one.
-#[derive(Clone, PartialEq, Eq, Default)]
+#[derive(Clone, Default)]
 pub struct HanpayConfig {
     /// `HANPAY_PROVIDER` / `default`: the provider used when none is named. When absent and
     /// exactly one provider is configured, that one.
     pub default_provider: Option<String>,
-    /// Toss Payments, if configured.
-    pub tosspayments: Option<TossConfig>,
-    /// PortOne, if configured.
-    pub portone: Option<PortOneConfig>,
+    /// The configured PGs, in registration order.
+    providers: Vec<ProviderSettings>,
     /// Cap on webhook bodies, in bytes (`webhooks.max_body_bytes`); `None` uses each
     /// verifier's own limit.
     pub max_webhook_body_bytes: Option<usize>,
 }
 
+/// The shared part of the file, after the PG tables are taken out.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Shared {
+    #[serde(default)]
+    default: Option<String>,
+    #[serde(default)]
+    webhooks: Option<Webhooks>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Webhooks {
+    #[serde(default)]
+    max_body_bytes: Option<usize>,
+}
+
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 impl HanpayConfig {
-    /// Reads the process environment (see [`env`](mod@env)).
+    /// Reads the process environment (`HANPAY_PROVIDER` and each registered PG's variables).
     pub fn from_env() -> Result<HanpayConfig, ConfigError> {
         HanpayConfig::from_env_with(|name| std::env::var(name).ok())
     }
@@ -203,10 +128,7 @@ impl HanpayConfig {
     pub fn from_env_with(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<HanpayConfig, ConfigError> {
-        let mut config = HanpayConfig::default();
-        config.apply_env(&lookup)?;
-        config.validate()?;
-        Ok(config)
+        HanpayConfig::load(None, &lookup, true, crate::plugins())
     }
 
     /// Reads a TOML file, expanding `${VAR}` from the process environment, then lets set
@@ -222,20 +144,15 @@ impl HanpayConfig {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<HanpayConfig, ConfigError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+        let file_error = |reason: String| ConfigError::File {
             path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        let mut config = HanpayConfig::parse_toml(&text, &lookup).map_err(|e| match e {
-            ConfigError::File { reason, .. } => ConfigError::File {
-                path: path.display().to_string(),
-                reason,
-            },
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+        HanpayConfig::load(Some(&text), &lookup, true, crate::plugins()).map_err(|e| match e {
+            ConfigError::File { reason, .. } => file_error(reason),
             other => other,
-        })?;
-        config.apply_env(&lookup)?;
-        config.validate()?;
-        Ok(config)
+        })
     }
 
     /// Parses TOML text, expanding `${VAR}` through `lookup`. Environment variables are not
@@ -244,39 +161,152 @@ impl HanpayConfig {
         text: &str,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<HanpayConfig, ConfigError> {
-        let config = HanpayConfig::parse_toml(text, &lookup)?;
-        config.validate()?;
+        HanpayConfig::load(Some(text), &lookup, false, crate::plugins())
+    }
+
+    /// The general form: optional TOML text, variables through `lookup` (`${VAR}` and, with
+    /// `apply_env`, each PG's variables laid over the file), for the PGs of `plugins`.
+    pub fn load(
+        text: Option<&str>,
+        lookup: Lookup<'_>,
+        apply_env: bool,
+        plugins: &[Plugin],
+    ) -> Result<HanpayConfig, ConfigError> {
+        let mut root = match text {
+            Some(text) => {
+                let table: toml::Table =
+                    text.parse()
+                        .map_err(|e: toml::de::Error| ConfigError::File {
+                            path: "<text>".into(),
+                            reason: e.message().to_owned(),
+                        })?;
+                let mut value = toml::Value::Table(table);
+                expand_all("", &mut value, lookup)?;
+                match serde_json::to_value(value) {
+                    Ok(serde_json::Value::Object(map)) => map,
+                    _ => {
+                        return Err(ConfigError::File {
+                            path: "<text>".into(),
+                            reason: "not a table of settings".into(),
+                        })
+                    }
+                }
+            }
+            None => serde_json::Map::new(),
+        };
+
+        let mut providers = Vec::new();
+        for plugin in plugins {
+            let table = match root.remove(plugin.id()) {
+                None => None,
+                Some(serde_json::Value::Object(t)) => Some(t),
+                Some(_) => {
+                    return Err(ConfigError::invalid(plugin.id(), "expected a table"));
+                }
+            };
+            let mut from_env = Vec::new();
+            let table = if apply_env {
+                let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+                let activated = plugin
+                    .env()
+                    .iter()
+                    .any(|v| v.activates() && set(v.name()).is_some());
+                match table {
+                    Some(t) => Some(t),
+                    None if activated => Some(serde_json::Map::new()),
+                    None => None,
+                }
+                .map(|mut t| {
+                    for var in plugin.env() {
+                        if let Some(value) = set(var.name()) {
+                            t.insert(var.key().to_owned(), serde_json::Value::String(value));
+                            from_env.push(var.key());
+                        }
+                    }
+                    t
+                })
+            } else {
+                table
+            };
+            if let Some(table) = table {
+                let settings = plugin.parse(&SettingsInput::new(plugin, table, &from_env))?;
+                providers.push(ProviderSettings {
+                    plugin: *plugin,
+                    settings: Arc::from(settings),
+                });
+            }
+        }
+        if let Some(known) = crate::plugins::KNOWN_PGS
+            .iter()
+            .find(|id| root.contains_key(**id))
+        {
+            return Err(ConfigError::NotCompiled {
+                provider: (*known).to_owned(),
+            });
+        }
+
+        let shared: Shared =
+            deserialize_named(serde_json::Value::Object(root), &|path| path.to_owned())?;
+        let mut default_provider = shared.default.map(|s| s.trim().to_ascii_lowercase());
+        if apply_env {
+            if let Some(provider) = lookup(env::HANPAY_PROVIDER).filter(|v| !v.trim().is_empty()) {
+                default_provider = Some(provider.trim().to_ascii_lowercase());
+            }
+        }
+        let config = HanpayConfig {
+            default_provider,
+            providers,
+            max_webhook_body_bytes: shared.webhooks.and_then(|w| w.max_body_bytes),
+        };
+        config.validate(plugins)?;
         Ok(config)
+    }
+
+    /// The configured PGs, in registration order.
+    pub fn providers(&self) -> &[ProviderSettings] {
+        &self.providers
+    }
+
+    /// The settings of `id`, as its concrete type (`TossSettings`, …).
+    pub fn settings<T: 'static>(&self, id: &str) -> Option<&T> {
+        self.providers
+            .iter()
+            .find(|p| p.id() == id)
+            .and_then(|p| p.settings().as_any().downcast_ref::<T>())
     }
 
     /// The configured provider names, in registration order.
     pub fn provider_names(&self) -> Vec<&'static str> {
-        let mut names = Vec::new();
-        if self.tosspayments.is_some() {
-            names.push(TOSSPAYMENTS);
-        }
-        if self.portone.is_some() {
-            names.push(PORTONE);
-        }
-        names
+        self.providers.iter().map(ProviderSettings::id).collect()
     }
 
     /// The default provider's name: the configured one, or the only one configured.
     pub fn resolved_default(&self) -> Result<String, ConfigError> {
+        self.resolved_default_among(crate::plugins())
+    }
+
+    fn resolved_default_among(&self, plugins: &[Plugin]) -> Result<String, ConfigError> {
         if let Some(name) = &self.default_provider {
             return Ok(name.clone());
         }
         match self.provider_names().as_slice() {
             [only] => Ok((*only).to_owned()),
-            [] => Err(ConfigError::Missing {
-                setting: "providers".into(),
-                hint: format!(
-                    "configure at least one provider: set {} or {} (or a [tosspayments] / \
-                     [portone] table in the configuration file)",
-                    env::TOSS_SECRET_KEY,
-                    env::PORTONE_API_SECRET
-                ),
-            }),
+            [] => {
+                let vars: Vec<&str> = plugins
+                    .iter()
+                    .flat_map(|p| p.env().iter().filter(|v| v.activates()).map(|v| v.name()))
+                    .collect();
+                let tables: Vec<String> = plugins.iter().map(|p| format!("[{}]", p.id())).collect();
+                Err(ConfigError::Missing {
+                    setting: "providers".into(),
+                    hint: format!(
+                        "configure at least one provider: set {} (or a {} table in the \
+                         configuration file)",
+                        vars.join(" or "),
+                        tables.join(" / ")
+                    ),
+                })
+            }
             _ => Err(ConfigError::Missing {
                 setting: format!("default ({})", env::HANPAY_PROVIDER),
                 hint: "several providers are configured: name the default one".into(),
@@ -284,8 +314,8 @@ impl HanpayConfig {
         }
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
-        let default = self.resolved_default()?;
+    fn validate(&self, plugins: &[Plugin]) -> Result<(), ConfigError> {
+        let default = self.resolved_default_among(plugins)?;
         if !self.provider_names().contains(&default.as_str()) {
             return Err(ConfigError::invalid(
                 format!("default ({})", env::HANPAY_PROVIDER),
@@ -295,24 +325,6 @@ impl HanpayConfig {
                 ),
             ));
         }
-        if let Some(toss) = &self.tosspayments {
-            if toss.secret_key.is_empty() {
-                return Err(ConfigError::Missing {
-                    setting: format!("tosspayments.secret_key ({})", env::TOSS_SECRET_KEY),
-                    hint: "the Toss secret key (test_sk_… or live_sk_…)".into(),
-                });
-            }
-            check_url("tosspayments.api_base_url", toss.api_base_url.as_deref())?;
-        }
-        if let Some(portone) = &self.portone {
-            if portone.api_secret.is_empty() {
-                return Err(ConfigError::Missing {
-                    setting: format!("portone.api_secret ({})", env::PORTONE_API_SECRET),
-                    hint: "the PortOne V2 API secret".into(),
-                });
-            }
-            check_url("portone.api_base_url", portone.api_base_url.as_deref())?;
-        }
         if self.max_webhook_body_bytes == Some(0) {
             return Err(ConfigError::invalid(
                 "webhooks.max_body_bytes",
@@ -321,158 +333,34 @@ impl HanpayConfig {
         }
         Ok(())
     }
-
-    fn apply_env(&mut self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        if let Some(provider) = get(env::HANPAY_PROVIDER) {
-            self.default_provider = Some(provider.trim().to_ascii_lowercase());
-        }
-
-        if let Some(key) = get(env::TOSS_SECRET_KEY) {
-            let toss = self.tosspayments.get_or_insert_with(|| TossConfig {
-                secret_key: Secret::new(""),
-                webhook_secrets: Vec::new(),
-                security_keys: Vec::new(),
-                api_base_url: None,
-                sender: SenderConfig::default(),
-            });
-            toss.secret_key = Secret::new(key.trim());
-        }
-        if let Some(toss) = &mut self.tosspayments {
-            if let Some(v) = get(env::TOSS_WEBHOOK_SECRET) {
-                toss.webhook_secrets = split_secrets(&v);
-            }
-            if let Some(v) = get(env::TOSS_SECURITY_KEY) {
-                toss.security_keys = split_secrets(&v);
-            }
-            if let Some(v) = get(env::TOSS_API_BASE_URL) {
-                toss.api_base_url = Some(v.trim().to_owned());
-            }
-            if let Some(v) = get(env::TOSS_WEBHOOK_ALLOWLIST) {
-                toss.sender.allowlist = Some(parse_networks(env::TOSS_WEBHOOK_ALLOWLIST, &v)?);
-            }
-            if let Some(v) = get(env::TOSS_TRUSTED_PROXIES) {
-                toss.sender.trusted_proxies = parse_networks(env::TOSS_TRUSTED_PROXIES, &v)?;
-            }
-        }
-
-        if let Some(secret) = get(env::PORTONE_API_SECRET) {
-            let portone = self.portone.get_or_insert_with(|| PortOneConfig {
-                api_secret: Secret::new(""),
-                webhook_secrets: Vec::new(),
-                store_id: None,
-                channel_key: None,
-                api_base_url: None,
-                sender: SenderConfig::default(),
-            });
-            portone.api_secret = Secret::new(secret.trim());
-        }
-        if let Some(portone) = &mut self.portone {
-            if let Some(v) = get(env::PORTONE_WEBHOOK_SECRET) {
-                portone.webhook_secrets = split_secrets(&v);
-            }
-            if let Some(v) = get(env::PORTONE_STORE_ID) {
-                portone.store_id = Some(v.trim().to_owned());
-            }
-            if let Some(v) = get(env::PORTONE_CHANNEL_KEY) {
-                portone.channel_key = Some(v.trim().to_owned());
-            }
-            if let Some(v) = get(env::PORTONE_API_BASE_URL) {
-                portone.api_base_url = Some(v.trim().to_owned());
-            }
-            if let Some(v) = get(env::PORTONE_WEBHOOK_ALLOWLIST) {
-                portone.sender.allowlist =
-                    Some(parse_networks(env::PORTONE_WEBHOOK_ALLOWLIST, &v)?);
-            }
-            if let Some(v) = get(env::PORTONE_TRUSTED_PROXIES) {
-                portone.sender.trusted_proxies = parse_networks(env::PORTONE_TRUSTED_PROXIES, &v)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn parse_toml(
-        text: &str,
-        lookup: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<HanpayConfig, ConfigError> {
-        let value: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| ConfigError::File {
-                path: "<text>".into(),
-                reason: e.message().to_owned(),
-            })?;
-        let mut table = Table::new("", value, lookup);
-        let mut config = HanpayConfig {
-            default_provider: table
-                .string("default")?
-                .map(|s| s.trim().to_ascii_lowercase()),
-            ..HanpayConfig::default()
-        };
-        if let Some(mut toss) = table.table(TOSSPAYMENTS)? {
-            config.tosspayments = Some(TossConfig {
-                secret_key: Secret::new(toss.required_string("secret_key", env::TOSS_SECRET_KEY)?),
-                webhook_secrets: toss.secrets("webhook_secret")?,
-                security_keys: toss.secrets("security_key")?,
-                api_base_url: toss.string("api_base_url")?,
-                sender: toss.sender()?,
-            });
-            toss.finish()?;
-        }
-        if let Some(mut portone) = table.table(PORTONE)? {
-            config.portone = Some(PortOneConfig {
-                api_secret: Secret::new(
-                    portone.required_string("api_secret", env::PORTONE_API_SECRET)?,
-                ),
-                webhook_secrets: portone.secrets("webhook_secret")?,
-                store_id: portone.string("store_id")?,
-                channel_key: portone.string("channel_key")?,
-                api_base_url: portone.string("api_base_url")?,
-                sender: portone.sender()?,
-            });
-            portone.finish()?;
-        }
-        if let Some(mut hooks) = table.table("webhooks")? {
-            config.max_webhook_body_bytes = hooks.usize("max_body_bytes")?;
-            hooks.finish()?;
-        }
-        table.finish()?;
-        Ok(config)
-    }
 }
 
-fn check_url(setting: &str, url: Option<&str>) -> Result<(), ConfigError> {
-    match url {
-        Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => Err(
-            ConfigError::invalid(setting, format!("{url:?} is not an http(s) URL")),
-        ),
-        _ => Ok(()),
+/// Expands `${VAR}` in every string of `value`; errors name the setting by its path.
+fn expand_all(path: &str, value: &mut toml::Value, lookup: Lookup<'_>) -> Result<(), ConfigError> {
+    match value {
+        toml::Value::String(s) => *s = expand(path, s, lookup)?,
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                expand_all(&format!("{path}[{i}]"), item, lookup)?;
+            }
+        }
+        toml::Value::Table(table) => {
+            for (key, item) in table.iter_mut() {
+                let path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                expand_all(&path, item, lookup)?;
+            }
+        }
+        _ => {}
     }
-}
-
-fn split_secrets(value: &str) -> Vec<Secret> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(Secret::new)
-        .collect()
-}
-
-fn parse_networks(setting: &str, value: &str) -> Result<Vec<IpNet>, ConfigError> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|entry| parse_network(entry).map_err(|e| ConfigError::invalid(setting, e.to_string())))
-        .collect()
+    Ok(())
 }
 
 /// Expands `${VAR}` in `text`; `$$` is a literal `$`.
-pub(crate) fn expand(
-    setting: &str,
-    text: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<String, ConfigError> {
+pub(crate) fn expand(setting: &str, text: &str, lookup: Lookup<'_>) -> Result<String, ConfigError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(pos) = rest.find('$') {
@@ -507,273 +395,40 @@ pub(crate) fn expand(
     Ok(out)
 }
 
-/// A TOML table being read: expands variables, names settings by their path, refuses unknown
-/// keys (a typo must not silently drop a setting).
-struct Table<'a> {
-    prefix: String,
-    values: BTreeMap<String, toml::Value>,
-    lookup: &'a dyn Fn(&str) -> Option<String>,
-}
-
-impl<'a> Table<'a> {
-    fn new(prefix: &str, table: toml::Table, lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
-        Table {
-            prefix: prefix.to_owned(),
-            values: table.into_iter().collect(),
-            lookup,
-        }
-    }
-
-    fn path(&self, key: &str) -> String {
-        if self.prefix.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{}.{key}", self.prefix)
-        }
-    }
-
-    fn string(&mut self, key: &str) -> Result<Option<String>, ConfigError> {
-        let setting = self.path(key);
-        match self.values.remove(key) {
-            None => Ok(None),
-            Some(toml::Value::String(s)) => {
-                let expanded = expand(&setting, &s, self.lookup)?;
-                Ok(Some(expanded.trim().to_owned()).filter(|s| !s.is_empty()))
-            }
-            Some(other) => Err(ConfigError::invalid(
-                setting,
-                format!("expected a string, found {}", other.type_str()),
-            )),
-        }
-    }
-
-    fn required_string(&mut self, key: &str, variable: &str) -> Result<String, ConfigError> {
-        let setting = self.path(key);
-        self.string(key)?.ok_or_else(|| ConfigError::Missing {
-            setting,
-            hint: format!("set it, e.g. {key} = \"${{{variable}}}\""),
-        })
-    }
-
-    fn strings(&mut self, key: &str) -> Result<Vec<String>, ConfigError> {
-        let setting = self.path(key);
-        match self.values.remove(key) {
-            None => Ok(Vec::new()),
-            Some(toml::Value::String(s)) => {
-                let expanded = expand(&setting, &s, self.lookup)?;
-                Ok(expanded
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect())
-            }
-            Some(toml::Value::Array(items)) => {
-                let mut out = Vec::new();
-                for (i, item) in items.into_iter().enumerate() {
-                    let item_setting = format!("{setting}[{i}]");
-                    match item {
-                        toml::Value::String(s) => {
-                            let expanded = expand(&item_setting, &s, self.lookup)?;
-                            let trimmed = expanded.trim();
-                            if !trimmed.is_empty() {
-                                out.push(trimmed.to_owned());
-                            }
-                        }
-                        other => {
-                            return Err(ConfigError::invalid(
-                                item_setting,
-                                format!("expected a string, found {}", other.type_str()),
-                            ))
-                        }
-                    }
-                }
-                Ok(out)
-            }
-            Some(other) => Err(ConfigError::invalid(
-                setting,
-                format!(
-                    "expected a string or an array of strings, found {}",
-                    other.type_str()
-                ),
-            )),
-        }
-    }
-
-    fn secrets(&mut self, key: &str) -> Result<Vec<Secret>, ConfigError> {
-        Ok(self.strings(key)?.into_iter().map(Secret::new).collect())
-    }
-
-    fn networks(&mut self, key: &str) -> Result<Option<Vec<IpNet>>, ConfigError> {
-        let setting = self.path(key);
-        if !self.values.contains_key(key) {
-            return Ok(None);
-        }
-        self.strings(key)?
-            .iter()
-            .map(|e| {
-                parse_network(e).map_err(|err| ConfigError::invalid(&setting, err.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
-    }
-
-    fn sender(&mut self) -> Result<SenderConfig, ConfigError> {
-        Ok(SenderConfig {
-            allowlist: self.networks("allowlist")?,
-            trusted_proxies: self.networks("trusted_proxies")?.unwrap_or_default(),
-        })
-    }
-
-    fn usize(&mut self, key: &str) -> Result<Option<usize>, ConfigError> {
-        let setting = self.path(key);
-        match self.values.remove(key) {
-            None => Ok(None),
-            Some(toml::Value::Integer(n)) => usize::try_from(n)
-                .map(Some)
-                .map_err(|_| ConfigError::invalid(setting, "must not be negative")),
-            Some(other) => Err(ConfigError::invalid(
-                setting,
-                format!("expected an integer, found {}", other.type_str()),
-            )),
-        }
-    }
-
-    fn table(&mut self, key: &str) -> Result<Option<Table<'a>>, ConfigError> {
-        let setting = self.path(key);
-        match self.values.remove(key) {
-            None => Ok(None),
-            Some(toml::Value::Table(t)) => Ok(Some(Table::new(&setting, t, self.lookup))),
-            Some(other) => Err(ConfigError::invalid(
-                setting,
-                format!("expected a table, found {}", other.type_str()),
-            )),
-        }
-    }
-
-    fn finish(self) -> Result<(), ConfigError> {
-        match self.values.keys().next() {
-            None => Ok(()),
-            Some(key) => Err(ConfigError::invalid(self.path(key), "unknown setting")),
-        }
-    }
-}
-
-fn redacted(secrets: &[Secret]) -> String {
-    match secrets.len() {
-        0 => "(none)".into(),
-        1 => "***".into(),
-        n => format!("*** ({n} secrets)"),
-    }
-}
-
-fn networks(nets: &[IpNet]) -> String {
-    nets.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-impl fmt::Debug for SenderConfigDisplay<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0.allowlist {
-            Some(list) => write!(f, "allowlist = [{}]", networks(list))?,
-            None => f.write_str("allowlist = (the PG's published addresses)")?,
-        }
-        write!(
-            f,
-            ", trusted_proxies = [{}]",
-            networks(&self.0.trusted_proxies)
-        )
-    }
-}
-
-struct SenderConfigDisplay<'a>(&'a SenderConfig);
-
-impl fmt::Debug for TossConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TossConfig")
-            .field("secret_key", &self.secret_key)
-            .field("webhook_secrets", &redacted(&self.webhook_secrets))
-            .field("security_keys", &redacted(&self.security_keys))
-            .field("api_base_url", &self.api_base_url)
-            .field("sender", &SenderConfigDisplay(&self.sender))
-            .finish()
-    }
-}
-
-impl fmt::Debug for PortOneConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PortOneConfig")
-            .field("api_secret", &self.api_secret)
-            .field("webhook_secrets", &redacted(&self.webhook_secrets))
-            .field("store_id", &self.store_id)
-            .field("channel_key", &self.channel_key)
-            .field("api_base_url", &self.api_base_url)
-            .field("sender", &SenderConfigDisplay(&self.sender))
-            .finish()
-    }
-}
-
 impl fmt::Debug for HanpayConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HanpayConfig")
             .field("default_provider", &self.default_provider)
-            .field("tosspayments", &self.tosspayments)
-            .field("portone", &self.portone)
+            .field("providers", &self.providers)
             .field("max_webhook_body_bytes", &self.max_webhook_body_bytes)
             .finish()
     }
 }
 
-/// A TOML-like summary with every secret shown as `***`.
+/// A summary with every secret shown as `***`.
 impl fmt::Display for HanpayConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let default = self.resolved_default().unwrap_or_else(|_| "(unset)".into());
         writeln!(f, "default = {default}")?;
-        if let Some(toss) = &self.tosspayments {
-            writeln!(f, "[tosspayments]")?;
-            writeln!(f, "secret_key = ***")?;
-            writeln!(f, "webhook_secret = {}", redacted(&toss.webhook_secrets))?;
-            writeln!(f, "security_key = {}", redacted(&toss.security_keys))?;
-            writeln!(
-                f,
-                "api_base_url = {}",
-                toss.api_base_url.as_deref().unwrap_or("(Toss production)")
-            )?;
-            writeln!(f, "{:?}", SenderConfigDisplay(&toss.sender))?;
+        for provider in &self.providers {
+            writeln!(f, "[{}]  # {}", provider.id(), provider.plugin.name())?;
+            writeln!(f, "{:#?}", provider.settings)?;
         }
-        if let Some(portone) = &self.portone {
-            writeln!(f, "[portone]")?;
-            writeln!(f, "api_secret = ***")?;
-            writeln!(f, "webhook_secret = {}", redacted(&portone.webhook_secrets))?;
-            writeln!(
-                f,
-                "store_id = {}",
-                portone.store_id.as_deref().unwrap_or("(none)")
-            )?;
-            writeln!(
-                f,
-                "channel_key = {}",
-                portone.channel_key.as_deref().unwrap_or("(none)")
-            )?;
-            writeln!(
-                f,
-                "api_base_url = {}",
-                portone
-                    .api_base_url
-                    .as_deref()
-                    .unwrap_or("(PortOne production)")
-            )?;
-            writeln!(f, "{:?}", SenderConfigDisplay(&portone.sender))?;
+        if let Some(limit) = self.max_webhook_body_bytes {
+            writeln!(f, "[webhooks]\nmax_body_bytes = {limit}")?;
         }
         Ok(())
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "tosspayments", feature = "portone"))]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use std::collections::BTreeMap;
+
+    use hanpay_portone::PortOneSettings;
+    use hanpay_tosspayments::TossSettings;
+
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -816,12 +471,12 @@ max_body_bytes = 65536
         ]);
         let config = HanpayConfig::from_toml_str(FILE, lookup).unwrap();
         assert_eq!(config.resolved_default().unwrap(), "portone");
-        let toss = config.tosspayments.as_ref().unwrap();
+        let toss = config.settings::<TossSettings>(TOSSPAYMENTS).unwrap();
         assert!(toss.secret_key.ct_eq("test_sk_abc"));
         assert_eq!(toss.security_keys.len(), 2);
-        assert_eq!(toss.sender.allowlist.as_ref().unwrap().len(), 2);
-        assert_eq!(toss.sender.trusted_proxies.len(), 2);
-        let portone = config.portone.as_ref().unwrap();
+        assert_eq!(toss.allowlist.as_ref().unwrap().len(), 2);
+        assert_eq!(toss.trusted_proxies.len(), 2);
+        let portone = config.settings::<PortOneSettings>(PORTONE).unwrap();
         assert_eq!(portone.store_id.as_deref(), Some("store-1234"));
         assert_eq!(config.max_webhook_body_bytes, Some(65536));
 
@@ -908,13 +563,17 @@ max_body_bytes = 65536
         .unwrap();
         assert_eq!(config.resolved_default().unwrap(), "portone");
         assert_eq!(
-            config.tosspayments.as_ref().unwrap().webhook_secrets.len(),
+            config
+                .settings::<TossSettings>(TOSSPAYMENTS)
+                .unwrap()
+                .webhook_secrets
+                .len(),
             2
         );
-        let portone = config.portone.unwrap();
+        let portone = config.settings::<PortOneSettings>(PORTONE).unwrap();
         assert_eq!(portone.api_base_url.as_deref(), Some("http://127.0.0.1:9"));
-        assert_eq!(portone.sender.trusted_proxies.len(), 1);
-        assert!(portone.sender.allowlist.is_none());
+        assert_eq!(portone.trusted_proxies.len(), 1);
+        assert!(portone.allowlist.is_none());
     }
 
     #[test]
@@ -972,5 +631,30 @@ max_body_bytes = 65536
         let missing = HanpayConfig::from_file_with(dir.join("absent.toml"), vars).unwrap_err();
         assert!(missing.to_string().contains("absent.toml"), "{missing}");
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn env_values_stay_strings_and_errors_never_quote_values() {
+        // figment's env parsing would turn 007 into 7; the PGs' variables stay text.
+        let config = HanpayConfig::from_env_with(vars(&[("PORTONE_API_SECRET", "007")])).unwrap();
+        let portone = config.settings::<PortOneSettings>(PORTONE).unwrap();
+        assert!(portone.api_secret.ct_eq("007"));
+
+        let err = HanpayConfig::from_toml_str(
+            "[portone]\napi_secret = \"x\"\n[webhooks]\nmax_body_bytes = \"sekrit-value\"",
+            vars(&[]),
+        )
+        .unwrap_err();
+        assert_eq!(err.setting(), Some("webhooks.max_body_bytes"), "{err}");
+        assert!(!err.to_string().contains("sekrit"), "{err}");
+
+        let err = HanpayConfig::from_toml_str("[kakaopay]\nkey = \"x\"", vars(&[])).unwrap_err();
+        assert_eq!(err.setting(), Some("kakaopay"), "{err}");
+        let err = HanpayConfig::from_toml_str(
+            "[tosspayments]\nsecret_key = \"test_sk_x\"\n[webhooks]\nmax_body = 1",
+            vars(&[]),
+        )
+        .unwrap_err();
+        assert_eq!(err.setting(), Some("webhooks.max_body"), "{err}");
     }
 }

@@ -13,6 +13,9 @@
 //!   action table.
 //! - `axum` feature: [`axum::webhook_router`] serving `POST /webhooks/{provider}`.
 //!
+//! - [`plugins()`]: the PGs compiled in, one feature-gated line each; each PG crate owns its
+//!   settings, variables and build code ([`core::plugin::Plugin`]).
+//!
 //! Features: `tosspayments` and `portone` (default) compile each PG's crate; `axum` adds the
 //! router.
 //!
@@ -31,22 +34,23 @@
 
 #[cfg(feature = "axum")]
 pub mod axum;
-pub mod backends;
 pub mod checkout;
 pub mod config;
 pub mod event;
 pub mod pipeline;
+pub mod plugins;
 mod registry;
 pub mod secrets;
 pub mod store;
 
 pub use checkout::CheckoutError;
-pub use config::{ConfigError, HanpayConfig, PORTONE, TOSSPAYMENTS};
+pub use config::{ConfigError, HanpayConfig, ProviderSettings, PORTONE, TOSSPAYMENTS};
 pub use event::{OrderAction, PaymentEvent};
 pub use pipeline::{
     handler_fn, HandlerError, WebhookHandler, WebhookOutcome, WebhookPipeline,
     WebhookPipelineBuilder,
 };
+pub use plugins::{plugin, plugins};
 pub use registry::{Gateway, Hanpay, HanpayBuilder, UnknownProvider};
 pub use secrets::{InMemoryPaymentSecrets, PaymentSecrets};
 pub use store::{

@@ -186,8 +186,9 @@ impl Hanpay {
     /// Builds every provider of `config`. Fails naming the setting when a key is refused.
     pub fn from_config(config: &HanpayConfig) -> Result<Hanpay, ConfigError> {
         let mut builder = Hanpay::builder().default_provider(config.resolved_default()?);
-        for (provider, verifier) in crate::backends::build_all(config)? {
-            builder = builder.provider_with_webhooks(provider, verifier);
+        for configured in config.providers() {
+            let built = configured.settings().build()?;
+            builder = builder.provider_with_webhooks(built.provider, built.verifier);
         }
         if let Some(limit) = config.max_webhook_body_bytes {
             builder = builder.max_webhook_body_bytes(limit);

@@ -93,8 +93,17 @@ async fn no_public_type_shows_a_secret() {
     // Configuration.
     let config = HanpayConfig::from_env_with(env).unwrap();
     shown.both("HanpayConfig", &config);
-    shown.debug("TossConfig", config.tosspayments.as_ref().unwrap());
-    shown.debug("PortOneConfig", config.portone.as_ref().unwrap());
+    let toss_config = config
+        .settings::<hanpay::tosspayments::TossSettings>(hanpay::TOSSPAYMENTS)
+        .unwrap();
+    let portone_config = config
+        .settings::<hanpay::portone::PortOneSettings>(hanpay::PORTONE)
+        .unwrap();
+    shown.debug("TossSettings", toss_config);
+    shown.debug("PortOneSettings", portone_config);
+    for provider in config.providers() {
+        shown.debug("ProviderSettings", provider);
+    }
 
     // Facade: registry, builder, gateway, pipeline, the facade's verifier construction.
     let hanpay = Hanpay::from_config(&config).unwrap();
@@ -112,19 +121,18 @@ async fn no_public_type_shows_a_secret() {
     )
     .build();
     shown.debug("WebhookPipeline", &pipeline);
-    let toss_config = config.tosspayments.as_ref().unwrap();
-    let portone_config = config.portone.as_ref().unwrap();
     shown.debug(
         "facade TossWebhookVerifierBuilder",
-        &hanpay::backends::tosspayments::webhook_verifier_builder(toss_config),
+        &toss_config.webhook_verifier_builder(),
     );
     shown.debug(
         "facade TossWebhookVerifier",
-        &hanpay::backends::tosspayments::webhook_verifier(toss_config).unwrap(),
+        &hanpay::tosspayments::TossSettings::build_verifier(toss_config.webhook_verifier_builder())
+            .unwrap(),
     );
     shown.debug(
         "facade PortOneWebhookVerifierBuilder",
-        &hanpay::backends::portone::webhook_verifier_builder(portone_config),
+        &portone_config.webhook_verifier_builder(),
     );
 
     // PG clients and their builders.

@@ -27,12 +27,14 @@
 mod client;
 pub mod errors;
 pub mod mapping;
+pub mod plugin;
 mod provider;
 mod webhook;
 pub mod wire;
 
 pub use client::Timeouts;
 pub use errors::ConfigError;
+pub use plugin::{TossSettings, PLUGIN};
 pub use provider::{IssuedBillingKey, TossPayments, TossPaymentsBuilder, DEFAULT_BASE_URL};
 pub use webhook::{
     TossWebhookVerifier, TossWebhookVerifierBuilder, RELAY_SIGNATURE_HEADER, SIGNATURE_HEADER,

@@ -328,6 +328,42 @@ pub trait WebhookVerifier: Send + Sync {
 
     /// How the PG resends a webhook that was not acknowledged (to size dedupe windows).
     fn redelivery(&self) -> RedeliverySchedule;
+
+    /// The answer this PG expects for a delivery that was taken (processed, ignored or a
+    /// duplicate). Default: HTTP 200 with the pipeline's JSON summary.
+    fn ack(&self) -> WebhookAck {
+        WebhookAck::JSON_SUMMARY
+    }
+}
+
+/// What a webhook receiver answers a PG for a delivery it took: the PG's to say (NICEPAY
+/// wants HTTP 200 with the body `OK`; Toss counts only exactly 200; PortOne any 2xx).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookAck {
+    /// The HTTP status.
+    pub status: u16,
+    /// A fixed body, or `None` for the receiver's JSON summary of the outcome.
+    pub body: Option<&'static str>,
+    /// The body's content type (with a fixed body).
+    pub content_type: &'static str,
+}
+
+impl WebhookAck {
+    /// HTTP 200 with the receiver's JSON summary (`application/json`).
+    pub const JSON_SUMMARY: WebhookAck = WebhookAck {
+        status: 200,
+        body: None,
+        content_type: "application/json",
+    };
+
+    /// HTTP `status` with exactly `body` as `content_type`.
+    pub const fn fixed(status: u16, body: &'static str, content_type: &'static str) -> WebhookAck {
+        WebhookAck {
+            status,
+            body: Some(body),
+            content_type,
+        }
+    }
 }
 
 #[cfg(test)]
