@@ -1,4 +1,6 @@
 //! Korean banks under each PG's code scheme, and the customer's [`RefundAccount`].
+// Parses untrusted input (bank codes and refund accounts): no unchecked arithmetic.
+#![deny(clippy::arithmetic_side_effects)]
 
 use std::fmt;
 

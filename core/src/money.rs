@@ -2,13 +2,16 @@
 //!
 //! KRW has no minor unit, so `Money::krw(58_000)` is fifty-eight thousand won and serialises as
 //! the JSON integer `58000`. Amounts read from a provider's JSON go through
-//! [`Money::from_json`], which accepts a fractional number only where the currency has minor
-//! units (`726.24` USD → `72624`) and refuses a KRW `374000.5` or the string `"374000.00"`.
+//! [`Money::from_json`], which reads the number's **text** (never an `f64`): it accepts a
+//! fractional number only where the currency has minor units (`726.24` USD → `72624`) and
+//! refuses a KRW `374000.5` or `58000.0000000000001`, an exponent (`1e3`) and the string
+//! `"374000.00"`.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 
 /// An ISO 4217 currency. Codes hanpay does not know are kept as [`Currency::Other`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -132,9 +135,11 @@ pub enum MoneyError {
 /// let price = Money::krw(58_000);
 /// assert_eq!(price.to_string(), "58,000원");
 /// assert_eq!(serde_json::to_value(&price).unwrap()["amount"], 58000);
-/// let usd = Money::from_json(&serde_json::json!(726.24), Currency::Usd).unwrap();
+/// let raw = |text| serde_json::from_str::<&serde_json::value::RawValue>(text).unwrap();
+/// let usd = Money::from_json(raw("726.24"), Currency::Usd).unwrap();
 /// assert_eq!(usd.minor_units(), 72624);
-/// assert!(Money::from_json(&serde_json::json!("374000.00"), Currency::Krw).is_err());
+/// assert!(Money::from_json(raw("\"374000.00\""), Currency::Krw).is_err());
+/// assert!(Money::from_json(raw("58000.0000000000001"), Currency::Krw).is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {
@@ -216,8 +221,10 @@ impl Money {
     }
 
     /// Parses a plain decimal string (`"726.24"`, `"58000"`) in major units. A fraction longer
-    /// than the currency's exponent is an error, never rounded. Thousands separators, signs
-    /// other than a leading `-`, and exponents are refused.
+    /// than the currency's exponent is an error, never rounded (trailing zeros are not
+    /// significant: KRW `"58000.00"` is 58,000원). Thousands separators, signs other than a
+    /// leading `-`, and exponents are refused. No unchecked arithmetic: any text is safe.
+    #[deny(clippy::arithmetic_side_effects)]
     pub fn from_decimal_str(text: &str, currency: Currency) -> Result<Money, MoneyError> {
         let malformed = || MoneyError::Malformed(text.chars().take(40).collect());
         let (negative, digits) = match text.strip_prefix('-') {
@@ -236,8 +243,9 @@ impl Money {
             return Err(malformed());
         }
         let exponent = currency.exponent();
+        let width = usize::try_from(exponent).map_err(|_| MoneyError::Overflow)?;
         let significant = frac_part.trim_end_matches('0');
-        if significant.len() > exponent as usize {
+        if significant.len() > width {
             return Err(MoneyError::TooManyDecimals {
                 value: text.chars().take(40).collect(),
                 currency,
@@ -246,64 +254,57 @@ impl Money {
         }
         let scale = 10i64.checked_pow(exponent).ok_or(MoneyError::Overflow)?;
         let whole: i64 = int_part.parse().map_err(|_| MoneyError::Overflow)?;
-        let mut frac: i64 = 0;
-        for (i, b) in significant.bytes().enumerate() {
-            let digit = i64::from(b - b'0');
-            let place = 10i64
-                .checked_pow(exponent - 1 - i as u32)
-                .ok_or(MoneyError::Overflow)?;
-            frac += digit * place;
-        }
+        // The fraction padded to the minor unit's width: USD "5" → "50" cents.
+        let frac: i64 = if width == 0 {
+            0
+        } else {
+            format!("{significant:0<width$}")
+                .parse()
+                .map_err(|_| MoneyError::Overflow)?
+        };
         let minor = whole
             .checked_mul(scale)
             .and_then(|w| w.checked_add(frac))
             .ok_or(MoneyError::Overflow)?;
-        Ok(Money::new(if negative { -minor } else { minor }, currency))
+        let minor = if negative {
+            minor.checked_neg().ok_or(MoneyError::Overflow)?
+        } else {
+            minor
+        };
+        Ok(Money::new(minor, currency))
     }
 
-    /// Reads an amount a provider sent as a JSON number, in major units.
+    /// Reads an amount a provider sent as a JSON number, in major units, from the number's
+    /// text as it appeared on the wire (a [`RawValue`]) — never through an `f64`.
     ///
-    /// Integers are always accepted. A number with a fractional part is accepted only when the
-    /// currency has minor units and the fraction fits them (USD `726.24` → 72624 cents). A
-    /// string — even `"374000.00"` — and a KRW `374000.5` are errors: never silently rounded.
-    pub fn from_json(value: &serde_json::Value, currency: Currency) -> Result<Money, MoneyError> {
-        match value {
-            serde_json::Value::Number(number) => Money::from_json_number(number, currency),
-            other => Err(MoneyError::NotANumber {
-                found: describe_json(other),
+    /// The rules are [`Money::from_decimal_str`]'s: integers are always accepted; a fraction
+    /// only when the currency has minor units and it fits them (USD `726.24` → 72624 cents);
+    /// an exponent (`1e3`) is refused. A string — even `"374000.00"` —, `null`, a KRW
+    /// `374000.5` and a KRW `58000.0000000000001` are errors: never silently rounded.
+    ///
+    /// A `serde_json::Value` cannot be read exactly (its numbers are already `f64` or
+    /// integers), which is why this takes the raw text: deserialize the field as
+    /// `Box<RawValue>` (or `&RawValue`).
+    #[deny(clippy::arithmetic_side_effects)]
+    pub fn from_json(raw: &RawValue, currency: Currency) -> Result<Money, MoneyError> {
+        let text = raw.get().trim();
+        match text.as_bytes().first() {
+            Some(b'-' | b'0'..=b'9') => Money::from_decimal_str(text, currency),
+            _ => Err(MoneyError::NotANumber {
+                found: describe_json(text),
                 currency,
             }),
         }
     }
 
-    /// Like [`Money::from_json`] for an already-extracted JSON number.
-    pub fn from_json_number(
-        number: &serde_json::Number,
-        currency: Currency,
-    ) -> Result<Money, MoneyError> {
-        if let Some(i) = number.as_i64() {
-            let scale = 10i64
-                .checked_pow(currency.exponent())
-                .ok_or(MoneyError::Overflow)?;
-            return i
-                .checked_mul(scale)
-                .map(|m| Money::new(m, currency))
-                .ok_or(MoneyError::Overflow);
-        }
-        // serde_json prints the shortest representation that round-trips, so `726.24` reads
-        // back as "726.24" and the decimal parser decides exactly, with no float arithmetic.
-        Money::from_decimal_str(&number.to_string(), currency)
-    }
-
-    /// Writes the amount as a JSON number in major units, the form most PG APIs expect: an
-    /// integer for KRW/JPY, a decimal for USD. Never a string.
-    pub fn to_json_major(&self) -> serde_json::Value {
-        let exponent = self.currency.exponent();
-        if exponent == 0 {
-            return serde_json::Value::from(self.amount);
-        }
+    /// Writes the amount as a JSON number token in major units, the form most PG APIs expect:
+    /// an integer for KRW/JPY, a decimal for USD (`726.24`). Never a string, and never an
+    /// `f64` on the way: the token is the exact decimal text.
+    pub fn to_json_major(&self) -> Box<RawValue> {
         let text = self.major_decimal_string();
-        serde_json::from_str(&text).unwrap_or_else(|_| serde_json::Value::from(self.amount))
+        // A plain decimal is always a valid JSON number; the fallback is unreachable.
+        RawValue::from_string(text)
+            .unwrap_or_else(|_| RawValue::from_string(self.amount.to_string()).unwrap_or_default())
     }
 
     /// The amount in major units as a plain decimal string (`"726.24"`, `"58000"`).
@@ -324,16 +325,21 @@ impl Money {
     }
 }
 
-fn describe_json(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::Null => "null".to_owned(),
-        serde_json::Value::Bool(_) => "a boolean".to_owned(),
-        serde_json::Value::Number(n) => n.to_string(),
-        serde_json::Value::String(s) => {
-            format!("the string {:?}", s.chars().take(24).collect::<String>())
+/// A short description of a JSON value's text that is not a number (never the full payload).
+fn describe_json(text: &str) -> String {
+    match text.as_bytes().first() {
+        Some(b'n') => "null".to_owned(),
+        Some(b't' | b'f') => "a boolean".to_owned(),
+        Some(b'"') => {
+            let inner: String = serde_json::from_str(text).unwrap_or_default();
+            format!(
+                "the string {:?}",
+                inner.chars().take(24).collect::<String>()
+            )
         }
-        serde_json::Value::Array(_) => "an array".to_owned(),
-        serde_json::Value::Object(_) => "an object".to_owned(),
+        Some(b'[') => "an array".to_owned(),
+        Some(b'{') => "an object".to_owned(),
+        _ => "nothing readable".to_owned(),
     }
 }
 
@@ -399,58 +405,113 @@ mod tests {
         assert!(v["amount"].is_i64());
         let back: Money = serde_json::from_value(v).unwrap();
         assert_eq!(back, Money::krw(374_000));
-        assert_eq!(Money::krw(374_000).to_json_major(), json!(374000));
+        assert_eq!(Money::krw(374_000).to_json_major().get(), "374000");
         assert_eq!(
-            Money::new(72_624, Currency::Usd).to_json_major(),
-            json!(726.24)
+            Money::new(72_624, Currency::Usd).to_json_major().get(),
+            "726.24"
         );
+        // Beyond f64's 15–17 significant digits the token is still exact.
+        let big = Money::new(192_227_032_337_026_370, Currency::Usd);
+        assert_eq!(big.to_json_major().get(), "1922270323370263.70");
+        assert_eq!(
+            Money::from_json(&big.to_json_major(), Currency::Usd).unwrap(),
+            big
+        );
+    }
+
+    fn raw(text: &str) -> &RawValue {
+        serde_json::from_str(text).unwrap()
+    }
+
+    fn from_json(text: &str, currency: Currency) -> Result<Money, MoneyError> {
+        Money::from_json(raw(text), currency)
     }
 
     #[test]
     fn json_amounts_are_strict() {
         assert_eq!(
-            Money::from_json(&json!(374000), Currency::Krw).unwrap(),
+            from_json("374000", Currency::Krw).unwrap(),
             Money::krw(374_000)
         );
         assert_eq!(
-            Money::from_json(&json!(726.24), Currency::Usd)
-                .unwrap()
-                .minor_units(),
+            from_json("726.24", Currency::Usd).unwrap().minor_units(),
             72_624
         );
         assert_eq!(
-            Money::from_json(&json!(726.2), Currency::Usd)
-                .unwrap()
-                .minor_units(),
+            from_json("726.2", Currency::Usd).unwrap().minor_units(),
             72_620
         );
-        assert_eq!(
-            Money::from_json(&json!(12), Currency::Usd)
-                .unwrap()
-                .minor_units(),
-            1_200
-        );
+        assert_eq!(from_json("12", Currency::Usd).unwrap().minor_units(), 1_200);
+        assert_eq!(from_json(" -5 ", Currency::Krw).unwrap(), Money::krw(-5));
         assert!(matches!(
-            Money::from_json(&json!(374000.5), Currency::Krw),
+            from_json("374000.5", Currency::Krw),
             Err(MoneyError::TooManyDecimals { .. })
         ));
         assert!(matches!(
-            Money::from_json(&json!("374000.00"), Currency::Krw),
+            from_json(r#""374000.00""#, Currency::Krw),
             Err(MoneyError::NotANumber { .. })
         ));
         assert!(matches!(
-            Money::from_json(&json!("390000"), Currency::Krw),
+            from_json(r#""390000""#, Currency::Krw),
             Err(MoneyError::NotANumber { .. })
         ));
-        assert!(Money::from_json(&json!(null), Currency::Krw).is_err());
+        for other in ["null", "true", "[1]", r#"{"a":1}"#] {
+            assert!(matches!(
+                from_json(other, Currency::Krw),
+                Err(MoneyError::NotANumber { .. })
+            ));
+        }
         assert!(matches!(
-            Money::from_json(&json!(1.005), Currency::Usd),
+            from_json("1.005", Currency::Usd),
             Err(MoneyError::TooManyDecimals { .. })
         ));
         // A JSON 374000.0 is an integral value; accepting it loses nothing.
         assert_eq!(
-            Money::from_json(&json!(374000.0), Currency::Krw).unwrap(),
+            from_json("374000.0", Currency::Krw).unwrap(),
             Money::krw(374_000)
+        );
+    }
+
+    /// These used to go through `f64`: the fraction vanished, the exponent was applied, and
+    /// the 17th significant digit was rounded.
+    #[test]
+    fn json_amounts_are_read_from_their_text_not_a_float() {
+        assert!(matches!(
+            from_json("58000.0000000000001", Currency::Krw),
+            Err(MoneyError::TooManyDecimals { .. })
+        ));
+        for exponent in ["1e3", "1E3", "1.0e3", "1e-2", "5800e1"] {
+            assert!(
+                matches!(
+                    from_json(exponent, Currency::Krw),
+                    Err(MoneyError::Malformed(_))
+                ),
+                "{exponent}"
+            );
+        }
+        assert_eq!(
+            from_json("1922270323370263.70", Currency::Usd)
+                .unwrap()
+                .minor_units(),
+            192_227_032_337_026_370
+        );
+        assert_eq!(
+            from_json("9007199254740993", Currency::Krw).unwrap(),
+            Money::krw(9_007_199_254_740_993)
+        );
+        assert!(matches!(
+            from_json("9223372036854775808", Currency::Krw),
+            Err(MoneyError::Overflow)
+        ));
+        assert!(matches!(
+            from_json("92233720368547758.08", Currency::Usd),
+            Err(MoneyError::Overflow)
+        ));
+        assert_eq!(
+            from_json("-92233720368547758.07", Currency::Usd)
+                .unwrap()
+                .minor_units(),
+            -i64::MAX
         );
     }
 

@@ -1,5 +1,7 @@
 //! PortOne's error `type` → the provider-neutral [`ErrorKind`], keeping PortOne's own type,
 //! message and (for `PG_PROVIDER`) the PG's `pgCode`/`pgMessage`.
+// Parses untrusted input (error bodies): no unchecked arithmetic.
+#![deny(clippy::arithmetic_side_effects)]
 
 use hanpay_core::{ErrorKind, PaymentError, PgError};
 

@@ -15,6 +15,8 @@
 //! | `PARTIAL_CANCELLED` | `PartiallyCanceled` |
 //! | `CANCELLED` | `Canceled` |
 //! | anything else | `Unknown` (raw kept) |
+// Parses untrusted input (wire values): no unchecked arithmetic.
+#![deny(clippy::arithmetic_side_effects)]
 
 use hanpay_core::{
     Bank, BillingChargeRequest, CancelRequest, Cancellation,
@@ -173,7 +175,11 @@ pub fn payment(
         raw_status: wire_status.as_str().to_owned(),
         method: common.method.as_ref().map(|m| method(m, &wire_status, now)),
         total: Money::new(amount.total, currency.clone()),
-        balance: Money::new(amount.total - amount.cancelled, currency.clone()),
+        // 0 ≤ cancelled ≤ total was checked above, so this never saturates.
+        balance: Money::new(
+            amount.total.saturating_sub(amount.cancelled),
+            currency.clone(),
+        ),
         canceled: Money::new(amount.cancelled, currency.clone()),
         cancellations: paid
             .map(|d| {

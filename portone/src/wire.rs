@@ -13,6 +13,8 @@
 //!
 //! Timestamps are kept as the RFC 3339 strings PortOne sent; [`crate::mapping`] parses them.
 //! Conversions to the provider-neutral `hanpay-core` model live in [`crate::mapping`], not here.
+// Parses untrusted input (wire JSON): no unchecked arithmetic.
+#![deny(clippy::arithmetic_side_effects)]
 
 use serde::{Deserialize, Deserializer, Serialize};
 

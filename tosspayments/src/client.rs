@@ -124,11 +124,7 @@ pub(crate) fn decode_error_body(body: &[u8]) -> (String, String) {
 
 /// The error for an error response. Classified by the code; only a response without a code
 /// falls back to the status (429 and 5xx transient, anything else a rejection).
-pub(crate) fn error_from_response(
-    operation: &'static str,
-    status: u16,
-    body: &[u8],
-) -> PaymentError {
+pub fn error_from_response(operation: &'static str, status: u16, body: &[u8]) -> PaymentError {
     let (code, message) = decode_error_body(body);
     let kind = if status == 429 {
         ErrorKind::Retryable

@@ -4,10 +4,14 @@
 //!
 //! Unknown codes are classified by their prefix (`INVALID_`, `REJECT_`, `NOT_FOUND`, …) and the
 //! code itself is always kept in the error's [`hanpay_core::PgError`].
+// Parses untrusted input (error bodies): no unchecked arithmetic.
+#![deny(clippy::arithmetic_side_effects)]
 
 use std::time::Duration;
 
 use hanpay_core::ErrorKind;
+
+pub use crate::client::error_from_response;
 
 /// Codes that are transient and safe to retry with the same `Idempotency-Key`.
 const RETRYABLE: &[&str] = &[

@@ -12,6 +12,8 @@
 //!
 //! These types are plain data; the conversions to the provider-neutral model live in
 //! [`crate::mapping`], and request bodies are built there too.
+// Parses untrusted input (wire JSON): no unchecked arithmetic.
+#![deny(clippy::arithmetic_side_effects)]
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -182,6 +182,43 @@ fn missing_transmission_time_is_rejected() {
     );
 }
 
+/// The transmission time is read before the signature is checked, so a bogus signature with
+/// an overflowing offset (`--128:00` used to compute `-1 * -128` in `i8`) must be a plain
+/// rejection, not a panic; so must an unsigned body's `createdAt` with such an offset.
+#[test]
+fn overflowing_offsets_are_rejected_not_panics() {
+    let v = verifier();
+    for time in [
+        "2024-09-05T12:19:21--128:00",
+        "2024-09-05T12:19:21-00:-128",
+        "2024-09-05T12:19:21+-9:00",
+    ] {
+        let h = headers(&[
+            ("tosspayments-webhook-signature", "v1:AAAA".into()),
+            ("tosspayments-webhook-transmission-time", time.into()),
+        ]);
+        assert!(
+            matches!(
+                verify(&v, &h, PAYOUT),
+                Err(WebhookError::MalformedHeader {
+                    name: "tosspayments-webhook-transmission-time",
+                    ..
+                })
+            ),
+            "{time}"
+        );
+    }
+    let open = TossWebhookVerifier::builder()
+        .without_allowlist()
+        .build()
+        .unwrap();
+    let body = String::from_utf8(STATUS.to_vec())
+        .unwrap()
+        .replace("2022-01-01T00:00:00.000000", "2022-01-01T00:00:00--128:00");
+    let event = verify(&open, &HeaderMap::new(), body.as_bytes()).unwrap();
+    assert_eq!(event.occurred_at, None);
+}
+
 #[test]
 fn timestamps_are_bounded_both_ways() {
     let v = TossWebhookVerifier::builder()

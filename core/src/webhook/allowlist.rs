@@ -1,4 +1,6 @@
 //! [`IpAllowlist`]: which addresses may send webhooks, with trusted proxies.
+// Parses untrusted input (addresses and X-Forwarded-For): no unchecked arithmetic.
+#![deny(clippy::arithmetic_side_effects)]
 
 use std::net::IpAddr;
 
@@ -43,9 +45,11 @@ pub struct InvalidNetwork {
 fn canonical_net(net: IpNet) -> IpNet {
     match net {
         IpNet::V6(v6) => match v6.addr().to_ipv4_mapped() {
-            Some(v4) if v6.prefix_len() >= 96 => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
-                .map(IpNet::V4)
-                .unwrap_or(net),
+            Some(v4) => v6
+                .prefix_len()
+                .checked_sub(96)
+                .and_then(|len| ipnet::Ipv4Net::new(v4, len).ok())
+                .map_or(net, IpNet::V4),
             _ => net,
         },
         IpNet::V4(_) => net,

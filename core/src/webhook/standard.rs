@@ -5,6 +5,8 @@
 //! list of `version,base64` entries; only `v1` entries are checked, any one matching passes,
 //! each compared as decoded bytes in constant time. Timestamps are bounded both ways (±300 s
 //! by default) against the request's receive time, which tests can fix.
+// Parses untrusted input (webhook headers): no unchecked arithmetic.
+#![deny(clippy::arithmetic_side_effects)]
 
 use std::time::Duration;
 
@@ -68,7 +70,7 @@ fn decode_secret(index: usize, secret: &str) -> Result<Vec<u8>, WebhookError> {
     if b64.is_empty() {
         return Err(WebhookError::InvalidSecret(format!(
             "Standard Webhooks secret #{} is empty",
-            index + 1
+            index.saturating_add(1)
         )));
     }
     let bytes = base64::engine::general_purpose::STANDARD
@@ -76,13 +78,13 @@ fn decode_secret(index: usize, secret: &str) -> Result<Vec<u8>, WebhookError> {
         .map_err(|_| {
             WebhookError::InvalidSecret(format!(
                 "Standard Webhooks secret #{} is not base64 (expected whsec_ followed by base64)",
-                index + 1
+                index.saturating_add(1)
             ))
         })?;
     if bytes.is_empty() {
         return Err(WebhookError::InvalidSecret(format!(
             "Standard Webhooks secret #{} decodes to nothing",
-            index + 1
+            index.saturating_add(1)
         )));
     }
     Ok(bytes)
@@ -164,10 +166,12 @@ impl StandardWebhooks {
             if seen_v1 == MAX_CANDIDATES {
                 break;
             }
-            seen_v1 += 1;
+            seen_v1 = seen_v1.saturating_add(1);
             if let Some(decoded) = decode_base64_signature(sig) {
-                candidates[count] = decoded;
-                count += 1;
+                if let Some(slot) = candidates.get_mut(count) {
+                    *slot = decoded;
+                }
+                count = count.saturating_add(1);
             }
         }
         let parts: [&[u8]; 5] = [id.as_bytes(), b".", timestamp_text.as_bytes(), b".", body];

@@ -9,6 +9,8 @@
 //! Unknown types, statuses and fields never fail parsing: an unknown `type` or `status` is kept
 //! raw, extra fields are ignored. A body that matches none of the shapes is
 //! [`PayloadError::Unrecognised`].
+// Parses untrusted input (webhook bodies): no unchecked arithmetic.
+#![deny(clippy::arithmetic_side_effects)]
 
 use serde::Deserialize;
 

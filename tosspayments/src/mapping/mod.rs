@@ -7,6 +7,8 @@
 //!   refunded even while Toss still says `PARTIAL_CANCELED`.
 //! - [`cancel`]: the cancel mapping (request body and `cancels[]`), in one place.
 //! - Request bodies for confirm, virtual accounts and billing charges.
+// Parses untrusted input (wire values): no unchecked arithmetic.
+#![deny(clippy::arithmetic_side_effects)]
 
 pub mod cancel;
 mod time;

@@ -2,7 +2,14 @@
 //!
 //! API objects use `yyyy-MM-dd'T'HH:mm:ss±hh:mm`; webhook `createdAt` has 0–9 fraction digits
 //! and usually **no offset**, meaning Korean time (KST, +09:00). One lenient parser reads both.
+//!
+//! The text comes from unauthenticated input (a webhook body's `createdAt`, the
+//! `tosspayments-webhook-transmission-time` header read before the signature is checked), so
+//! this module does no unchecked arithmetic: every component is read by the `time` crate's
+//! parsers or with checked operations.
+#![deny(clippy::arithmetic_side_effects)]
 
+use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
@@ -12,14 +19,22 @@ pub const KST: UtcOffset = match UtcOffset::from_hms(9, 0, 0) {
     Err(_) => UtcOffset::UTC,
 };
 
+/// `±hh:mm` (what Toss documents) and `±hhmm`: exactly two digits each, one mandatory sign.
+const OFFSET_FORMATS: [&[BorrowedFormatItem<'static>]; 2] = [
+    format_description!("[offset_hour sign:mandatory]:[offset_minute]"),
+    format_description!("[offset_hour sign:mandatory][offset_minute]"),
+];
+
 /// Parses a Toss timestamp leniently: `2022-01-01T00:00:00`, with an optional fraction of 1 to
-/// 9 digits, and an optional `Z` / `±hh:mm` offset (none means KST). `None` if unreadable.
+/// 9 digits, and an optional `Z` / `±hh:mm` / `±hhmm` offset (none means KST). `None` if
+/// unreadable — never a panic, whatever the text.
 ///
 /// ```
 /// use hanpay_tosspayments::mapping::parse_toss_time;
 /// let a = parse_toss_time("2026-01-02T14:46:59.65327").unwrap();
 /// let b = parse_toss_time("2026-01-02T14:46:59.653270+09:00").unwrap();
 /// assert_eq!(a, b);
+/// assert!(parse_toss_time("2024-04-25T19:00:00--128:00").is_none());
 /// ```
 pub fn parse_toss_time(text: &str) -> Option<OffsetDateTime> {
     let text = text.trim();
@@ -37,31 +52,18 @@ pub fn parse_toss_time(text: &str) -> Option<OffsetDateTime> {
                 return None;
             }
             let (frac, rest) = after.split_at(digits);
-            let mut n: u32 = frac.parse().ok()?;
-            for _ in digits..9 {
-                n *= 10;
-            }
-            (n, rest)
+            let value: u32 = frac.parse().ok()?;
+            let scale = 10u32.checked_pow(u32::try_from(9usize.checked_sub(digits)?).ok()?)?;
+            (value.checked_mul(scale)?, rest)
         }
         None => (0, rest),
     };
     let offset = match rest {
         "" => KST,
         "Z" | "z" => UtcOffset::UTC,
-        other => {
-            let sign = match other.as_bytes().first()? {
-                b'+' => 1i8,
-                b'-' => -1i8,
-                _ => return None,
-            };
-            let body = other.get(1..)?;
-            let (h, m) = body
-                .split_once(':')
-                .unwrap_or((body.get(..2)?, body.get(2..)?));
-            let h: i8 = h.parse().ok()?;
-            let m: i8 = m.parse().ok()?;
-            UtcOffset::from_hms(sign * h, sign * m, 0).ok()?
-        }
+        other => OFFSET_FORMATS
+            .iter()
+            .find_map(|format| UtcOffset::parse(other, format).ok())?,
     };
     base.replace_nanosecond(nanos)
         .ok()
@@ -103,8 +105,52 @@ mod tests {
             "2022-13-01T00:00:00",
             "2022-01-01T00:00:00 junk",
             "ㄱㄴㄷㄹㅁㅂㅅㅇㅈㅊㅋ",
+            // A doubled sign used to read as −09:00.
+            "2022-01-01T00:00:00+-9:00",
+            "2022-01-01T00:00:00-+09:00",
+            "2022-01-01T00:00:00+9:00",
+            "2022-01-01T00:00:00+09:0",
+            "2022-01-01T00:00:00+09:",
+            "2022-01-01T00:00:00+",
+            "2022-01-01T00:00:00+09:00Z",
+            "2022-01-01T00:00:00+26:00",
+            "2022-01-01T00:00:00+09:60",
         ] {
             assert!(parse_toss_time(bad).is_none(), "{bad}");
         }
+    }
+
+    /// `sign * h` in `i8` overflowed for `-128`: a panic (with overflow checks on) reachable
+    /// from an unsigned webhook header. Every such offset is now simply unreadable.
+    #[test]
+    fn out_of_range_offsets_are_refused_without_panicking() {
+        for bad in [
+            "2024-04-25T19:00:00--128:00",
+            "2024-04-25T19:00:00-00:-128",
+            "2024-04-25T19:00:00+-128:00",
+            "2024-04-25T19:00:00--12800",
+            "2024-04-25T19:00:00-127:00",
+            "2024-04-25T19:00:00+00:-1",
+            "2024-04-25T19:00:00.999999999--128:-128",
+        ] {
+            assert!(parse_toss_time(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn offsets_are_exact() {
+        let kst = parse_toss_time("2022-01-01T09:00:00+09:00").unwrap();
+        let compact = parse_toss_time("2022-01-01T09:00:00+0900").unwrap();
+        assert_eq!(kst, compact);
+        let half = parse_toss_time("2022-01-01T00:00:00-00:30").unwrap();
+        assert_eq!(half.offset(), UtcOffset::from_hms(0, -30, 0).unwrap());
+        let far = parse_toss_time("2022-01-01T00:00:00-12:45").unwrap();
+        assert_eq!(far.offset(), UtcOffset::from_hms(-12, -45, 0).unwrap());
+        assert_eq!(
+            parse_toss_time("2022-01-01T00:00:00+00:00")
+                .unwrap()
+                .offset(),
+            UtcOffset::UTC
+        );
     }
 }
