@@ -4,8 +4,9 @@
 //! The handler reads the raw body (capped at the provider's limit: a larger body is refused
 //! with 413 before it is read in full), the TCP peer from [`ConnectInfo`] (serve with
 //! `into_make_service_with_connect_info::<SocketAddr>()`; without it the source-address check
-//! fails closed with 403), and the headers; it answers the pipeline's status with a small JSON
-//! body.
+//! fails closed with 403), and the headers; it answers what the PG expects for a delivery it
+//! took (its [`WebhookAck`](hanpay_core::webhook::WebhookAck): NICEPAY `200 OK`), else the
+//! pipeline's status with a small JSON body.
 //!
 //! ```no_run
 //! # async fn run(hanpay: hanpay::Hanpay) -> std::io::Result<()> {
@@ -32,12 +33,12 @@ use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::Router;
 use bytes::Bytes;
 use hanpay_core::{WebhookError, WebhookRequest};
 use time::OffsetDateTime;
 
-use crate::pipeline::{WebhookOutcome, WebhookPipeline};
+use crate::pipeline::{WebhookAnswer, WebhookOutcome, WebhookPipeline};
 
 /// A router serving `POST /webhooks/{provider}` (e.g. `/webhooks/tosspayments`). Merge or nest
 /// it into your application's router.
@@ -60,7 +61,10 @@ async fn receive(
 
 /// Runs one request through the pipeline for `provider`: for mounting under your own route.
 pub async fn handle(pipeline: &WebhookPipeline, provider: &str, request: Request) -> Response {
-    let limit = pipeline.max_body_bytes(provider);
+    let Some(endpoint) = pipeline.endpoint(provider) else {
+        return respond(&WebhookOutcome::UnknownProvider(provider.to_owned()).answer(None));
+    };
+    let limit = endpoint.max_body_bytes();
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -73,18 +77,22 @@ pub async fn handle(pipeline: &WebhookPipeline, provider: &str, request: Request
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if let Some(len) = declared.filter(|len| *len > limit) {
-        return respond(&WebhookOutcome::Rejected(WebhookError::BodyTooLarge {
-            len,
-            limit,
-        }));
+        return respond(
+            &endpoint.answer(&WebhookOutcome::Rejected(WebhookError::BodyTooLarge {
+                len,
+                limit,
+            })),
+        );
     }
     let body: Bytes = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            return respond(&WebhookOutcome::Rejected(WebhookError::BodyTooLarge {
-                len: limit.saturating_add(1),
-                limit,
-            }))
+            return respond(&endpoint.answer(&WebhookOutcome::Rejected(
+                WebhookError::BodyTooLarge {
+                    len: limit.saturating_add(1),
+                    limit,
+                },
+            )))
         }
     };
 
@@ -96,14 +104,18 @@ pub async fn handle(pipeline: &WebhookPipeline, provider: &str, request: Request
         peer,
         received_at: OffsetDateTime::now_utc(),
     };
-    let outcome = pipeline.process(provider, &webhook).await;
-    respond(&outcome)
+    let outcome = pipeline.process_at(&endpoint, &webhook).await;
+    respond(&endpoint.answer(&outcome))
 }
 
-fn respond(outcome: &WebhookOutcome) -> Response {
-    let status =
-        StatusCode::from_u16(outcome.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, Json(outcome.body())).into_response();
+fn respond(answer: &WebhookAnswer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, answer.content_type)],
+        answer.body.clone(),
+    )
+        .into_response();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         // The rest of the body was not read: do not keep the connection.
         response.headers_mut().insert(

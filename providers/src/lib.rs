@@ -47,8 +47,8 @@ pub use checkout::CheckoutError;
 pub use config::{ConfigError, HanpayConfig, ProviderSettings, PORTONE, TOSSPAYMENTS};
 pub use event::{OrderAction, PaymentEvent};
 pub use pipeline::{
-    handler_fn, HandlerError, WebhookHandler, WebhookOutcome, WebhookPipeline,
-    WebhookPipelineBuilder,
+    handler_fn, Endpoint, HandlerError, WebhookAnswer, WebhookHandler, WebhookOutcome,
+    WebhookPipeline, WebhookPipelineBuilder,
 };
 pub use plugins::{plugin, plugins};
 pub use registry::{Gateway, Hanpay, HanpayBuilder, UnknownProvider};

@@ -46,9 +46,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use hanpay_core::observe::webhook_decision;
+use hanpay_core::webhook::WebhookAck;
 use hanpay_core::{
     async_trait, CancellationStatus, Payment, PaymentError, PaymentProvider, PaymentStatus,
     ProviderId, Secret, WebhookError, WebhookEvent, WebhookEventKind, WebhookRequest,
+    WebhookVerifier,
 };
 use serde_json::json;
 use time::OffsetDateTime;
@@ -209,6 +211,94 @@ impl WebhookOutcome {
                 json!({"result": "failed", "stage": stage, "message": message})
             }
         }
+    }
+}
+
+impl WebhookOutcome {
+    /// The whole answer: for a delivery that was taken (processed, ignored, a duplicate), the
+    /// PG's own [`WebhookAck`] (NICEPAY: `200 OK` as text); otherwise the status of
+    /// [`http_status`](Self::http_status) with the JSON [`body`](Self::body).
+    pub fn answer(&self, ack: Option<&WebhookAck>) -> WebhookAnswer {
+        let taken = matches!(
+            self,
+            WebhookOutcome::Processed(_)
+                | WebhookOutcome::Ignored { .. }
+                | WebhookOutcome::Duplicate { .. }
+        );
+        match ack {
+            Some(ack) if taken => WebhookAnswer {
+                status: ack.status,
+                content_type: ack.content_type,
+                body: match ack.body {
+                    Some(fixed) => fixed.as_bytes().to_vec(),
+                    None => self.body().to_string().into_bytes(),
+                },
+            },
+            _ => WebhookAnswer {
+                status: self.http_status(),
+                content_type: "application/json",
+                body: self.body().to_string().into_bytes(),
+            },
+        }
+    }
+}
+
+/// What a receiver sends back to the PG ([`WebhookOutcome::answer`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type` of the body.
+    pub content_type: &'static str,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// One provider's webhook endpoint, resolved once per delivery: its verifier, gateway, body
+/// cap, dedupe window and the answer its PG expects ([`WebhookPipeline::endpoint`]).
+#[derive(Clone)]
+pub struct Endpoint {
+    provider: String,
+    verifier: Arc<dyn WebhookVerifier>,
+    gateway: Gateway,
+    max_body_bytes: usize,
+    dedupe_ttl: Duration,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("provider", &self.provider)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("dedupe_ttl", &self.dedupe_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// The provider's name.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// The body cap: the verifier's, lowered by the configured one.
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+
+    /// How long processed deliveries are remembered.
+    pub fn dedupe_ttl(&self) -> Duration {
+        self.dedupe_ttl
+    }
+
+    /// The answer the PG expects for a delivery that was taken.
+    pub fn ack(&self) -> WebhookAck {
+        self.verifier.ack()
+    }
+
+    /// The answer to send for `outcome`.
+    pub fn answer(&self, outcome: &WebhookOutcome) -> WebhookAnswer {
+        outcome.answer(Some(&self.ack()))
     }
 }
 
@@ -426,43 +516,74 @@ impl WebhookPipeline {
         &self.inner.hanpay
     }
 
-    /// The body cap for `provider`: the verifier's, lowered by the configured one.
-    pub fn max_body_bytes(&self, provider: &str) -> usize {
-        let verifier_limit = self
-            .inner
-            .hanpay
-            .verifier(provider)
-            .map(|v| v.max_body_bytes())
-            .unwrap_or(hanpay_core::webhook::DEFAULT_MAX_BODY_BYTES);
-        match self.inner.hanpay.max_webhook_body_bytes() {
+    /// The webhook endpoint of `provider`, resolved once: `None` when no provider of that
+    /// name is configured with webhooks.
+    pub fn endpoint(&self, provider: &str) -> Option<Endpoint> {
+        let hanpay = &self.inner.hanpay;
+        let verifier = hanpay.verifier(provider)?;
+        let gateway = hanpay.gateway_for(provider).ok()?;
+        let verifier_limit = verifier.max_body_bytes();
+        let max_body_bytes = match hanpay.max_webhook_body_bytes() {
             Some(limit) => limit.min(verifier_limit),
             None => verifier_limit,
+        };
+        let dedupe_ttl = verifier
+            .redelivery()
+            .total_span()
+            .saturating_add(self.inner.dedupe_margin);
+        Some(Endpoint {
+            provider: provider.to_owned(),
+            verifier,
+            gateway,
+            max_body_bytes,
+            dedupe_ttl,
+        })
+    }
+
+    /// The body cap for `provider`: the verifier's, lowered by the configured one.
+    pub fn max_body_bytes(&self, provider: &str) -> usize {
+        match self.endpoint(provider) {
+            Some(endpoint) => endpoint.max_body_bytes,
+            None => {
+                let default = hanpay_core::webhook::DEFAULT_MAX_BODY_BYTES;
+                match self.inner.hanpay.max_webhook_body_bytes() {
+                    Some(limit) => limit.min(default),
+                    None => default,
+                }
+            }
         }
     }
 
     /// How long processed deliveries of `provider` are remembered: its whole redelivery span
     /// plus the margin.
     pub fn dedupe_ttl(&self, provider: &str) -> Duration {
-        let span = self
-            .inner
-            .hanpay
-            .verifier(provider)
-            .map(|v| v.redelivery().total_span())
-            .unwrap_or_default();
-        span.saturating_add(self.inner.dedupe_margin)
+        self.endpoint(provider)
+            .map(|e| e.dedupe_ttl)
+            .unwrap_or(self.inner.dedupe_margin)
     }
 
     /// Processes one delivery to `provider` (the `{provider}` of `POST /webhooks/{provider}`).
     pub async fn process(&self, provider: &str, request: &WebhookRequest<'_>) -> WebhookOutcome {
+        match self.endpoint(provider) {
+            Some(endpoint) => self.process_at(&endpoint, request).await,
+            None => {
+                webhook_decision(provider, None, None, Some("unknown_provider"));
+                WebhookOutcome::UnknownProvider(provider.to_owned())
+            }
+        }
+    }
+
+    /// Processes one delivery to an endpoint resolved with [`endpoint`](Self::endpoint).
+    pub async fn process_at(
+        &self,
+        endpoint: &Endpoint,
+        request: &WebhookRequest<'_>,
+    ) -> WebhookOutcome {
         let inner = &self.inner;
-        let (Some(verifier), Ok(gateway)) = (
-            inner.hanpay.verifier(provider),
-            inner.hanpay.gateway_for(provider),
-        ) else {
-            webhook_decision(provider, None, None, Some("unknown_provider"));
-            return WebhookOutcome::UnknownProvider(provider.to_owned());
-        };
-        if let Err(e) = request.check_body_size(self.max_body_bytes(provider)) {
+        let provider = endpoint.provider.as_str();
+        let verifier = &endpoint.verifier;
+        let gateway = &endpoint.gateway;
+        if let Err(e) = request.check_body_size(endpoint.max_body_bytes) {
             webhook_decision(provider, None, None, Some(e.label()));
             return WebhookOutcome::Rejected(e);
         }
@@ -480,7 +601,7 @@ impl WebhookPipeline {
         // payment's.
         let mut fetched = None;
         if let Some(carried) = event.carried_secret() {
-            match self.expected_secret(&gateway, &event).await {
+            match self.expected_secret(gateway, &event).await {
                 Ok((Some(expected), payment)) if carried.ct_eq(expected.expose()) => {
                     fetched = payment;
                 }
@@ -524,14 +645,14 @@ impl WebhookPipeline {
             Err(e) => return store_failed(e),
         }
 
-        let outcome = self.apply(&gateway, &event, fetched).await;
+        let outcome = self.apply(gateway, &event, fetched).await;
         if matches!(outcome, WebhookOutcome::Failed { .. }) {
             if let Err(e) = inner.dedupe.release(&key).await {
                 tracing::warn!(target: hanpay_core::observe::TARGET, error = %e, "dedupe release failed");
             }
             return outcome;
         }
-        if let Err(e) = inner.dedupe.complete(&key, self.dedupe_ttl(provider)).await {
+        if let Err(e) = inner.dedupe.complete(&key, endpoint.dedupe_ttl).await {
             // The move is committed: the redelivery will find nothing to apply.
             return store_failed(e);
         }
@@ -1090,5 +1211,23 @@ mod tests {
         let again = locks.lock(&mock, "pay-1").await;
         drop(again);
         assert_eq!(locks.len(), 0);
+    }
+
+    #[test]
+    fn a_taken_delivery_gets_the_pgs_own_answer() {
+        let ok = WebhookAck::fixed(200, "OK", "text/plain; charset=utf-8");
+        let duplicate = WebhookOutcome::Duplicate {
+            dedupe_id: "d".into(),
+        };
+        let answer = duplicate.answer(Some(&ok));
+        assert_eq!((answer.status, answer.body.as_slice()), (200, &b"OK"[..]));
+        assert_eq!(answer.content_type, "text/plain; charset=utf-8");
+        // A refusal keeps its status and JSON body whatever the PG's ack.
+        let refused = WebhookOutcome::Rejected(WebhookError::SecretMismatch).answer(Some(&ok));
+        assert_eq!(refused.status, 401);
+        assert_eq!(refused.content_type, "application/json");
+        // The default ack is the JSON summary.
+        let summary = duplicate.answer(Some(&WebhookAck::JSON_SUMMARY));
+        assert_eq!(summary.body, duplicate.body().to_string().into_bytes());
     }
 }
