@@ -11,6 +11,7 @@
 //! - [`inbox::WebhookInbox`]: a loopback receiver that keeps every delivery, so a test can
 //!   replay them late, reordered or twice.
 //! - [`conformance`]: the shared suite (`run_all(provider, driver)`), object_store style.
+//! - [`sandbox`]: the fakes as plugins ([`sandbox::fakes()`], one line per fake).
 //! - [`mutate`]: deterministic payload mutations for "no input ever panics" tests.
 #![forbid(unsafe_code)]
 
@@ -22,3 +23,4 @@ pub mod fake_toss;
 pub mod inbox;
 pub mod mock;
 pub mod mutate;
+pub mod sandbox;

@@ -37,6 +37,7 @@
 //! ```
 
 mod control;
+pub mod plugin;
 mod routes;
 mod state;
 mod webhooks;

@@ -37,6 +37,7 @@
 //! # let _ = payment_key; Ok(()) }
 //! ```
 
+pub mod plugin;
 mod server;
 mod state;
 mod webhook;
