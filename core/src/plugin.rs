@@ -409,6 +409,13 @@ pub mod de {
         Ok(items(d)?.into_iter().map(Secret::new).collect())
     }
 
+    /// A required string, trimmed.
+    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        let s =
+            String::deserialize(d).map_err(|_| serde::de::Error::custom("expected a string"))?;
+        Ok(s.trim().to_owned())
+    }
+
     /// An optional string, trimmed; empty is absent.
     pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         let s =
