@@ -51,6 +51,7 @@ mod billing;
 mod client;
 pub mod errors;
 pub mod mapping;
+pub mod plugin;
 mod provider;
 mod settings;
 mod webhook;
@@ -59,6 +60,7 @@ pub mod wire;
 pub use billing::{encrypt_enc_data, BillingCard};
 pub use client::Timeouts;
 pub use errors::ConfigError;
+pub use plugin::PLUGIN;
 pub use provider::{
     EncMode, NicePay, NicePayBuilder, RegisteredBillingKey, DEFAULT_BASE_URL, SANDBOX_BASE_URL,
 };

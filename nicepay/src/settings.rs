@@ -1,6 +1,7 @@
 //! [`NicePaySettings`]: what a deployment configures for NICEPAY, read from a config file
 //! section (serde) or from the environment ([`NicePaySettings::from_env_with`]).
 
+use hanpay_core::plugin::de;
 use hanpay_core::webhook::IpAllowlist;
 use hanpay_core::{Secret, WebhookError};
 use ipnet::IpNet;
@@ -38,17 +39,19 @@ pub const NICEPAY_TRUSTED_PROXIES: &str = "NICEPAY_TRUSTED_PROXIES";
 #[serde(deny_unknown_fields)]
 pub struct NicePaySettings {
     /// `NICEPAY_CLIENT_ID`.
+    #[serde(deserialize_with = "de::string")]
     pub client_id: String,
     /// `NICEPAY_SECRET_KEY`.
+    #[serde(deserialize_with = "de::secret")]
     pub secret_key: Secret,
     /// `NICEPAY_API_BASE_URL`; `None` for the live API.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::opt_string")]
     pub api_base_url: Option<String>,
     /// `NICEPAY_WEBHOOK_ALLOWLIST`; `None` keeps NICEPAY's published senders.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::opt_networks")]
     pub allowlist: Option<Vec<IpNet>>,
     /// `NICEPAY_TRUSTED_PROXIES`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::networks")]
     pub trusted_proxies: Vec<IpNet>,
 }
 

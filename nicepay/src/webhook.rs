@@ -371,4 +371,9 @@ impl WebhookVerifier for NicePayWebhookVerifier {
             RedeliveryStop::Only200,
         )
     }
+
+    /// HTTP 200 with the body `OK`: anything else is a failed delivery to NICEPAY.
+    fn ack(&self) -> hanpay_core::webhook::WebhookAck {
+        hanpay_core::webhook::WebhookAck::fixed(200, WEBHOOK_ACK_BODY, "text/plain; charset=utf-8")
+    }
 }

@@ -12,6 +12,8 @@ const PLUGINS: &[Plugin] = &[
     hanpay_tosspayments::PLUGIN,
     #[cfg(feature = "portone")]
     hanpay_portone::PLUGIN,
+    #[cfg(feature = "nicepay")]
+    hanpay_nicepay::PLUGIN,
 ];
 
 /// The PGs compiled into this build, in registration order.

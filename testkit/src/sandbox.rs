@@ -32,6 +32,7 @@ pub trait RunningFake: ConformanceDriver {
 static FAKES: &[&dyn FakePlugin] = &[
     &crate::fake_toss::plugin::FAKE,
     &crate::fake_portone::plugin::FAKE,
+    &crate::fake_nicepay::plugin::FAKE,
 ];
 
 /// Every fake PG, one line each.

@@ -47,6 +47,7 @@
 //! ```
 
 mod control;
+pub mod plugin;
 mod routes;
 mod state;
 mod webhook;
