@@ -3,7 +3,7 @@
 use hanpay_core::{
     validate_order_id, validate_payment_key, BillingChargeRequest, CancelRequest, Capabilities,
     Capability, ConfirmRequest, ErrorKind, Money, Payment, PaymentError, PaymentProvider,
-    PaymentStatus, ProviderId, RetryPolicy, Secret, VirtualAccountRequest,
+    PaymentStatus, ProviderId, RawJson, RetryPolicy, Secret, VirtualAccountRequest,
 };
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -206,14 +206,9 @@ impl PortOne {
                 self.store_id.as_deref(),
             )
             .await?;
-        let raw: serde_json::Value = decode(operation, &bytes)?;
-        let wire = wire::Payment::deserialize(&raw).map_err(|e| {
-            PaymentError::new(ErrorKind::Decode, "unexpected PortOne payment")
-                .with_provider(PROVIDER_ID)
-                .with_operation(operation)
-                .with_source(e)
-        })?;
-        mapping::payment(&wire, raw, OffsetDateTime::now_utc())
+        // One parse, straight into the wire types; the body is kept (not copied) as `raw`.
+        let wire: wire::Payment = decode(operation, &bytes)?;
+        mapping::payment(&wire, RawJson::new(bytes), OffsetDateTime::now_utc())
     }
 
     /// Checks a fetched payment against the order: amount and currency equal, status paid (or

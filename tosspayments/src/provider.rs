@@ -10,7 +10,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::client::{PostError, Timeouts, Transport};
 use crate::errors::ConfigError;
-use crate::mapping::{self, cancel::cancel_body, payment_from_slice, PROVIDER_ID};
+use crate::mapping::{self, cancel::cancel_body, payment_from_bytes, PROVIDER_ID};
 use crate::wire::{Billing, BillingIssueBody};
 
 /// The Toss API's base URL.
@@ -255,7 +255,7 @@ impl TossPayments {
             .transport
             .get("payment", &format!("/v1/payments/{}", segment(payment_key)))
             .await?;
-        payment_from_slice(&bytes)
+        payment_from_bytes(bytes)
     }
 
     async fn lookup_order(&self, order_id: &str) -> Result<Payment, PaymentError> {
@@ -267,7 +267,7 @@ impl TossPayments {
                 &format!("/v1/payments/orders/{}", segment(order_id)),
             )
             .await?;
-        payment_from_slice(&bytes)
+        payment_from_bytes(bytes)
     }
 
     /// POSTs, and after a replayed error runs `settled` on a fresh lookup: `Some(payment)` if the
@@ -285,7 +285,7 @@ impl TossPayments {
         Fut: std::future::Future<Output = Result<Option<Payment>, PaymentError>>,
     {
         match self.transport.post(operation, path, body, &key).await {
-            Ok(bytes) => payment_from_slice(&bytes),
+            Ok(bytes) => payment_from_bytes(bytes),
             Err(PostError::Failed(e)) => Err(e),
             Err(PostError::Replayed(e)) => {
                 tracing::warn!(
@@ -299,7 +299,7 @@ impl TossPayments {
                 }
                 let fresh = new_idempotency_key();
                 match self.transport.post(operation, path, body, &fresh).await {
-                    Ok(bytes) => payment_from_slice(&bytes),
+                    Ok(bytes) => payment_from_bytes(bytes),
                     Err(PostError::Failed(e2)) | Err(PostError::Replayed(e2)) => {
                         Err(if e2.kind() == ErrorKind::Retryable {
                             e2

@@ -24,8 +24,8 @@ use hanpay_core::webhook::{
     DEFAULT_MAX_BODY_BYTES,
 };
 use hanpay_core::{
-    PaymentStatus, ProviderId, Secret, Trust, WebhookError, WebhookEvent, WebhookEventKind,
-    WebhookRequest, WebhookVerifier,
+    PaymentStatus, ProviderId, RawJson, Secret, Trust, WebhookError, WebhookEvent,
+    WebhookEventKind, WebhookRequest, WebhookVerifier,
 };
 use ipnet::IpNet;
 
@@ -323,7 +323,7 @@ impl TossWebhookVerifier {
         let (kind, payment_key, order_id, status_hint, raw_status) = match &payload {
             WebhookPayload::PaymentStatusChanged { data, .. } => {
                 shared_secret = data.secret.clone().filter(|s| !s.is_empty());
-                let status = payment_from_wire(data, serde_json::Value::Null)
+                let status = payment_from_wire(data, RawJson::default())
                     .map(|p| p.status)
                     .unwrap_or_else(|_| map_status(&data.status, false));
                 let kind = match status {
