@@ -10,8 +10,16 @@
 //!   1 KiB and 64 KiB vs the bare HMAC-SHA256 over the same bytes.
 //!
 //! Run with `cargo bench -p hanpay-testkit --bench client_overhead` and compare the two lines
-//! of each group: the ratios are what matters (the machine is shared, absolute times are noisy).
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+//! of each group: the ratios are what matters. On a shared machine the load changes between
+//! two criterion benchmarks, so each group also prints a `paired:` line, measured with the two
+//! sides interleaved (call by call, or batch by batch), whose ratios are steadier.
+// Floats here are timing statistics, never money.
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::float_arithmetic
+)]
 
 use std::future::Future;
 use std::hint::black_box;
@@ -167,6 +175,7 @@ fn lookups(c: &mut Criterion) {
         assert!(v.is_object());
         sequential(c, &rt, pg);
         concurrent(c, &rt, pg);
+        paired_lookups(&rt, pg);
     }
     drop((fake_toss, fake_portone));
 }
@@ -232,6 +241,73 @@ fn concurrent(c: &mut Criterion, rt: &Runtime, pg: &Pg) {
         })
     });
     group.finish();
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort_unstable();
+    samples.get(samples.len() / 2).copied().unwrap_or_default()
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_nanos() as f64 / b.as_nanos().max(1) as f64
+}
+
+/// Both clients interleaved call by call (p50 of each), then in alternating windows of 32 in
+/// flight (requests/s of each).
+fn paired_lookups(rt: &Runtime, pg: &Pg) {
+    const CALLS: usize = 600;
+    const WINDOWS: u64 = 12;
+    const PER_WINDOW: u64 = 320;
+    let (hanpay, baseline) = rt.block_on(async {
+        let mut hanpay = Vec::with_capacity(CALLS);
+        let mut baseline = Vec::with_capacity(CALLS);
+        for i in 0..CALLS {
+            for side in [i % 2, 1 - i % 2] {
+                let started = Instant::now();
+                if side == 0 {
+                    black_box(pg.hanpay.payment(&pg.payment_key).await.unwrap());
+                    hanpay.push(started.elapsed());
+                } else {
+                    black_box(pg.baseline.get().await);
+                    baseline.push(started.elapsed());
+                }
+            }
+        }
+        (median(hanpay), median(baseline))
+    });
+    let (mut t_hanpay, mut t_baseline) = (Duration::ZERO, Duration::ZERO);
+    for w in 0..WINDOWS {
+        for side in [w % 2, 1 - w % 2] {
+            if side == 0 {
+                let client = pg.hanpay.clone();
+                let key = pg.payment_key.clone();
+                t_hanpay += rt.block_on(in_flight(PER_WINDOW, move || {
+                    let client = client.clone();
+                    let key = key.clone();
+                    async move {
+                        black_box(client.payment(&key).await.unwrap());
+                    }
+                }));
+            } else {
+                let baseline = pg.baseline.clone();
+                t_baseline += rt.block_on(in_flight(PER_WINDOW, move || {
+                    let baseline = baseline.clone();
+                    async move {
+                        black_box(baseline.get().await);
+                    }
+                }));
+            }
+        }
+    }
+    let n = (WINDOWS * PER_WINDOW) as f64;
+    let (rps_hanpay, rps_baseline) = (n / t_hanpay.as_secs_f64(), n / t_baseline.as_secs_f64());
+    println!(
+        "paired: lookup/{}: p50 hanpay {hanpay:.1?} vs reqwest+Value {baseline:.1?} = {:.2}x; \
+         32 in flight {rps_hanpay:.0} vs {rps_baseline:.0} requests/s = {:.2}x",
+        pg.name,
+        ratio(hanpay, baseline),
+        rps_hanpay / rps_baseline,
+    );
 }
 
 /// A signed `payout.changed` body of about `size` bytes (the padding is in `metadata`, which
@@ -305,6 +381,31 @@ fn toss_webhook_verify(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("bare_hmac", size), &body, |b, body| {
             b.iter(|| keys.sign(0, &[black_box(body), b":", time.as_bytes()]))
         });
+        // Interleaved batches: the median batch of each side.
+        let batch = if size > 4096 { 20 } else { 400 };
+        let (mut verify, mut hmac) = (Vec::new(), Vec::new());
+        for round in 0..200 {
+            for side in [round % 2, 1 - round % 2] {
+                let started = Instant::now();
+                for _ in 0..batch {
+                    if side == 0 {
+                        black_box(verifier.verify(black_box(&request)).unwrap());
+                    } else {
+                        black_box(keys.sign(0, &[black_box(&body), b":", time.as_bytes()]));
+                    }
+                }
+                if side == 0 {
+                    verify.push(started.elapsed() / batch);
+                } else {
+                    hmac.push(started.elapsed() / batch);
+                }
+            }
+        }
+        let (verify, hmac) = (median(verify), median(hmac));
+        println!(
+            "paired: toss_webhook_verify/{size}: verify {verify:.2?} vs bare HMAC {hmac:.2?} = {:.2}x",
+            ratio(verify, hmac)
+        );
     }
     group.finish();
 }

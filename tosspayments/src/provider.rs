@@ -80,6 +80,7 @@ pub struct TossPaymentsBuilder {
     timeouts: Timeouts,
     retry: RetryPolicy,
     verify_amount: bool,
+    http: Option<reqwest::Client>,
 }
 
 impl std::fmt::Debug for TossPaymentsBuilder {
@@ -89,6 +90,7 @@ impl std::fmt::Debug for TossPaymentsBuilder {
             .field("base_url", &self.base_url)
             .field("timeouts", &self.timeouts)
             .field("retry", &self.retry)
+            .field("own_http_client", &self.http.is_some())
             .finish()
     }
 }
@@ -141,6 +143,34 @@ impl TossPaymentsBuilder {
         self
     }
 
+    /// Sends every call through `client`, your own `reqwest::Client`: share one connection
+    /// pool across your services, go through a proxy, or add middleware-like behaviour
+    /// configured on the client (default headers, TLS roots, local address, …).
+    ///
+    /// The client is used as it is: its own connect timeout, user agent, proxies and redirect
+    /// policy apply instead of hanpay's defaults (give it a connect timeout). The per-call
+    /// timeouts of [`TossPaymentsBuilder::timeouts`] (payment and lookup) are still set on every
+    /// request, and the retry policy and `Idempotency-Key` handling are unchanged.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hanpay_tosspayments::TossPayments;
+    /// let shared = reqwest::Client::builder()
+    ///     .connect_timeout(Duration::from_secs(5))
+    ///     .pool_max_idle_per_host(16)
+    ///     .build()
+    ///     .unwrap();
+    /// let toss = TossPayments::builder("test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R")
+    ///     .http_client(shared.clone())
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = toss;
+    /// ```
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
     /// Whether a confirm first looks the session up and refuses a different amount with
     /// [`ErrorKind::AmountMismatch`] before anything is charged (default `true`).
     pub fn verify_amount_before_confirm(mut self, verify: bool) -> Self {
@@ -162,6 +192,7 @@ impl TossPaymentsBuilder {
             url.to_owned(),
             self.timeouts,
             self.retry,
+            self.http,
         )
         .map_err(ConfigError::HttpClient)?;
         Ok(TossPayments {
@@ -193,6 +224,7 @@ impl TossPayments {
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
             verify_amount: true,
+            http: None,
         }
     }
 

@@ -27,6 +27,7 @@ use hanpay_core::{
     PaymentStatus, ProviderId, RawJson, Secret, Trust, WebhookError, WebhookEvent,
     WebhookEventKind, WebhookRequest, WebhookVerifier,
 };
+use http::HeaderName;
 use ipnet::IpNet;
 
 use crate::mapping::{map_status, parse_toss_time, payment_from_wire, PROVIDER_ID};
@@ -40,6 +41,16 @@ pub const TRANSMISSION_TIME_HEADER: &str = "tosspayments-webhook-transmission-ti
 pub const TRANSMISSION_ID_HEADER: &str = "tosspayments-webhook-transmission-id";
 /// Header carrying the relay signature (seed 001).
 pub const RELAY_SIGNATURE_HEADER: &str = "x-tosspayments-signature";
+
+/// The headers as names parsed once (a lookup by `&str` parses the name on every call).
+static SIGNATURE: HeaderName = HeaderName::from_static(SIGNATURE_HEADER);
+static TRANSMISSION_TIME: HeaderName = HeaderName::from_static(TRANSMISSION_TIME_HEADER);
+static TRANSMISSION_ID: HeaderName = HeaderName::from_static(TRANSMISSION_ID_HEADER);
+static RELAY_SIGNATURE: HeaderName = HeaderName::from_static(RELAY_SIGNATURE_HEADER);
+
+fn header_str<'r>(req: &'r WebhookRequest<'_>, name: &HeaderName) -> Option<&'r str> {
+    req.headers.get(name).and_then(|v| v.to_str().ok())
+}
 
 /// Toss's published webhook source addresses (reference §5.1, newer list; `.124` is absent).
 pub const TOSS_WEBHOOK_IPS: [&str; 10] = [
@@ -240,7 +251,7 @@ impl TossWebhookVerifier {
 
     /// Checks `tosspayments-webhook-signature` if present. `Ok(true)` when verified.
     fn check_toss_signature(&self, req: &WebhookRequest<'_>) -> Result<bool, WebhookError> {
-        let Some(header) = req.headers.get(SIGNATURE_HEADER) else {
+        let Some(header) = req.headers.get(&SIGNATURE) else {
             return Ok(false);
         };
         let Some(keys) = &self.security_keys else {
@@ -251,8 +262,7 @@ impl TossWebhookVerifier {
             name: SIGNATURE_HEADER,
             reason: "not visible ASCII".into(),
         })?;
-        let time = req
-            .header(TRANSMISSION_TIME_HEADER)
+        let time = header_str(req, &TRANSMISSION_TIME)
             .ok_or(WebhookError::MissingHeader(TRANSMISSION_TIME_HEADER))?;
         let sent = parse_toss_time(time).ok_or_else(|| WebhookError::MalformedHeader {
             name: TRANSMISSION_TIME_HEADER,
@@ -287,7 +297,7 @@ impl TossWebhookVerifier {
         let Some(keys) = &self.webhook_secrets else {
             return Ok(false);
         };
-        let Some(header) = req.headers.get(RELAY_SIGNATURE_HEADER) else {
+        let Some(header) = req.headers.get(&RELAY_SIGNATURE) else {
             return Ok(false);
         };
         let header = header.to_str().map_err(|_| WebhookError::MalformedHeader {
@@ -313,8 +323,7 @@ impl TossWebhookVerifier {
         }
         let payload = WebhookPayload::parse(&req.body)
             .map_err(|e| WebhookError::MalformedPayload(e.to_string()))?;
-        let dedupe_id = req
-            .header(TRANSMISSION_ID_HEADER)
+        let dedupe_id = header_str(req, &TRANSMISSION_ID)
             .filter(|id| !id.is_empty())
             .map(str::to_owned)
             .unwrap_or_else(|| body_digest(&req.body));
@@ -422,7 +431,7 @@ impl WebhookVerifier for TossWebhookVerifier {
         let result = self.verify_inner(request);
         observe::webhook_result(
             PROVIDER_ID.as_str(),
-            request.header(TRANSMISSION_ID_HEADER),
+            header_str(request, &TRANSMISSION_ID),
             &result,
         );
         result

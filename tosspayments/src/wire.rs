@@ -1376,7 +1376,8 @@ mod tests {
         let p: Payment = serde_json::from_str(json).unwrap();
         assert_eq!(p.easy_pay.unwrap().provider.as_deref(), Some("토스페이"));
         for bad in ["5", "[]", "true", r#"{"amount":1.5e3}"#] {
-            let json = format!(r#"{{"paymentKey":"k","orderId":"o","status":"DONE","easyPay":{bad}}}"#);
+            let json =
+                format!(r#"{{"paymentKey":"k","orderId":"o","status":"DONE","easyPay":{bad}}}"#);
             assert!(serde_json::from_str::<Payment>(&json).is_err(), "{bad}");
         }
     }
