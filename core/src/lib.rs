@@ -23,6 +23,7 @@ mod money;
 pub mod observe;
 mod payment;
 mod provider;
+mod raw_json;
 mod request;
 mod retry;
 mod secret;
@@ -37,6 +38,7 @@ pub use payment::{
     VirtualAccountDetails,
 };
 pub use provider::{Capabilities, Capability, PaymentProvider};
+pub use raw_json::RawJson;
 pub use request::{
     validate_order_id, validate_payment_key, BillingChargeRequest, CancelRequest, ConfirmRequest,
     VirtualAccountRequest, VirtualAccountValidity,
