@@ -25,6 +25,7 @@ pub mod observe;
 mod payment;
 pub mod plugin;
 mod provider;
+mod raw_json;
 mod request;
 mod retry;
 mod secret;
@@ -39,6 +40,7 @@ pub use payment::{
     VirtualAccountDetails,
 };
 pub use provider::{Capabilities, Capability, PaymentProvider};
+pub use raw_json::RawJson;
 pub use request::{
     validate_order_id, validate_payment_key, BillingChargeRequest, CancelRequest, ConfirmRequest,
     VirtualAccountRequest, VirtualAccountValidity,

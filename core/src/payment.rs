@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::bank::Bank;
 use crate::money::{Currency, Money};
+use crate::raw_json::RawJson;
 use crate::secret::{mask_tail, Secret};
 use crate::status::PaymentStatus;
 
@@ -80,8 +81,10 @@ pub struct Payment {
     /// constant time with [`Trust::SharedSecret`](crate::Trust::SharedSecret). Never serialised.
     #[serde(skip)]
     pub secret: Option<Secret>,
-    /// The PG's JSON as received: an escape hatch for fields hanpay does not model.
-    pub raw: serde_json::Value,
+    /// The PG's JSON as received, kept as its bytes and parsed only on demand
+    /// ([`RawJson::value`], [`RawJson::parse`]): an escape hatch for fields hanpay does not
+    /// model. Toss's `secret` is redacted from it.
+    pub raw: RawJson,
 }
 
 impl fmt::Debug for Payment {
@@ -286,7 +289,7 @@ mod tests {
             failure: None,
             receipt_url: None,
             secret: Some(Secret::new("ps_secret")),
-            raw: serde_json::Value::Null,
+            raw: RawJson::default(),
         }
     }
 
@@ -309,7 +312,9 @@ mod tests {
     fn debug_and_json_hide_secrets_and_account_numbers() {
         let mut p = sample(PaymentStatus::Paid, 390_000, 0);
         let json = serde_json::to_string(&p).unwrap_or_default();
-        p.raw = serde_json::json!({"secret": "ps_secret", "virtualAccount": {"accountNumber": "X600802567548"}});
+        p.raw = RawJson::from_value(
+            &serde_json::json!({"secret": "ps_secret", "virtualAccount": {"accountNumber": "X600802567548"}}),
+        );
         let debug = format!("{p:?}");
         assert!(!debug.contains("ps_secret"));
         assert!(!debug.contains("X600802567548"));

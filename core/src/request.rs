@@ -515,7 +515,7 @@ mod tests {
             failure: None,
             receipt_url: None,
             secret: None,
-            raw: serde_json::Value::Null,
+            raw: crate::RawJson::default(),
         }
     }
 

@@ -12,7 +12,7 @@ use time::{Date, OffsetDateTime};
 use crate::client::{Timeouts, Transport};
 use crate::errors::{is_duplicate_order_id, ConfigError};
 use crate::mapping::cancel::{cancel_body, cancel_order_id, cancel_took_effect, new_cancellations};
-use crate::mapping::{payment_from_slice, PROVIDER, PROVIDER_ID};
+use crate::mapping::{payment_from_bytes, PROVIDER, PROVIDER_ID};
 use crate::wire::{
     Amount, ApproveBody, BillingChargeBody, BillingRegistAnswer, BillingRegistBody, ExpireBody,
     NetCancelBody,
@@ -264,7 +264,7 @@ impl NicePay {
             .transport
             .get("payment", &format!("/v1/payments/{}", segment(tid)))
             .await?;
-        payment_from_slice(&bytes)
+        payment_from_bytes(bytes)
     }
 
     /// Looks a payment up by the merchant's order id and the day (KST) it was ordered
@@ -288,7 +288,7 @@ impl NicePay {
                 ),
             )
             .await?;
-        payment_from_slice(&bytes)
+        payment_from_bytes(bytes)
     }
 
     /// Net-cancels (망취소) the approval of `order_id`: for an approve or billing charge whose
@@ -303,7 +303,7 @@ impl NicePay {
             .transport
             .post("net_cancel", "/v1/payments/netcancel", &body)
             .await?;
-        payment_from_slice(&bytes)
+        payment_from_bytes(bytes)
     }
 
     /// Issues a billing key (빌키) for `card`: encrypts it as `encData` with the secret key
@@ -524,7 +524,7 @@ impl PaymentProvider for NicePay {
         let path = format!("/v1/payments/{}", segment(&request.payment_key));
         match self.transport.post("confirm", &path, &body).await {
             Ok(bytes) => {
-                let p = payment_from_slice(&bytes)?;
+                let p = payment_from_bytes(bytes)?;
                 if p.order_id != request.order_id || p.total != request.amount {
                     let why = PaymentError::new(
                         ErrorKind::AmountMismatch,
@@ -569,7 +569,7 @@ impl PaymentProvider for NicePay {
         loop {
             sends += 1;
             let error = match self.transport.post("cancel", &path, &body).await {
-                Ok(bytes) => return payment_from_slice(&bytes),
+                Ok(bytes) => return payment_from_bytes(bytes),
                 Err(e) if unknown_or_retryable(&e) => e,
                 // Our own earlier send may have taken effect: look before saying so.
                 Err(e)
@@ -651,7 +651,7 @@ impl PaymentProvider for NicePay {
             .post("charge_billing_key", &path, &body)
             .await
         {
-            Ok(bytes) => payment_from_slice(&bytes),
+            Ok(bytes) => payment_from_bytes(bytes),
             Err(e) if unknown_or_retryable(&e) => {
                 let looked_up = self.lookup_order_recent(&request.order_id).await;
                 self.settle_unknown_charge(e, &request.order_id, &request.amount, looked_up)

@@ -441,10 +441,10 @@ async fn full_and_partial_cancels_with_cancelled_tids() {
         .unwrap();
     assert_eq!(
         first.cancellations[0].transaction_key.as_deref(),
-        first.raw["cancelledTid"].as_str()
+        first.raw.value()["cancelledTid"].as_str()
     );
     assert_ne!(
-        first.raw["cancelledTid"].as_str(),
+        first.raw.value()["cancelledTid"].as_str(),
         Some(p.payment_key.as_str())
     );
     let rest = nice

@@ -34,7 +34,7 @@ fn sandbox_approve_example() {
     assert_eq!(card.installment_months, 0);
     assert_eq!(card.approval_number.as_deref(), Some("000000"));
     assert_eq!(card.card_type.as_deref(), Some("credit"));
-    assert_eq!(p.raw["resultMsg"], "정상 처리되었습니다.");
+    assert_eq!(p.raw.value()["resultMsg"], "정상 처리되었습니다.");
     // The example's signature is the documented hash of its own fields.
     assert_eq!(
         webhook_signature(
@@ -43,7 +43,7 @@ fn sandbox_approve_example() {
             "2021-11-05T17:14:35.150+0900",
             "9eb85607103646da9f9c02b128f2e5ee"
         ),
-        p.raw["signature"].as_str().unwrap()
+        p.raw.value()["signature"].as_str().unwrap()
     );
 }
 
@@ -61,7 +61,10 @@ fn partial_cancel_with_cancels_and_quirks() {
         c.transaction_key.as_deref(),
         Some("UT0000113m01012111051720000001")
     );
-    assert_eq!(c.transaction_key.as_deref(), p.raw["cancelledTid"].as_str());
+    assert_eq!(
+        c.transaction_key.as_deref(),
+        p.raw.value()["cancelledTid"].as_str()
+    );
     assert_eq!(c.reason.as_deref(), Some("고객 변심"));
     assert!(c.canceled_at.is_some());
     let Some(PaymentMethod::Card(card)) = &p.method else {

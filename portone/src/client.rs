@@ -69,6 +69,8 @@ pub(crate) struct Client {
     base_url: String,
     auth: HeaderValue,
     retry: RetryPolicy,
+    /// Set on every request: it bounds a caller's own client too.
+    overall_timeout: Duration,
 }
 
 impl std::fmt::Debug for Client {
@@ -90,11 +92,15 @@ struct TransportFailure {
 }
 
 impl Client {
+    /// `http`: the caller's own client ([`crate::PortOneBuilder::http_client`]), used as it
+    /// is; otherwise one with hanpay's timeouts, user agent and no redirects. The overall
+    /// timeout (connect + read) is set on each request either way.
     pub(crate) fn new(
         api_secret: &Secret,
         base_url: &str,
         timeouts: Timeouts,
         retry: RetryPolicy,
+        http: Option<reqwest::Client>,
     ) -> Result<Client, PaymentError> {
         let mut auth =
             HeaderValue::from_str(&format!("PortOne {}", api_secret.expose())).map_err(|_| {
@@ -104,29 +110,36 @@ impl Client {
                 .with_provider(PROVIDER_ID)
             })?;
         auth.set_sensitive(true);
-        let mut defaults = HeaderMap::new();
-        defaults.insert(
-            http::header::USER_AGENT,
-            HeaderValue::from_static(concat!("hanpay-portone/", env!("CARGO_PKG_VERSION"))),
-        );
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeouts.connect)
-            .read_timeout(timeouts.read)
-            // An overall bound too: a read timeout alone restarts on every byte of a slow answer.
-            .timeout(timeouts.connect.saturating_add(timeouts.read))
-            .default_headers(defaults)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| {
-                PaymentError::new(ErrorKind::Transport, "cannot build the HTTP client")
-                    .with_provider(PROVIDER_ID)
-                    .with_source(e)
-            })?;
+        // An overall bound too: a read timeout alone restarts on every byte of a slow answer.
+        let overall_timeout = timeouts.connect.saturating_add(timeouts.read);
+        let http = match http {
+            Some(client) => client,
+            None => {
+                let mut defaults = HeaderMap::new();
+                defaults.insert(
+                    http::header::USER_AGENT,
+                    HeaderValue::from_static(concat!("hanpay-portone/", env!("CARGO_PKG_VERSION"))),
+                );
+                reqwest::Client::builder()
+                    .connect_timeout(timeouts.connect)
+                    .read_timeout(timeouts.read)
+                    .timeout(overall_timeout)
+                    .default_headers(defaults)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .map_err(|e| {
+                        PaymentError::new(ErrorKind::Transport, "cannot build the HTTP client")
+                            .with_provider(PROVIDER_ID)
+                            .with_source(e)
+                    })?
+            }
+        };
         Ok(Client {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
             auth,
             retry,
+            overall_timeout,
         })
     }
 
@@ -178,7 +191,8 @@ impl Client {
             .http
             .request(method.clone(), url)
             .header(http::header::AUTHORIZATION, self.auth.clone())
-            .header(http::header::ACCEPT, "application/json");
+            .header(http::header::ACCEPT, "application/json")
+            .timeout(self.overall_timeout);
         if let Some(store) = store_id {
             request = request.query(&[("storeId", store)]);
         }
@@ -352,6 +366,7 @@ mod tests {
             "https://api.portone.io/",
             Timeouts::default(),
             RetryPolicy::default(),
+            None,
         );
         let Ok(c) = c else { return };
         let text = format!("{c:?}");

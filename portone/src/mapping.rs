@@ -21,7 +21,7 @@
 use hanpay_core::{
     Bank, BillingChargeRequest, CancelRequest, Cancellation,
     CancellationStatus as CoreCancelStatus, CardDetails, ConfirmRequest, Currency, ErrorKind,
-    Failure, Money, Payment, PaymentError, PaymentMethod as CoreMethod, PaymentStatus,
+    Failure, Money, Payment, PaymentError, PaymentMethod as CoreMethod, PaymentStatus, RawJson,
     VirtualAccountDetails, VirtualAccountRequest, VirtualAccountValidity,
 };
 use time::format_description::well_known::Rfc3339;
@@ -134,11 +134,11 @@ fn card_details(card: &wire::MethodCard) -> CardDetails {
     }
 }
 
-/// The whole payment. `raw` is the JSON it was decoded from (kept as the escape hatch); `now`
-/// decides whether a virtual account's deadline has passed.
+/// The whole payment. `raw` is the JSON it was decoded from (kept as the escape hatch, parsed
+/// only on demand); `now` decides whether a virtual account's deadline has passed.
 pub fn payment(
     p: &wire::Payment,
-    raw: serde_json::Value,
+    raw: RawJson,
     now: OffsetDateTime,
 ) -> Result<Payment, PaymentError> {
     let common = p.common();
@@ -348,10 +348,13 @@ mod tests {
     use hanpay_core::RefundAccount;
 
     fn decode(json: &str) -> Payment {
-        let raw: serde_json::Value = serde_json::from_str(json).unwrap();
-        let wire: wire::Payment = serde_json::from_value(raw.clone()).unwrap();
         let now = OffsetDateTime::parse("2024-04-26T00:00:00Z", &Rfc3339).unwrap();
-        payment(&wire, raw, now).unwrap()
+        decode_at(json, now).unwrap()
+    }
+
+    fn decode_at(json: &str, now: OffsetDateTime) -> Result<Payment, PaymentError> {
+        let wire: wire::Payment = serde_json::from_str(json).unwrap();
+        payment(&wire, RawJson::new(json.as_bytes().to_vec()), now)
     }
 
     #[test]
@@ -394,7 +397,7 @@ mod tests {
         assert_eq!(card.card_type.as_deref(), Some("CREDIT"));
         assert_eq!(card.masked_number.as_deref(), Some("5365********1234"));
         assert_eq!(
-            p.raw["transactionId"],
+            p.raw.value()["transactionId"],
             "55451513-9763-4a7a-bb43-78a4c65be843"
         );
     }
@@ -425,10 +428,7 @@ mod tests {
         assert_eq!(va.customer_name.as_deref(), Some("홍길동"));
         assert!(!va.expired, "due 2024-04-28, now 2024-04-26");
         let later = OffsetDateTime::parse("2024-05-01T00:00:00Z", &Rfc3339).unwrap();
-        let raw: serde_json::Value =
-            serde_json::from_str(fixtures::VIRTUAL_ACCOUNT_ISSUED).unwrap();
-        let w: wire::Payment = serde_json::from_value(raw.clone()).unwrap();
-        let expired = payment(&w, raw, later).unwrap();
+        let expired = decode_at(fixtures::VIRTUAL_ACCOUNT_ISSUED, later).unwrap();
         assert!(expired.virtual_account().unwrap().expired);
     }
 
@@ -502,9 +502,7 @@ mod tests {
     fn inconsistent_amounts_are_a_decode_error() {
         let json =
             fixtures::minimal_payment("PAID").replace("\"cancelled\":0", "\"cancelled\":9000");
-        let raw: serde_json::Value = serde_json::from_str(&json).unwrap();
-        let w: wire::Payment = serde_json::from_value(raw.clone()).unwrap();
-        let err = payment(&w, raw, OffsetDateTime::now_utc()).unwrap_err();
+        let err = decode_at(&json, OffsetDateTime::now_utc()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Decode);
     }
 

@@ -3,7 +3,7 @@
 use hanpay_core::{
     validate_order_id, validate_payment_key, BillingChargeRequest, CancelRequest, Capabilities,
     Capability, ConfirmRequest, ErrorKind, Money, Payment, PaymentError, PaymentProvider,
-    PaymentStatus, ProviderId, RetryPolicy, Secret, VirtualAccountRequest,
+    PaymentStatus, ProviderId, RawJson, RetryPolicy, Secret, VirtualAccountRequest,
 };
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -44,7 +44,7 @@ pub struct PortOne {
 }
 
 /// Builds a [`PortOne`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PortOneBuilder {
     api_secret: Secret,
     store_id: Option<String>,
@@ -53,6 +53,22 @@ pub struct PortOneBuilder {
     timeouts: Timeouts,
     retry: RetryPolicy,
     cancel_on_amount_mismatch: bool,
+    http: Option<reqwest::Client>,
+}
+
+impl std::fmt::Debug for PortOneBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortOneBuilder")
+            .field("api_secret", &self.api_secret)
+            .field("store_id", &self.store_id)
+            .field("channel_key", &self.channel_key)
+            .field("base_url", &self.base_url)
+            .field("timeouts", &self.timeouts)
+            .field("retry", &self.retry)
+            .field("cancel_on_amount_mismatch", &self.cancel_on_amount_mismatch)
+            .field("own_http_client", &self.http.is_some())
+            .finish()
+    }
 }
 
 impl PortOneBuilder {
@@ -88,6 +104,32 @@ impl PortOneBuilder {
         self
     }
 
+    /// Sends every call through `client`, your own `reqwest::Client`: share one connection
+    /// pool across your services, go through a proxy, or add behaviour configured on the
+    /// client (default headers, TLS roots, local address, …).
+    ///
+    /// The client is used as it is: its own connect and read timeouts, user agent, proxies and
+    /// redirect policy apply instead of hanpay's (which follows no redirects: consider
+    /// `redirect(Policy::none())` on yours). The overall per-call bound of
+    /// [`PortOneBuilder::timeouts`] (connect + read) is still set on every request, and the
+    /// retry policy and `Idempotency-Key` handling are unchanged.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hanpay_portone::PortOne;
+    /// let shared = reqwest::Client::builder()
+    ///     .connect_timeout(Duration::from_secs(10))
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()
+    ///     .unwrap();
+    /// let portone = PortOne::builder("my-api-secret").http_client(shared).build().unwrap();
+    /// # let _ = portone;
+    /// ```
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
     /// When `confirm` finds a paid payment whose amount or currency differs from the order
     /// (tampering, per PortOne's guide), cancel it in full before reporting
     /// `AmountMismatch`, so the customer is not charged for an order that will not ship.
@@ -104,7 +146,13 @@ impl PortOneBuilder {
                 PaymentError::invalid("the PortOne API secret is empty").with_provider(PROVIDER_ID)
             );
         }
-        let client = Client::new(&self.api_secret, &self.base_url, self.timeouts, self.retry)?;
+        let client = Client::new(
+            &self.api_secret,
+            &self.base_url,
+            self.timeouts,
+            self.retry,
+            self.http,
+        )?;
         Ok(PortOne {
             client,
             store_id: self.store_id,
@@ -166,6 +214,7 @@ impl PortOne {
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
             cancel_on_amount_mismatch: true,
+            http: None,
         }
     }
 
@@ -206,14 +255,9 @@ impl PortOne {
                 self.store_id.as_deref(),
             )
             .await?;
-        let raw: serde_json::Value = decode(operation, &bytes)?;
-        let wire = wire::Payment::deserialize(&raw).map_err(|e| {
-            PaymentError::new(ErrorKind::Decode, "unexpected PortOne payment")
-                .with_provider(PROVIDER_ID)
-                .with_operation(operation)
-                .with_source(e)
-        })?;
-        mapping::payment(&wire, raw, OffsetDateTime::now_utc())
+        // One parse, straight into the wire types; the body is kept (not copied) as `raw`.
+        let wire: wire::Payment = decode(operation, &bytes)?;
+        mapping::payment(&wire, RawJson::new(bytes), OffsetDateTime::now_utc())
     }
 
     /// Checks a fetched payment against the order: amount and currency equal, status paid (or

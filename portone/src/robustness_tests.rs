@@ -13,7 +13,7 @@ use crate::{fixtures, mapping, wire, PortOneWebhookVerifier, WebhookGeneration};
 
 fn decode(body: &[u8]) -> Result<hanpay_core::Payment, String> {
     let p: wire::Payment = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    let raw: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let raw = hanpay_core::RawJson::new(body.to_vec());
     mapping::payment(&p, raw, OffsetDateTime::now_utc()).map_err(|e| e.to_string())
 }
 

@@ -64,7 +64,7 @@ async fn lookups_send_the_portone_scheme_and_store_id() {
         p.method,
         Some(hanpay_core::PaymentMethod::EasyPay { ref provider }) if provider == "KAKAOPAY"
     ));
-    assert_eq!(p.raw["storeId"], fake.store_id());
+    assert_eq!(p.raw.value()["storeId"], fake.store_id());
     let r = &fake.requests()[0];
     assert_eq!(r.authorization_scheme.as_deref(), Some("PortOne"));
     assert_eq!(r.idempotency_key, None, "GETs carry no idempotency key");

@@ -184,7 +184,7 @@ mod tests {
             failure: None,
             receipt_url: None,
             secret: None,
-            raw: serde_json::Value::Null,
+            raw: hanpay_core::RawJson::default(),
         }
     }
 

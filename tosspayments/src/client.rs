@@ -149,22 +149,29 @@ pub fn error_from_response(operation: &'static str, status: u16, body: &[u8]) ->
 }
 
 impl Transport {
+    /// `http`: the caller's own client ([`crate::TossPaymentsBuilder::http_client`]), used as
+    /// it is; otherwise one with the connect timeout and hanpay's user agent. The per-call
+    /// timeouts are set on each request either way.
     pub(crate) fn new(
         secret_key: &str,
         base_url: String,
         timeouts: Timeouts,
         retry: RetryPolicy,
+        http: Option<reqwest::Client>,
     ) -> Result<Self, String> {
         use base64::Engine as _;
         let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{secret_key}:"));
         let mut auth = HeaderValue::from_str(&format!("Basic {encoded}"))
             .map_err(|_| "the secret key cannot be sent in a header".to_owned())?;
         auth.set_sensitive(true);
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeouts.connect)
-            .user_agent(concat!("hanpay-tosspayments/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let http = match http {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .connect_timeout(timeouts.connect)
+                .user_agent(concat!("hanpay-tosspayments/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| format!("cannot build the HTTP client: {e}"))?,
+        };
         Ok(Self {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -427,6 +434,7 @@ mod tests {
             "http://127.0.0.1:1".into(),
             Timeouts::default(),
             RetryPolicy::default(),
+            None,
         )
         .unwrap();
         let dbg = format!("{t:?}");

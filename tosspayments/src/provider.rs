@@ -10,7 +10,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::client::{PostError, Timeouts, Transport};
 use crate::errors::ConfigError;
-use crate::mapping::{self, cancel::cancel_body, payment_from_slice, PROVIDER_ID};
+use crate::mapping::{self, cancel::cancel_body, payment_from_bytes, PROVIDER_ID};
 use crate::wire::{Billing, BillingIssueBody};
 
 /// The Toss API's base URL.
@@ -82,6 +82,7 @@ pub struct TossPaymentsBuilder {
     timeouts: Timeouts,
     retry: RetryPolicy,
     verify_amount: bool,
+    http: Option<reqwest::Client>,
 }
 
 impl std::fmt::Debug for TossPaymentsBuilder {
@@ -91,6 +92,7 @@ impl std::fmt::Debug for TossPaymentsBuilder {
             .field("base_url", &self.base_url)
             .field("timeouts", &self.timeouts)
             .field("retry", &self.retry)
+            .field("own_http_client", &self.http.is_some())
             .finish()
     }
 }
@@ -143,6 +145,34 @@ impl TossPaymentsBuilder {
         self
     }
 
+    /// Sends every call through `client`, your own `reqwest::Client`: share one connection
+    /// pool across your services, go through a proxy, or add middleware-like behaviour
+    /// configured on the client (default headers, TLS roots, local address, …).
+    ///
+    /// The client is used as it is: its own connect timeout, user agent, proxies and redirect
+    /// policy apply instead of hanpay's defaults (give it a connect timeout). The per-call
+    /// timeouts of [`TossPaymentsBuilder::timeouts`] (payment and lookup) are still set on every
+    /// request, and the retry policy and `Idempotency-Key` handling are unchanged.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hanpay_tosspayments::TossPayments;
+    /// let shared = reqwest::Client::builder()
+    ///     .connect_timeout(Duration::from_secs(5))
+    ///     .pool_max_idle_per_host(16)
+    ///     .build()
+    ///     .unwrap();
+    /// let toss = TossPayments::builder("test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R")
+    ///     .http_client(shared.clone())
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = toss;
+    /// ```
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
     /// Whether a confirm first looks the session up and refuses a different amount with
     /// [`ErrorKind::AmountMismatch`] before anything is charged (default `true`).
     pub fn verify_amount_before_confirm(mut self, verify: bool) -> Self {
@@ -164,6 +194,7 @@ impl TossPaymentsBuilder {
             url.to_owned(),
             self.timeouts,
             self.retry,
+            self.http,
         )
         .map_err(ConfigError::HttpClient)?;
         Ok(TossPayments {
@@ -195,6 +226,7 @@ impl TossPayments {
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
             verify_amount: true,
+            http: None,
         }
     }
 
@@ -257,7 +289,7 @@ impl TossPayments {
             .transport
             .get("payment", &format!("/v1/payments/{}", segment(payment_key)))
             .await?;
-        payment_from_slice(&bytes)
+        payment_from_bytes(bytes)
     }
 
     async fn lookup_order(&self, order_id: &str) -> Result<Payment, PaymentError> {
@@ -269,7 +301,7 @@ impl TossPayments {
                 &format!("/v1/payments/orders/{}", segment(order_id)),
             )
             .await?;
-        payment_from_slice(&bytes)
+        payment_from_bytes(bytes)
     }
 
     /// POSTs, and after a replayed error runs `settled` on a fresh lookup: `Some(payment)` if the
@@ -287,7 +319,7 @@ impl TossPayments {
         Fut: std::future::Future<Output = Result<Option<Payment>, PaymentError>>,
     {
         match self.transport.post(operation, path, body, &key).await {
-            Ok(bytes) => payment_from_slice(&bytes),
+            Ok(bytes) => payment_from_bytes(bytes),
             Err(PostError::Failed(e)) => Err(e),
             Err(PostError::Replayed(e)) => {
                 tracing::warn!(
@@ -301,7 +333,7 @@ impl TossPayments {
                 }
                 let fresh = new_idempotency_key();
                 match self.transport.post(operation, path, body, &fresh).await {
-                    Ok(bytes) => payment_from_slice(&bytes),
+                    Ok(bytes) => payment_from_bytes(bytes),
                     Err(PostError::Failed(e2)) | Err(PostError::Replayed(e2)) => {
                         Err(if e2.kind() == ErrorKind::Retryable {
                             e2

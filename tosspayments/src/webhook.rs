@@ -36,9 +36,10 @@ use hanpay_core::webhook::{
     DEFAULT_MAX_BODY_BYTES,
 };
 use hanpay_core::{
-    PaymentStatus, ProviderId, Secret, Trust, WebhookError, WebhookEvent, WebhookEventKind,
-    WebhookRequest, WebhookVerifier,
+    PaymentStatus, ProviderId, RawJson, Secret, Trust, WebhookError, WebhookEvent,
+    WebhookEventKind, WebhookRequest, WebhookVerifier,
 };
+use http::HeaderName;
 use ipnet::IpNet;
 
 use crate::mapping::{map_status, parse_toss_time, payment_from_wire, PROVIDER_ID};
@@ -52,6 +53,13 @@ pub const TRANSMISSION_TIME_HEADER: &str = "tosspayments-webhook-transmission-ti
 pub const TRANSMISSION_ID_HEADER: &str = "tosspayments-webhook-transmission-id";
 /// Header carrying the relay signature (seed 001).
 pub const RELAY_SIGNATURE_HEADER: &str = "x-tosspayments-signature";
+
+/// The headers as names parsed once (a lookup by `&str` parses the name on every call).
+static TRANSMISSION_ID: HeaderName = HeaderName::from_static(TRANSMISSION_ID_HEADER);
+
+fn header_str<'r>(req: &'r WebhookRequest<'_>, name: &HeaderName) -> Option<&'r str> {
+    req.headers.get(name).and_then(|v| v.to_str().ok())
+}
 
 /// Toss's published webhook source addresses (reference §5.1, newer list; `.124` is absent).
 pub const TOSS_WEBHOOK_IPS: [&str; 10] = [
@@ -329,7 +337,7 @@ impl TossWebhookVerifier {
         let (kind, payment_key, order_id, status_hint, raw_status) = match &payload {
             WebhookPayload::PaymentStatusChanged { data, .. } => {
                 shared_secret = data.secret.clone().filter(|s| !s.is_empty());
-                let status = payment_from_wire(data, serde_json::Value::Null)
+                let status = payment_from_wire(data, RawJson::default())
                     .map(|p| p.status)
                     .unwrap_or_else(|_| map_status(&data.status, false));
                 let kind = match status {
@@ -434,7 +442,7 @@ impl WebhookVerifier for TossWebhookVerifier {
         let result = self.verify_inner(request);
         observe::webhook_result(
             PROVIDER_ID.as_str(),
-            request.header(TRANSMISSION_ID_HEADER),
+            header_str(request, &TRANSMISSION_ID),
             &result,
         );
         result

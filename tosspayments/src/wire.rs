@@ -15,7 +15,8 @@
 // Parses untrusted input (wire JSON): no unchecked arithmetic.
 #![deny(clippy::arithmetic_side_effects)]
 
-use serde::de::Error as _;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{Error as _, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
@@ -308,25 +309,54 @@ fn method_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Method>, D::Erro
     Ok(raw.filter(|s| !s.is_empty()).map(|s| Method::parse(&s)))
 }
 
-/// Deserializes `easyPay`, which is an object since v1.2 but a plain string in v1.4 examples.
+/// Deserializes `easyPay`, which is an object since v1.2 but a plain string in v1.4 examples,
+/// in one pass (no raw capture and second parse).
 fn easy_pay_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<EasyPay>, D::Error> {
-    let raw = Option::<Box<RawValue>>::deserialize(d)?;
-    let Some(raw) = raw else { return Ok(None) };
-    let text = raw.get().trim_start();
-    if text.starts_with('"') {
-        let provider: String = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
-        return Ok(Some(EasyPay {
-            provider: Some(provider),
-            amount: None,
-            discount_amount: None,
-        }));
+    struct EasyPayVisitor;
+
+    impl EasyPayVisitor {
+        fn provider_only(provider: String) -> Option<EasyPay> {
+            Some(EasyPay {
+                provider: Some(provider),
+                amount: None,
+                discount_amount: None,
+            })
+        }
     }
-    if text.starts_with("null") {
-        return Ok(None);
+
+    impl<'de> Visitor<'de> for EasyPayVisitor {
+        type Value = Option<EasyPay>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an easyPay object, a provider name or null")
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(self)
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Self::provider_only(v.to_owned()))
+        }
+
+        fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Self::provider_only(v))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            EasyPay::deserialize(MapAccessDeserializer::new(map)).map(Some)
+        }
     }
-    serde_json::from_str(raw.get())
-        .map(Some)
-        .map_err(D::Error::custom)
+
+    d.deserialize_any(EasyPayVisitor)
 }
 
 /// The Toss `Payment` object (reference §3).
@@ -840,31 +870,233 @@ open_enum! {
     }
 }
 
-/// The outer shape every Toss webhook body is first read as.
+/// The outer shape every Toss webhook body is read as, in one pass.
 ///
-/// `data` and `entityBody` are kept raw and parsed per event type by [`WebhookPayload::parse`].
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// `data` and `entityBody` are decoded straight into the type the event type asks for when
+/// `eventType` comes first (as in every body Toss sends); only in a body where they come
+/// before it are they kept borrowed ([`Part::Raw`]) and decoded at the end.
+#[derive(Debug, Default)]
 struct Envelope<'a> {
-    #[serde(default)]
-    event_type: Option<EventType>,
-    #[serde(default)]
+    /// `None`: no `eventType` member (yet); `Some(None)`: `eventType: null`.
+    event_type: Option<Option<EventType>>,
     created_at: Option<String>,
-    #[serde(default, borrow)]
-    data: Option<&'a RawValue>,
-    #[serde(default)]
+    data: Part<'a, Data>,
     event_id: Option<String>,
-    #[serde(default, borrow)]
-    entity_body: Option<&'a RawValue>,
+    entity_body: Part<'a, EntityBody>,
     // DEPOSIT_CALLBACK's flat fields:
-    #[serde(default)]
     secret: Option<String>,
-    #[serde(default)]
     status: Option<PaymentStatus>,
-    #[serde(default)]
     transaction_key: Option<String>,
-    #[serde(default)]
     order_id: Option<String>,
+}
+
+/// A member whose type depends on the event type.
+#[derive(Debug, Default)]
+enum Part<'a, T> {
+    /// Absent or `null`.
+    #[default]
+    Absent,
+    /// Seen before `eventType`: kept borrowed, decoded at the end.
+    Raw(&'a RawValue),
+    /// Decoded as the event type says.
+    Decoded(T),
+    /// Present, but this event type does not read it.
+    Skipped,
+}
+
+impl<'a, T> Part<'a, T> {
+    fn from_option(value: Option<T>) -> Self {
+        value.map_or(Part::Absent, Part::Decoded)
+    }
+
+    /// Skips a member this event type does not read (`null` still counts as absent).
+    fn skip<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Option::<IgnoredAny>::deserialize(d)? {
+            Some(_) => Part::Skipped,
+            None => Part::Absent,
+        })
+    }
+
+    /// The decoded value: `pick` takes it out of a decoded member, a borrowed one is decoded
+    /// now; `None` when absent.
+    fn resolve<U: serde::de::DeserializeOwned>(
+        self,
+        pick: impl FnOnce(T) -> Option<U>,
+    ) -> Result<Option<U>, serde_json::Error> {
+        match self {
+            Part::Decoded(value) => Ok(pick(value)),
+            Part::Raw(raw) => serde_json::from_str::<U>(raw.get()).map(Some),
+            Part::Absent | Part::Skipped => Ok(None),
+        }
+    }
+}
+
+/// `data`, decoded as the event type says.
+#[derive(Debug)]
+enum Data {
+    Payment(Box<Payment>),
+    CancelStatus(CancelStatusData),
+    BillingDeleted(BillingDeletedData),
+}
+
+/// Decodes `data` for a known event type.
+struct DataSeed<'t>(Option<&'t EventType>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for DataSeed<'_> {
+    type Value = Part<'de, Data>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        Ok(match self.0 {
+            Some(EventType::PaymentStatusChanged) => Part::from_option(
+                Option::<Payment>::deserialize(d)?.map(|p| Data::Payment(Box::new(p))),
+            ),
+            Some(EventType::CancelStatusChanged) => Part::from_option(
+                Option::<CancelStatusData>::deserialize(d)?.map(Data::CancelStatus),
+            ),
+            Some(EventType::BillingDeleted) => Part::from_option(
+                Option::<BillingDeletedData>::deserialize(d)?.map(Data::BillingDeleted),
+            ),
+            _ => Part::skip(d)?,
+        })
+    }
+}
+
+/// Decodes `entityBody` for a known event type.
+struct EntitySeed<'t>(Option<&'t EventType>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for EntitySeed<'_> {
+    type Value = Part<'de, EntityBody>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        match self.0 {
+            Some(EventType::PayoutChanged | EventType::SellerChanged) => {
+                Ok(Part::from_option(Option::<EntityBody>::deserialize(d)?))
+            }
+            _ => Part::skip(d),
+        }
+    }
+}
+
+/// The envelope's members.
+#[derive(Clone, Copy)]
+enum Field {
+    EventType,
+    CreatedAt,
+    Data,
+    EventId,
+    EntityBody,
+    Secret,
+    Status,
+    TransactionKey,
+    OrderId,
+    Other,
+}
+
+impl Field {
+    fn name(self) -> &'static str {
+        match self {
+            Field::EventType => "eventType",
+            Field::CreatedAt => "createdAt",
+            Field::Data => "data",
+            Field::EventId => "eventId",
+            Field::EntityBody => "entityBody",
+            Field::Secret => "secret",
+            Field::Status => "status",
+            Field::TransactionKey => "transactionKey",
+            Field::OrderId => "orderId",
+            Field::Other => "",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+
+        impl Visitor<'_> for FieldVisitor {
+            type Value = Field;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Field, E> {
+                Ok(match v {
+                    "eventType" => Field::EventType,
+                    "createdAt" => Field::CreatedAt,
+                    "data" => Field::Data,
+                    "eventId" => Field::EventId,
+                    "entityBody" => Field::EntityBody,
+                    "secret" => Field::Secret,
+                    "status" => Field::Status,
+                    "transactionKey" => Field::TransactionKey,
+                    "orderId" => Field::OrderId,
+                    _ => Field::Other,
+                })
+            }
+        }
+
+        d.deserialize_identifier(FieldVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Envelope<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct EnvelopeVisitor;
+
+        impl<'de> Visitor<'de> for EnvelopeVisitor {
+            type Value = Envelope<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a Toss webhook body (a JSON object)")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'de>, A::Error> {
+                let mut env = Envelope::default();
+                let mut seen = 0u16;
+                while let Some(field) = map.next_key::<Field>()? {
+                    if !matches!(field, Field::Other) {
+                        let bit = 1u16 << (field as u16);
+                        if seen & bit != 0 {
+                            return Err(A::Error::duplicate_field(field.name()));
+                        }
+                        seen |= bit;
+                    }
+                    match field {
+                        Field::EventType => env.event_type = Some(map.next_value()?),
+                        Field::CreatedAt => env.created_at = map.next_value()?,
+                        Field::Data => {
+                            env.data = match &env.event_type {
+                                Some(t) => map.next_value_seed(DataSeed(t.as_ref()))?,
+                                None => borrowed(map.next_value()?),
+                            }
+                        }
+                        Field::EventId => env.event_id = map.next_value()?,
+                        Field::EntityBody => {
+                            env.entity_body = match &env.event_type {
+                                Some(t) => map.next_value_seed(EntitySeed(t.as_ref()))?,
+                                None => borrowed(map.next_value()?),
+                            }
+                        }
+                        Field::Secret => env.secret = map.next_value()?,
+                        Field::Status => env.status = map.next_value()?,
+                        Field::TransactionKey => env.transaction_key = map.next_value()?,
+                        Field::OrderId => env.order_id = map.next_value()?,
+                        Field::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(env)
+            }
+        }
+
+        d.deserialize_map(EnvelopeVisitor)
+    }
+}
+
+fn borrowed<T>(raw: Option<&RawValue>) -> Part<'_, T> {
+    raw.map_or(Part::Absent, Part::Raw)
 }
 
 /// Flat `DEPOSIT_CALLBACK` body: `{createdAt, secret, status, transactionKey, orderId}`.
@@ -980,15 +1212,16 @@ impl WebhookPayload {
     pub fn parse(body: &[u8]) -> Result<Self, serde_json::Error> {
         let env: Envelope<'_> = serde_json::from_slice(body)?;
         let created_at = env.created_at;
-        let event_type = match env.event_type {
+        let event_type = match env.event_type.flatten() {
             Some(t) => t,
             None if env.secret.is_some() || env.transaction_key.is_some() => {
                 EventType::DepositCallback
             }
             None => return Err(serde_json::Error::custom("webhook body has no eventType")),
         };
+        let no_data = || serde_json::Error::custom("webhook body has no data");
         Ok(match event_type {
-            EventType::DepositCallback if env.data.is_none() => {
+            EventType::DepositCallback if matches!(env.data, Part::Absent) => {
                 Self::DepositCallback(DepositCallback {
                     created_at,
                     secret: env.secret,
@@ -999,31 +1232,43 @@ impl WebhookPayload {
             }
             EventType::PaymentStatusChanged => Self::PaymentStatusChanged {
                 created_at,
-                data: Box::new(parse_data(env.data)?),
+                data: env
+                    .data
+                    .resolve(|d| match d {
+                        Data::Payment(p) => Some(p),
+                        _ => None,
+                    })?
+                    .ok_or_else(no_data)?,
             },
             EventType::CancelStatusChanged => Self::CancelStatusChanged {
                 created_at,
-                data: parse_data(env.data)?,
+                data: env
+                    .data
+                    .resolve(|d| match d {
+                        Data::CancelStatus(c) => Some(c),
+                        _ => None,
+                    })?
+                    .ok_or_else(no_data)?,
             },
             EventType::BillingDeleted => Self::BillingDeleted {
                 created_at,
-                data: parse_data(env.data)?,
+                data: env
+                    .data
+                    .resolve(|d| match d {
+                        Data::BillingDeleted(b) => Some(b),
+                        _ => None,
+                    })?
+                    .ok_or_else(no_data)?,
             },
-            t @ (EventType::PayoutChanged | EventType::SellerChanged) => {
-                let body = match env.entity_body {
-                    Some(raw) => serde_json::from_str(raw.get())?,
-                    None => EntityBody {
-                        id: None,
-                        status: None,
-                    },
-                };
-                Self::Entity {
-                    event_type: t,
-                    created_at,
-                    event_id: env.event_id,
-                    body,
-                }
-            }
+            t @ (EventType::PayoutChanged | EventType::SellerChanged) => Self::Entity {
+                event_type: t,
+                created_at,
+                event_id: env.event_id,
+                body: env.entity_body.resolve(Some)?.unwrap_or(EntityBody {
+                    id: None,
+                    status: None,
+                }),
+            },
             other => Self::Other {
                 event_type: other.as_str().to_owned(),
                 created_at,
@@ -1041,15 +1286,6 @@ impl WebhookPayload {
             | Self::Other { created_at, .. } => created_at.as_deref(),
             Self::DepositCallback(d) => d.created_at.as_deref(),
         }
-    }
-}
-
-fn parse_data<T: serde::de::DeserializeOwned>(
-    data: Option<&RawValue>,
-) -> Result<T, serde_json::Error> {
-    match data {
-        Some(raw) => serde_json::from_str(raw.get()),
-        None => Err(serde_json::Error::custom("webhook body has no data")),
     }
 }
 
@@ -1133,6 +1369,19 @@ mod tests {
         let json = r#"{"paymentKey":"k","orderId":"o","status":"DONE","easyPay":null}"#;
         let p: Payment = serde_json::from_str(json).unwrap();
         assert!(p.easy_pay.is_none());
+        let json = r#"{"paymentKey":"k","orderId":"o","status":"DONE","easyPay":{"provider":"토스페이","amount":1000,"discountAmount":0,"x":[]}}"#;
+        let p: Payment = serde_json::from_slice(json.as_bytes()).unwrap();
+        let easy = p.easy_pay.unwrap();
+        assert_eq!(easy.provider.as_deref(), Some("토스페이"));
+        assert_eq!(easy.amount.unwrap().as_str(), "1000");
+        let json = r#"{"paymentKey":"k","orderId":"o","status":"DONE","easyPay":"\uD1A0\uC2A4\uD398\uC774"}"#;
+        let p: Payment = serde_json::from_str(json).unwrap();
+        assert_eq!(p.easy_pay.unwrap().provider.as_deref(), Some("토스페이"));
+        for bad in ["5", "[]", "true", r#"{"amount":1.5e3}"#] {
+            let json =
+                format!(r#"{{"paymentKey":"k","orderId":"o","status":"DONE","easyPay":{bad}}}"#);
+            assert!(serde_json::from_str::<Payment>(&json).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -1218,6 +1467,87 @@ mod tests {
         let brand_new =
             WebhookPayload::parse(br#"{"eventType":"SOMETHING_NEW","data":1}"#).unwrap();
         assert!(matches!(brand_new, WebhookPayload::Other { .. }));
+    }
+
+    #[test]
+    fn webhook_members_in_any_order() {
+        // `data` / `entityBody` before `eventType` are kept borrowed and decoded at the end.
+        let p = WebhookPayload::parse(
+            br#"{"data":{"paymentKey":"k","orderId":"o","status":"CANCELED"},"createdAt":"c","eventType":"PAYMENT_STATUS_CHANGED"}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(p, WebhookPayload::PaymentStatusChanged { ref data, .. } if data.status == PaymentStatus::Canceled)
+        );
+        assert_eq!(p.created_at(), Some("c"));
+        let e = WebhookPayload::parse(
+            br#"{"entityBody":{"id":"FPA_1","status":"FAILED","extra":[1,{"a":null}]},"eventType":"seller.changed","eventId":"evt"}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            e,
+            WebhookPayload::Entity { ref body, ref event_id, .. }
+                if body.status.as_deref() == Some("FAILED") && event_id.as_deref() == Some("evt")
+        ));
+        let b = WebhookPayload::parse(
+            br#"{"data":{"billingKey":"bk","reason":null},"eventType":"BILLING_DELETED"}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(b, WebhookPayload::BillingDeleted { ref data, .. } if data.billing_key == "bk")
+        );
+        let c = WebhookPayload::parse(
+            br#"{"eventType":"CANCEL_STATUS_CHANGED","data":{"transactionKey":"t","cancelStatus":"DONE"}}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(c, WebhookPayload::CancelStatusChanged { ref data, .. } if data.cancel_status == Some(CancelStatus::Done))
+        );
+    }
+
+    #[test]
+    fn webhook_envelope_edge_cases() {
+        // A member given twice is refused, as serde's derive refuses it.
+        for body in [
+            &br#"{"eventType":"PAYMENT_STATUS_CHANGED","eventType":"BILLING_DELETED","data":{}}"#[..],
+            br#"{"eventType":"BILLING_DELETED","data":{"billingKey":"a"},"data":{"billingKey":"b"}}"#,
+            br#"{"secret":"a","secret":"b"}"#,
+        ] {
+            assert!(WebhookPayload::parse(body).is_err());
+        }
+        // `data: null` counts as absent: a DEPOSIT_CALLBACK stays flat, others have no data.
+        let d = WebhookPayload::parse(
+            br#"{"eventType":"DEPOSIT_CALLBACK","data":null,"secret":"ps_1","status":"DONE"}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(d, WebhookPayload::DepositCallback(ref d) if d.secret.as_deref() == Some("ps_1"))
+        );
+        assert!(
+            WebhookPayload::parse(br#"{"eventType":"PAYMENT_STATUS_CHANGED","data":null}"#)
+                .is_err()
+        );
+        assert!(WebhookPayload::parse(br#"{"eventType":"BILLING_DELETED"}"#).is_err());
+        // `eventType: null` with the flat fields is a DEPOSIT_CALLBACK; without them an error.
+        let d = WebhookPayload::parse(br#"{"eventType":null,"transactionKey":"t"}"#).unwrap();
+        assert!(matches!(d, WebhookPayload::DepositCallback(_)));
+        assert!(WebhookPayload::parse(br#"{"eventType":null}"#).is_err());
+        // Unread members are still checked: broken JSON anywhere is refused.
+        assert!(WebhookPayload::parse(br#"{"eventType":"METHOD_UPDATED","data":{"a":}}"#).is_err());
+        assert!(WebhookPayload::parse(br#"{"eventType":"payout.changed","x":[1,}"#).is_err());
+        // An escaped member name is still recognised.
+        let e = WebhookPayload::parse(
+            br#"{"event\u0054ype":"payout.changed","entityBody":{"status":"S"}}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(e, WebhookPayload::Entity { ref body, .. } if body.status.as_deref() == Some("S"))
+        );
+        // A wrongly typed `data` for the event is a decode error, not a panic.
+        assert!(
+            WebhookPayload::parse(br#"{"eventType":"PAYMENT_STATUS_CHANGED","data":[1]}"#).is_err()
+        );
+        assert!(WebhookPayload::parse(br#"{"data":5,"eventType":"BILLING_DELETED"}"#).is_err());
     }
 
     #[test]

@@ -21,9 +21,10 @@
 pub mod cancel;
 mod time;
 
+use bytes::Bytes;
 use hanpay_core::{
     Bank, CardDetails, Currency, Failure, Money, Payment, PaymentError, PaymentMethod,
-    PaymentStatus, ProviderId, VirtualAccountDetails,
+    PaymentStatus, ProviderId, RawJson, VirtualAccountDetails,
 };
 
 pub use self::time::{format_nice_time, parse_nice_time};
@@ -164,14 +165,11 @@ fn decode_error(message: String) -> PaymentError {
     PaymentError::new(hanpay_core::ErrorKind::Decode, message).with_provider(PROVIDER_ID)
 }
 
-/// A decoded Payment object → core [`Payment`]. `raw` is the JSON as received.
+/// A decoded Payment object → core [`Payment`]. `raw` is the body as received.
 ///
 /// Fails (as [`ErrorKind::Decode`](hanpay_core::ErrorKind::Decode)) only without a `tid`, or when
 /// the amounts do not add up (negative, a balance above the amount).
-pub fn payment_from_wire(
-    p: &wire::Payment,
-    raw: serde_json::Value,
-) -> Result<Payment, PaymentError> {
+pub fn payment_from_wire(p: &wire::Payment, raw: RawJson) -> Result<Payment, PaymentError> {
     let tid = non_empty(p.tid.as_ref())
         .ok_or_else(|| decode_error("NICEPAY sent a payment without a tid".into()))?;
     let currency = p
@@ -230,12 +228,18 @@ pub fn payment_from_wire(
     })
 }
 
-/// Decodes a Payment answer body (UTF-8 whatever the charset header says) into a core payment.
-pub fn payment_from_slice(bytes: &[u8]) -> Result<Payment, PaymentError> {
-    let wire: wire::Payment = serde_json::from_slice(bytes)
+/// Decodes a Payment answer body (UTF-8 whatever the charset header says) into a core payment:
+/// one parse, straight into the wire types; the body itself is kept (not copied) as
+/// [`Payment::raw`].
+pub fn payment_from_bytes(body: Bytes) -> Result<Payment, PaymentError> {
+    let wire: wire::Payment = serde_json::from_slice(&body)
         .map_err(|e| decode_error(format!("NICEPAY sent an unreadable Payment: {e}")))?;
-    let raw: serde_json::Value = serde_json::from_slice(bytes).unwrap_or(serde_json::Value::Null);
-    payment_from_wire(&wire, raw)
+    payment_from_wire(&wire, RawJson::new(body))
+}
+
+/// [`payment_from_bytes`] for a borrowed body (copied once, to be kept as [`Payment::raw`]).
+pub fn payment_from_slice(body: &[u8]) -> Result<Payment, PaymentError> {
+    payment_from_bytes(Bytes::copy_from_slice(body))
 }
 
 #[cfg(test)]
@@ -380,13 +384,13 @@ mod tests {
     fn amounts_must_add_up() {
         let mut w = wire_with_method("card");
         w.balance_amt = Some(wire::Amount::new(2000));
-        assert!(payment_from_wire(&w, serde_json::Value::Null).is_err());
+        assert!(payment_from_wire(&w, RawJson::new(Bytes::new())).is_err());
         w.balance_amt = Some(wire::Amount::new(-1));
-        assert!(payment_from_wire(&w, serde_json::Value::Null).is_err());
+        assert!(payment_from_wire(&w, RawJson::new(Bytes::new())).is_err());
         w.balance_amt = None;
-        let p = payment_from_wire(&w, serde_json::Value::Null).unwrap();
+        let p = payment_from_wire(&w, RawJson::new(Bytes::new())).unwrap();
         assert_eq!(p.balance, Money::krw(1000));
         w.tid = Some(" ".into());
-        assert!(payment_from_wire(&w, serde_json::Value::Null).is_err());
+        assert!(payment_from_wire(&w, RawJson::new(Bytes::new())).is_err());
     }
 }

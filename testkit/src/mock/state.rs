@@ -6,7 +6,7 @@ use std::time::Duration;
 use hanpay_core::{
     BillingChargeRequest, CancelRequest, Cancellation, CancellationStatus, CardDetails,
     ConfirmRequest, ErrorKind, Failure, Money, Payment, PaymentError, PaymentMethod, PaymentStatus,
-    PgError, ProviderId, Secret, VirtualAccountDetails, VirtualAccountRequest,
+    PgError, ProviderId, RawJson, Secret, VirtualAccountDetails, VirtualAccountRequest,
 };
 use time::OffsetDateTime;
 
@@ -98,7 +98,7 @@ impl State {
     /// The payment as callers see it, with a `raw` JSON like a PG's.
     fn snapshot(payment: &Payment) -> Payment {
         let mut out = payment.clone();
-        out.raw = serde_json::json!({
+        out.raw = RawJson::from_value(&serde_json::json!({
             "paymentKey": payment.payment_key,
             "orderId": payment.order_id,
             "status": payment.raw_status,
@@ -106,7 +106,7 @@ impl State {
             "balanceAmount": payment.balance.minor_units(),
             "currency": payment.currency().code(),
             "cancels": payment.cancellations.len(),
-        });
+        }));
         out
     }
 
@@ -231,7 +231,7 @@ impl State {
             failure: None,
             receipt_url: Some(receipt),
             secret: None,
-            raw: serde_json::Value::Null,
+            raw: RawJson::default(),
         }
     }
 

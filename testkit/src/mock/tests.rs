@@ -60,7 +60,7 @@ async fn confirm_checks_the_amount_and_charges_nothing_on_mismatch() {
     assert_eq!(p.balance, krw(15_000));
     assert!(p.secret.is_some(), "a per-payment secret like Toss's");
     assert!(p.approved_at.is_some());
-    assert_eq!(p.raw["status"], "PAID");
+    assert_eq!(p.raw.value()["status"], "PAID");
     match &p.method {
         Some(hanpay_core::PaymentMethod::Card(card)) => assert!(card.approval_number.is_some()),
         other => panic!("expected a card, got {other:?}"),

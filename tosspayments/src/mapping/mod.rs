@@ -1,7 +1,7 @@
 //! Pure conversions between Toss's wire types ([`crate::wire`]) and the provider-neutral model
 //! of `hanpay-core`. No HTTP here: everything is unit-tested on fixtures.
 //!
-//! - [`payment_from_wire`]: Toss `Payment` → core [`Payment`] (status, Korean method strings,
+//! - [`payment_from_bytes`] / [`payment_from_wire`]: Toss `Payment` → core [`Payment`] (status, Korean method strings,
 //!   card, virtual account, easy pay, cancels, failure, secret; amounts read exactly).
 //! - [`map_status`]: Toss status → [`PaymentStatus`], with `balanceAmount` 0 meaning fully
 //!   refunded even while Toss still says `PARTIAL_CANCELED`.
@@ -17,10 +17,11 @@ pub use self::time::{parse_toss_time, KST};
 
 use ::time::format_description::well_known::Rfc3339;
 use ::time::OffsetDateTime;
+use bytes::Bytes;
 use hanpay_core::{
     Bank, BillingChargeRequest, CardDetails, ConfirmRequest, Currency, ErrorKind, Failure, Money,
-    Payment, PaymentError, PaymentMethod, PaymentStatus, ProviderId, Secret, VirtualAccountDetails,
-    VirtualAccountRequest, VirtualAccountValidity,
+    Payment, PaymentError, PaymentMethod, PaymentStatus, ProviderId, RawJson, Secret,
+    VirtualAccountDetails, VirtualAccountRequest, VirtualAccountValidity,
 };
 
 use crate::wire::{self, Amount, BillingChargeBody, ConfirmBody, Method, VirtualAccountBody};
@@ -142,15 +143,11 @@ pub fn map_method(p: &wire::Payment) -> Option<PaymentMethod> {
     })
 }
 
-/// Toss `Payment` → core [`Payment`]. `raw` is the JSON as received (kept as the escape hatch),
-/// minus `secret`, which moves to [`Payment::secret`] so that it never reaches `Debug` or logs.
-pub fn payment_from_wire(
-    p: &wire::Payment,
-    mut raw: serde_json::Value,
-) -> Result<Payment, PaymentError> {
-    if let Some(object) = raw.as_object_mut() {
-        object.remove("secret");
-    }
+/// Toss `Payment` → core [`Payment`]. `raw` is the JSON as received (kept as the escape hatch,
+/// parsed only on demand), with `secret` redacted from it: the secret moves to
+/// [`Payment::secret`] so that it never reaches `Debug` or logs.
+pub fn payment_from_wire(p: &wire::Payment, raw: RawJson) -> Result<Payment, PaymentError> {
+    let raw = raw.redacting(&["secret"]);
     let currency = Currency::from_code(p.currency.as_deref().unwrap_or("KRW"));
     let total = match &p.total_amount {
         Some(a) => money(a, &currency, "totalAmount")?,
@@ -195,13 +192,17 @@ pub fn payment_from_wire(
     })
 }
 
-/// Decodes a Toss `Payment` body and maps it.
-pub fn payment_from_slice(body: &[u8]) -> Result<Payment, PaymentError> {
+/// Decodes a Toss `Payment` body and maps it: one parse, straight into the wire types; the
+/// body itself is kept (not copied) as [`Payment::raw`].
+pub fn payment_from_bytes(body: Bytes) -> Result<Payment, PaymentError> {
     let wire: wire::Payment =
-        serde_json::from_slice(body).map_err(|e| decode_error("Payment", e))?;
-    let raw: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| decode_error("Payment", e))?;
-    payment_from_wire(&wire, raw)
+        serde_json::from_slice(&body).map_err(|e| decode_error("Payment", e))?;
+    payment_from_wire(&wire, RawJson::new(body))
+}
+
+/// [`payment_from_bytes`] for a borrowed body (copied once, to be kept as [`Payment::raw`]).
+pub fn payment_from_slice(body: &[u8]) -> Result<Payment, PaymentError> {
+    payment_from_bytes(Bytes::copy_from_slice(body))
 }
 
 /// `POST /v1/payments/confirm` body (validated).
@@ -362,7 +363,13 @@ mod tests {
         assert!(!format!("{p:?}").contains("ps_Ba5PzR0ArnJOAoQ9oLdNrvmYnNeD"));
         assert_eq!(p.requested_at.unwrap().offset(), KST);
         assert!(p.approved_at.is_none());
-        assert_eq!(p.raw["orderName"], "비세토스 오리지널 콘티넨털 지갑");
+        let raw = p.raw.value();
+        assert_eq!(raw["orderName"], "비세토스 오리지널 콘티넨털 지갑");
+        assert!(
+            raw.get("secret").is_none(),
+            "the secret is redacted from raw"
+        );
+        assert_eq!(raw["virtualAccount"]["accountNumber"], "X600802567548");
         let va_ref = payment_from_slice(VA_REF).unwrap();
         assert_eq!(va_ref.virtual_account().unwrap().bank, Some(Bank::Nonghyup));
     }
