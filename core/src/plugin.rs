@@ -4,7 +4,7 @@
 //!
 //! The facade reads the configuration file and the environment, expands `${VAR}`, and hands
 //! each plugin its own table as a [`SettingsInput`]; the plugin deserializes its own settings
-//! type (serde derive, unknown keys refused, secrets as [`Secret`]) with
+//! type (serde derive, unknown keys refused, secrets as [`Secret`](crate::Secret)) with
 //! [`SettingsInput::deserialize`], whose errors name the setting (`tosspayments.allowlist`,
 //! or the variable, `TOSS_WEBHOOK_ALLOWLIST`, when the value came from the environment) and
 //! never print a value.

@@ -1,4 +1,4 @@
-//! [`FakeNicePay`] as a [`FakePlugin`](crate::sandbox::FakePlugin).
+//! [`FakeNicePay`] as a [`FakePlugin`].
 
 use hanpay_core::{async_trait, Money, Payment};
 

@@ -1,4 +1,4 @@
-//! [`FakePortOne`] as a [`FakePlugin`](crate::sandbox::FakePlugin).
+//! [`FakePortOne`] as a [`FakePlugin`].
 
 use hanpay_core::{async_trait, Money, Payment};
 

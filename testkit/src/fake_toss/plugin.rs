@@ -1,4 +1,4 @@
-//! [`FakeToss`] as a [`FakePlugin`](crate::sandbox::FakePlugin).
+//! [`FakeToss`] as a [`FakePlugin`].
 
 use hanpay_core::{async_trait, Money, Payment};
 
