@@ -236,13 +236,19 @@ impl HanpayConfig {
                 });
             }
         }
-        if let Some(known) = crate::plugins::KNOWN_PGS
-            .iter()
-            .find(|id| root.contains_key(**id))
-        {
-            return Err(ConfigError::NotCompiled {
-                provider: (*known).to_owned(),
-            });
+        for (id, vars) in crate::plugins::KNOWN_PGS {
+            if plugins.iter().any(|p| p.id() == *id) {
+                continue;
+            }
+            let by_env = apply_env
+                && vars
+                    .iter()
+                    .any(|v| lookup(v).is_some_and(|value| !value.trim().is_empty()));
+            if root.contains_key(*id) || by_env {
+                return Err(ConfigError::NotCompiled {
+                    provider: (*id).to_owned(),
+                });
+            }
         }
 
         let shared: Shared =

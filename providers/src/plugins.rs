@@ -26,6 +26,12 @@ pub fn plugin(id: &str) -> Option<&'static Plugin> {
     PLUGINS.iter().find(|p| p.id() == id)
 }
 
-/// The PGs hanpay knows, compiled in or not: a `[<id>]` table for one left out by its feature
-/// is [`ConfigError::NotCompiled`](crate::ConfigError::NotCompiled), not an unknown setting.
-pub const KNOWN_PGS: &[&str] = &["tosspayments", "portone", "nicepay"];
+/// The PGs hanpay knows, compiled in or not, with the variables that configure each: a
+/// `[<id>]` table or one of those variables for a PG left out by its feature is
+/// [`ConfigError::NotCompiled`](crate::ConfigError::NotCompiled), not an unknown setting or a
+/// silently ignored key.
+pub const KNOWN_PGS: &[(&str, &[&str])] = &[
+    ("tosspayments", &["TOSS_SECRET_KEY"]),
+    ("portone", &["PORTONE_API_SECRET"]),
+    ("nicepay", &["NICEPAY_CLIENT_ID", "NICEPAY_SECRET_KEY"]),
+];
