@@ -10,6 +10,8 @@
 //! - [`delivery`]: webhook delivery on a PG's redelivery schedule, scaled in time.
 //! - [`conformance`]: the shared suite (`run_all(provider, driver)`), object_store style.
 //! - [`mutate`]: deterministic payload mutations for "no input ever panics" tests.
+//! - [`store_suite`]: the store conformance suite, run against memory, SQLite and PostgreSQL.
+//! - [`postgres`]: a PostgreSQL server for tests (`HANPAY_TEST_DATABASE_URL` or a throwaway one).
 #![forbid(unsafe_code)]
 
 pub mod conformance;
@@ -18,3 +20,5 @@ pub mod fake_portone;
 pub mod fake_toss;
 pub mod mock;
 pub mod mutate;
+pub mod postgres;
+pub mod store_suite;
