@@ -3,7 +3,9 @@
 //! PostgreSQL (a fresh database on the test server, two pools standing for two instances).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use hanpay_store::{DatabaseUrl, OpenOptions, Stores};
+use hanpay_store::Stores;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use hanpay_store::{DatabaseUrl, OpenOptions};
 use hanpay_testkit::store_suite::run_all;
 
 #[tokio::test]
