@@ -1000,4 +1000,47 @@ max_body_bytes = 65536
         assert!(missing.to_string().contains("absent.toml"), "{missing}");
         std::fs::remove_dir_all(&dir).ok();
     }
+
+    use crate::Hanpay;
+
+    #[test]
+    fn the_database_url_picks_the_backend_and_hides_the_password() {
+        let config = HanpayConfig::from_env_with(vars(&[
+            ("TOSS_SECRET_KEY", "test_sk_x"),
+            ("HANPAY_DATABASE_URL", "sqlite://hanpay.db"),
+        ]));
+        match config {
+            Ok(c) => assert_eq!(
+                c.database_url.map(|u| u.backend()),
+                Some(crate::store::Backend::Sqlite)
+            ),
+            // Without the sqlite feature the URL is refused, naming the setting.
+            Err(e) => assert_eq!(e.setting(), Some(DATABASE_URL_SETTING), "{e}"),
+        }
+        let bad = HanpayConfig::from_env_with(vars(&[
+            ("TOSS_SECRET_KEY", "test_sk_x"),
+            ("HANPAY_DATABASE_URL", "mysql://shop:hunter2@db/shop"),
+        ]))
+        .unwrap_err();
+        assert_eq!(bad.setting(), Some(DATABASE_URL_SETTING));
+        assert!(!format!("{bad} {bad:?}").contains("hunter2"), "{bad}");
+        let text = "database_url = \"${DB}\"\n[tosspayments]\nsecret_key = \"test_sk_x\"\n";
+        let config = HanpayConfig::from_toml_str(text, vars(&[("DB", "memory:")])).unwrap();
+        assert_eq!(
+            config.database_url.map(|u| u.backend()),
+            Some(crate::store::Backend::Memory)
+        );
+        if crate::store::Backend::Postgres.is_compiled() {
+            let config = HanpayConfig::from_env_with(vars(&[
+                ("TOSS_SECRET_KEY", "test_sk_x"),
+                ("HANPAY_DATABASE_URL", "postgres://shop:hunter2@db/shop"),
+            ]))
+            .unwrap();
+            let shown = format!("{config} {config:?}");
+            assert!(shown.contains("postgres://shop:***@db/shop"), "{shown}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            let err = Hanpay::from_config(&config).unwrap_err();
+            assert_eq!(err.setting(), Some(DATABASE_URL_SETTING));
+        }
+    }
 }
