@@ -168,6 +168,12 @@ impl Sandbox {
         for (name, value) in self.env("tosspayments") {
             out.push_str(&format!("  export {name}={value}\n"));
         }
+        // Durable webhook state by default: one SQLite file, created by the app at start-up.
+        let db = std::env::temp_dir().join("hanpay-sandbox.db");
+        out.push_str(&format!(
+            "  export HANPAY_DATABASE_URL=sqlite://{}   # webhook state (Hanpay::open)\n",
+            db.display()
+        ));
         out.push_str("  # switch the app to PortOne with: export HANPAY_PROVIDER=portone\n");
         out.push_str(&format!(
             "\nWebhooks, sent as the PGs send them and redelivered on their schedules ({}x faster):\n",

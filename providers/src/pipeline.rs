@@ -18,7 +18,7 @@
 //! [`Stores`](crate::store::Stores): in-process for memory and SQLite (pipelines on one SQLite
 //! file share it), across instances for PostgreSQL (a transaction-scoped advisory lock).
 //!
-//! Durability: every verified delivery is recorded in the [`Inbox`](crate::store::Inbox)
+//! Durability: every verified delivery is recorded in the [`Inbox`]
 //! before the PG is answered (its outcome, attempts, first and last seen); an event whose
 //! handler kept failing stays there after the PG gives up, for [`WebhookPipeline::replay`].
 //! Processed rows are pruned by the pipeline after [`WebhookPipelineBuilder::inbox_retention`].
