@@ -487,7 +487,13 @@ impl WebhookPipeline {
     ) -> WebhookOutcome {
         let inbox_outcome = match &outcome {
             WebhookOutcome::Processed(_) => InboxOutcome::Applied,
-            WebhookOutcome::Duplicate { .. } => InboxOutcome::Duplicate,
+            // Being processed elsewhere is not this event's failure: count the attempt, keep
+            // the outcome the processing records.
+            WebhookOutcome::Duplicate { .. }
+            | WebhookOutcome::Failed {
+                stage: FailedStage::InProgress,
+                ..
+            } => InboxOutcome::Duplicate,
             WebhookOutcome::Ignored { reason, .. } => InboxOutcome::Ignored {
                 reason: reason.clone(),
             },

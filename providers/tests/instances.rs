@@ -113,6 +113,27 @@ async fn two_instances_process_each_delivery_once_and_never_regress() {
     };
     assert_eq!(per_event.len(), 200);
     assert!(per_event.values().all(|&n| n == 1), "{per_event:?}");
+    // The instance that found the event in flight did not mark it failed in the inbox.
+    let failed = db
+        .stores
+        .inbox
+        .list(&hanpay::store::InboxFilter {
+            failed_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(failed.is_empty(), "{failed:?}");
+    let recorded = db
+        .stores
+        .inbox
+        .list(&hanpay::store::InboxFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(recorded.len(), 200);
+    assert!(recorded
+        .iter()
+        .all(|e| e.outcome == hanpay::store::InboxOutcome::Applied));
 
     // Interleaved events for one payment: paid, partially canceled, canceled, each sent to
     // both instances at once.
