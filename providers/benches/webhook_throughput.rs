@@ -4,10 +4,12 @@
 //! memory. Targets for new deliveries: SQLite ≥ 0.5× memory, PostgreSQL ≥ 0.3× memory.
 //!
 //! `cargo bench -p hanpay --all-features --bench webhook_throughput`
+// Rates, not money: floats are fine here.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::print_stdout,
+    clippy::float_arithmetic,
     missing_docs
 )]
 
