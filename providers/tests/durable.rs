@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hanpay::store::{DedupeKey, InboxFilter, InboxOutcome, Stores};
+use hanpay::store::{InboxFilter, InboxOutcome, Stores};
 use hanpay::{
     handler_fn, Bank, ConfirmRequest, HandlerError, Hanpay, Money, PaymentEvent, PaymentProvider,
     PaymentStatus, Reconciler, VirtualAccountRequest, WebhookPipeline,
@@ -357,6 +357,7 @@ async fn sqlite_going_away_mid_delivery_is_5xx_then_processed_once() {
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// Redelivers (as the PG would, later) while the claim of a failed attempt is still leased.
 async fn redeliver_until_not_in_flight(
     pipeline: &WebhookPipeline,
@@ -379,6 +380,7 @@ async fn redeliver_until_not_in_flight(
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;
+    use hanpay::store::DedupeKey;
     use hanpay_testkit::postgres::PgServer;
 
     /// PostgreSQL stopped mid-delivery (in the handler): 5xx, nothing marked processed; after
