@@ -3,6 +3,7 @@
 //!
 //! ```toml
 //! default = "tosspayments"            # or HANPAY_PROVIDER
+//! database_url = "sqlite://hanpay.db"  # or HANPAY_DATABASE_URL: memory:, sqlite://…, postgres://…
 //!
 //! [tosspayments]
 //! secret_key = "${TOSS_SECRET_KEY}"
@@ -31,13 +32,25 @@ use hanpay_core::webhook::parse_network;
 use hanpay_core::Secret;
 use ipnet::IpNet;
 
+use crate::store::DatabaseUrl;
+
+fn database_url(text: &str) -> Result<DatabaseUrl, ConfigError> {
+    DatabaseUrl::parse(text).map_err(|e| ConfigError::invalid(DATABASE_URL_SETTING, e.to_string()))
+}
+
 /// Provider name of Toss Payments in configuration, URLs and the registry.
 pub const TOSSPAYMENTS: &str = "tosspayments";
 /// Provider name of PortOne in configuration, URLs and the registry.
 pub const PORTONE: &str = "portone";
 
+/// How errors name the database setting.
+pub const DATABASE_URL_SETTING: &str = "database_url (HANPAY_DATABASE_URL)";
+
 /// The environment variables read by [`HanpayConfig::from_env`].
 pub mod env {
+    /// Where webhook state is kept: `memory:`, `sqlite://hanpay.db` or
+    /// `postgres://user:password@host/db` (see [`DatabaseUrl`](crate::store::DatabaseUrl)).
+    pub const HANPAY_DATABASE_URL: &str = "HANPAY_DATABASE_URL";
     /// The default provider (`tosspayments` or `portone`).
     pub const HANPAY_PROVIDER: &str = "HANPAY_PROVIDER";
     /// Toss Payments secret key (`test_sk_…`, `live_sk_…`, `…_gsk_…`).
@@ -188,6 +201,9 @@ pub struct HanpayConfig {
     /// Cap on webhook bodies, in bytes (`webhooks.max_body_bytes`); `None` uses each
     /// verifier's own limit.
     pub max_webhook_body_bytes: Option<usize>,
+    /// `HANPAY_DATABASE_URL` / `database_url`: where webhook state is kept; `None` is memory
+    /// (lost on restart). `Debug` and `Display` mask its password.
+    pub database_url: Option<DatabaseUrl>,
 }
 
 impl HanpayConfig {
@@ -327,6 +343,9 @@ impl HanpayConfig {
         if let Some(provider) = get(env::HANPAY_PROVIDER) {
             self.default_provider = Some(provider.trim().to_ascii_lowercase());
         }
+        if let Some(url) = get(env::HANPAY_DATABASE_URL) {
+            self.database_url = Some(database_url(&url)?);
+        }
 
         if let Some(key) = get(env::TOSS_SECRET_KEY) {
             let toss = self.tosspayments.get_or_insert_with(|| TossConfig {
@@ -408,6 +427,9 @@ impl HanpayConfig {
                 .map(|s| s.trim().to_ascii_lowercase()),
             ..HanpayConfig::default()
         };
+        if let Some(url) = table.string("database_url")? {
+            config.database_url = Some(database_url(&url)?);
+        }
         if let Some(mut toss) = table.table(TOSSPAYMENTS)? {
             config.tosspayments = Some(TossConfig {
                 secret_key: Secret::new(toss.required_string("secret_key", env::TOSS_SECRET_KEY)?),
@@ -722,6 +744,7 @@ impl fmt::Debug for HanpayConfig {
             .field("tosspayments", &self.tosspayments)
             .field("portone", &self.portone)
             .field("max_webhook_body_bytes", &self.max_webhook_body_bytes)
+            .field("database_url", &self.database_url)
             .finish()
     }
 }
@@ -731,6 +754,10 @@ impl fmt::Display for HanpayConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let default = self.resolved_default().unwrap_or_else(|_| "(unset)".into());
         writeln!(f, "default = {default}")?;
+        match &self.database_url {
+            Some(url) => writeln!(f, "database_url = {url}")?,
+            None => writeln!(f, "database_url = memory: (lost on restart)")?,
+        }
         if let Some(toss) = &self.tosspayments {
             writeln!(f, "[tosspayments]")?;
             writeln!(f, "secret_key = ***")?;
@@ -972,5 +999,48 @@ max_body_bytes = 65536
         let missing = HanpayConfig::from_file_with(dir.join("absent.toml"), vars).unwrap_err();
         assert!(missing.to_string().contains("absent.toml"), "{missing}");
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    use crate::Hanpay;
+
+    #[test]
+    fn the_database_url_picks_the_backend_and_hides_the_password() {
+        let config = HanpayConfig::from_env_with(vars(&[
+            ("TOSS_SECRET_KEY", "test_sk_x"),
+            ("HANPAY_DATABASE_URL", "sqlite://hanpay.db"),
+        ]));
+        match config {
+            Ok(c) => assert_eq!(
+                c.database_url.map(|u| u.backend()),
+                Some(crate::store::Backend::Sqlite)
+            ),
+            // Without the sqlite feature the URL is refused, naming the setting.
+            Err(e) => assert_eq!(e.setting(), Some(DATABASE_URL_SETTING), "{e}"),
+        }
+        let bad = HanpayConfig::from_env_with(vars(&[
+            ("TOSS_SECRET_KEY", "test_sk_x"),
+            ("HANPAY_DATABASE_URL", "mysql://shop:hunter2@db/shop"),
+        ]))
+        .unwrap_err();
+        assert_eq!(bad.setting(), Some(DATABASE_URL_SETTING));
+        assert!(!format!("{bad} {bad:?}").contains("hunter2"), "{bad}");
+        let text = "database_url = \"${DB}\"\n[tosspayments]\nsecret_key = \"test_sk_x\"\n";
+        let config = HanpayConfig::from_toml_str(text, vars(&[("DB", "memory:")])).unwrap();
+        assert_eq!(
+            config.database_url.map(|u| u.backend()),
+            Some(crate::store::Backend::Memory)
+        );
+        if crate::store::Backend::Postgres.is_compiled() {
+            let config = HanpayConfig::from_env_with(vars(&[
+                ("TOSS_SECRET_KEY", "test_sk_x"),
+                ("HANPAY_DATABASE_URL", "postgres://shop:hunter2@db/shop"),
+            ]))
+            .unwrap();
+            let shown = format!("{config} {config:?}");
+            assert!(shown.contains("postgres://shop:***@db/shop"), "{shown}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            let err = Hanpay::from_config(&config).unwrap_err();
+            assert_eq!(err.setting(), Some(DATABASE_URL_SETTING));
+        }
     }
 }

@@ -13,7 +13,12 @@
 //!   action table.
 //! - `axum` feature: [`axum::webhook_router`] serving `POST /webhooks/{provider}`.
 //!
-//! Features: `tosspayments` and `portone` (default) compile each PG's crate; `axum` adds the
+//! - [`store`]: where webhook state lives, chosen by `HANPAY_DATABASE_URL`: `memory:`
+//!   (default of the library, lost on restart), `sqlite://hanpay.db` (one instance) or
+//!   `postgres://…` (several instances); open it with [`Hanpay::open`].
+//!
+//! Features: `tosspayments` and `portone` (default) compile each PG's crate; `sqlite`
+//! (default) and `postgres` each compile a store backend and its driver; `axum` adds the
 //! router.
 //!
 //! ```no_run
@@ -36,7 +41,9 @@ pub mod checkout;
 pub mod config;
 pub mod event;
 pub mod pipeline;
+pub mod reconcile;
 mod registry;
+pub mod replay;
 pub mod secrets;
 pub mod store;
 
@@ -47,10 +54,13 @@ pub use pipeline::{
     handler_fn, HandlerError, WebhookHandler, WebhookOutcome, WebhookPipeline,
     WebhookPipelineBuilder,
 };
+pub use reconcile::{ReconcileReport, Reconciler};
 pub use registry::{Gateway, Hanpay, HanpayBuilder, UnknownProvider};
+pub use replay::ReplayError;
 pub use secrets::{InMemoryPaymentSecrets, PaymentSecrets};
 pub use store::{
-    DedupeStore, InMemoryDedupeStore, InMemoryPaymentStates, PaymentStateStore, StoreError,
+    DatabaseUrl, DedupeStore, InMemoryDedupeStore, InMemoryPaymentStates, PaymentStateStore,
+    StoreError, Stores,
 };
 
 /// The core crate, for everything not re-exported here.
