@@ -5,10 +5,15 @@
 //! hanpay sandbox [--toss-addr A] [--portone-addr A] [--webhook-url PROVIDER=URL]... [--time-scale N] [--toss-relay-secret S] [--toss-accept-any-key]
 //! hanpay webhook verify --provider P [--secret S]... [--webhook-secret S]... [--security-key K]... [--portone-generation v1|v2] [--peer IP] [--header 'Name: value']... [--body-file F|-] [--now SECS]
 //! hanpay webhook send --provider P --event E --to URL [--secret S] [--payment-id ID] [--order-id ID] [--status S]
+//! hanpay db migrate                                   # HANPAY_DATABASE_URL
+//! hanpay events list [--failed] [--provider P] [--since T]
+//! hanpay events replay ID|--all-failed (--exec CMD | --no-handler)
+//! hanpay reconcile [--once] [--unchanged-for SECS] (--exec CMD | --no-handler)
 //! ```
 #![forbid(unsafe_code)]
 
 mod demo;
+mod events;
 mod sandbox;
 mod webhook;
 
@@ -67,6 +72,101 @@ enum Command {
         #[command(subcommand)]
         command: WebhookCommand,
     },
+    /// The database named by HANPAY_DATABASE_URL.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// The inbox: every verified webhook delivery and what was done with it.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+    /// Re-fetch payments stuck in a waiting status from their PG and apply any change.
+    Reconcile {
+        /// One round, then exit.
+        #[arg(long)]
+        once: bool,
+        /// Only payments unchanged for this many seconds.
+        #[arg(long, default_value_t = 600)]
+        unchanged_for: u64,
+        #[command(flatten)]
+        handler: HandlerArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Apply the embedded migrations.
+    Migrate,
+}
+
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct HandlerArgs {
+    /// Run CMD (through sh) for each applied move, the event as JSON on its standard input; a
+    /// non-zero exit counts as a handler failure.
+    #[arg(long, value_name = "CMD")]
+    exec: Option<String>,
+    /// Apply and print the moves without running any handler.
+    #[arg(long)]
+    no_handler: bool,
+}
+
+impl HandlerArgs {
+    fn handler(self) -> events::Handler {
+        match self.exec {
+            Some(cmd) => events::Handler::Exec(cmd),
+            None => events::Handler::PrintOnly,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// List recorded deliveries, newest first.
+    List {
+        /// Only those whose last processing failed.
+        #[arg(long)]
+        failed: bool,
+        /// Only this provider's.
+        #[arg(long)]
+        provider: Option<String>,
+        /// Only those seen since T (RFC 3339, or an age: 30m, 24h, 7d).
+        #[arg(long, value_parser = events::parse_since)]
+        since: Option<time::OffsetDateTime>,
+        /// At most N.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Process an event again from the PG's current state (re-fetched: the original
+    /// signature has expired).
+    Replay {
+        /// The event's id (from `events list`).
+        #[arg(required_unless_present = "all_failed")]
+        id: Option<i64>,
+        /// Every event whose last processing failed.
+        #[arg(long, conflicts_with = "id")]
+        all_failed: bool,
+        #[command(flatten)]
+        handler: HandlerArgs,
+    },
+}
+
+fn finish(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprint!("error: {e}");
+            if !e.ends_with('\n') {
+                eprintln!();
+            }
+            ExitCode::from(1)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -254,6 +354,42 @@ async fn main() -> ExitCode {
             drop(running);
             ExitCode::SUCCESS
         }
+        Command::Db {
+            command: DbCommand::Migrate,
+        } => finish(events::migrate().await),
+        Command::Events { command } => match command {
+            EventsCommand::List {
+                failed,
+                provider,
+                since,
+                limit,
+            } => finish(
+                events::list(hanpay::store::InboxFilter {
+                    failed_only: failed,
+                    provider: provider.map(hanpay::ProviderId::new),
+                    since,
+                    limit,
+                })
+                .await,
+            ),
+            EventsCommand::Replay {
+                id,
+                all_failed: _,
+                handler,
+            } => finish(events::replay(id, handler.handler()).await),
+        },
+        Command::Reconcile {
+            once,
+            unchanged_for,
+            handler,
+        } => finish(
+            events::reconcile(
+                once,
+                std::time::Duration::from_secs(unchanged_for),
+                handler.handler(),
+            )
+            .await,
+        ),
         Command::Webhook { command } => match command {
             WebhookCommand::Verify {
                 provider,

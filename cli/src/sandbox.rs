@@ -176,6 +176,12 @@ impl Sandbox {
         for (name, value) in self.env("tosspayments") {
             out.push_str(&format!("  export {name}={value}\n"));
         }
+        // Durable webhook state by default: one SQLite file, created by the app at start-up.
+        let db = std::env::temp_dir().join("hanpay-sandbox.db");
+        out.push_str(&format!(
+            "  export HANPAY_DATABASE_URL=sqlite://{}   # webhook state (Hanpay::open)\n",
+            db.display()
+        ));
         out.push_str("  # switch the app to PortOne with: export HANPAY_PROVIDER=portone\n");
         if options.toss_accept_any_key {
             out.push_str("  # Toss accepts any test_sk_ key (--toss-accept-any-key)\n");

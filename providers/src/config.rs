@@ -7,6 +7,7 @@
 //!
 //! ```toml
 //! default = "tosspayments"            # or HANPAY_PROVIDER
+//! database_url = "sqlite://hanpay.db"  # or HANPAY_DATABASE_URL: memory:, sqlite://…, postgres://…
 //!
 //! [tosspayments]
 //! secret_key = "${TOSS_SECRET_KEY}"
@@ -42,6 +43,15 @@ use serde::Deserialize;
 
 pub use hanpay_core::plugin::ConfigError;
 
+use crate::store::DatabaseUrl;
+
+/// How errors name the database setting.
+pub const DATABASE_URL_SETTING: &str = "database_url (HANPAY_DATABASE_URL)";
+
+fn database_url(text: &str) -> Result<DatabaseUrl, ConfigError> {
+    DatabaseUrl::parse(text).map_err(|e| ConfigError::invalid(DATABASE_URL_SETTING, e.to_string()))
+}
+
 /// Provider name of Toss Payments in configuration, URLs and the registry.
 pub const TOSSPAYMENTS: &str = "tosspayments";
 /// Provider name of PortOne in configuration, URLs and the registry.
@@ -51,6 +61,9 @@ pub const PORTONE: &str = "portone";
 pub mod env {
     /// The default provider (`tosspayments`, `portone`, …).
     pub const HANPAY_PROVIDER: &str = "HANPAY_PROVIDER";
+    /// Where webhook state is kept: `memory:`, `sqlite://hanpay.db` or
+    /// `postgres://user:password@host/db` (see [`DatabaseUrl`](crate::store::DatabaseUrl)).
+    pub const HANPAY_DATABASE_URL: &str = "HANPAY_DATABASE_URL";
 }
 
 /// One configured PG: its plugin and its parsed settings.
@@ -94,6 +107,9 @@ pub struct HanpayConfig {
     /// Cap on webhook bodies, in bytes (`webhooks.max_body_bytes`); `None` uses each
     /// verifier's own limit.
     pub max_webhook_body_bytes: Option<usize>,
+    /// `HANPAY_DATABASE_URL` / `database_url`: where webhook state is kept; `None` is memory
+    /// (lost on restart). `Debug` and `Display` mask its password.
+    pub database_url: Option<DatabaseUrl>,
 }
 
 /// The shared part of the file, after the PG tables are taken out.
@@ -104,6 +120,8 @@ struct Shared {
     default: Option<String>,
     #[serde(default)]
     webhooks: Option<Webhooks>,
+    #[serde(default)]
+    database_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -259,10 +277,20 @@ impl HanpayConfig {
                 default_provider = Some(provider.trim().to_ascii_lowercase());
             }
         }
+        let mut database_url_text = shared.database_url;
+        if apply_env {
+            if let Some(url) = lookup(env::HANPAY_DATABASE_URL).filter(|v| !v.trim().is_empty()) {
+                database_url_text = Some(url);
+            }
+        }
         let config = HanpayConfig {
             default_provider,
             providers,
             max_webhook_body_bytes: shared.webhooks.and_then(|w| w.max_body_bytes),
+            database_url: database_url_text
+                .as_deref()
+                .map(|url| database_url(url.trim()))
+                .transpose()?,
         };
         config.validate(plugins)?;
         Ok(config)
@@ -407,6 +435,7 @@ impl fmt::Debug for HanpayConfig {
             .field("default_provider", &self.default_provider)
             .field("providers", &self.providers)
             .field("max_webhook_body_bytes", &self.max_webhook_body_bytes)
+            .field("database_url", &self.database_url)
             .finish()
     }
 }
@@ -419,6 +448,10 @@ impl fmt::Display for HanpayConfig {
         for provider in &self.providers {
             writeln!(f, "[{}]  # {}", provider.id(), provider.plugin.name())?;
             writeln!(f, "{:#?}", provider.settings)?;
+        }
+        match &self.database_url {
+            Some(url) => writeln!(f, "database_url = {url}")?,
+            None => writeln!(f, "database_url = memory: (lost on restart)")?,
         }
         if let Some(limit) = self.max_webhook_body_bytes {
             writeln!(f, "[webhooks]\nmax_body_bytes = {limit}")?;
@@ -662,5 +695,46 @@ max_body_bytes = 65536
         )
         .unwrap_err();
         assert_eq!(err.setting(), Some("webhooks.max_body"), "{err}");
+    }
+
+    #[test]
+    fn the_database_url_picks_the_backend_and_hides_the_password() {
+        let config = HanpayConfig::from_env_with(vars(&[
+            ("TOSS_SECRET_KEY", "test_sk_x"),
+            ("HANPAY_DATABASE_URL", "sqlite://hanpay.db"),
+        ]));
+        match config {
+            Ok(c) => assert_eq!(
+                c.database_url.map(|u| u.backend()),
+                Some(crate::store::Backend::Sqlite)
+            ),
+            // Without the sqlite feature the URL is refused, naming the setting.
+            Err(e) => assert_eq!(e.setting(), Some(DATABASE_URL_SETTING), "{e}"),
+        }
+        let bad = HanpayConfig::from_env_with(vars(&[
+            ("TOSS_SECRET_KEY", "test_sk_x"),
+            ("HANPAY_DATABASE_URL", "mysql://shop:hunter2@db/shop"),
+        ]))
+        .unwrap_err();
+        assert_eq!(bad.setting(), Some(DATABASE_URL_SETTING));
+        assert!(!format!("{bad} {bad:?}").contains("hunter2"), "{bad}");
+        let text = "database_url = \"${DB}\"\n[tosspayments]\nsecret_key = \"test_sk_x\"\n";
+        let config = HanpayConfig::from_toml_str(text, vars(&[("DB", "memory:")])).unwrap();
+        assert_eq!(
+            config.database_url.map(|u| u.backend()),
+            Some(crate::store::Backend::Memory)
+        );
+        if crate::store::Backend::Postgres.is_compiled() {
+            let config = HanpayConfig::from_env_with(vars(&[
+                ("TOSS_SECRET_KEY", "test_sk_x"),
+                ("HANPAY_DATABASE_URL", "postgres://shop:hunter2@db/shop"),
+            ]))
+            .unwrap();
+            let shown = format!("{config} {config:?}");
+            assert!(shown.contains("postgres://shop:***@db/shop"), "{shown}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            let err = crate::Hanpay::from_config(&config).unwrap_err();
+            assert_eq!(err.setting(), Some(DATABASE_URL_SETTING));
+        }
     }
 }

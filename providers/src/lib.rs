@@ -15,8 +15,12 @@
 //!
 //! - [`plugins()`]: the PGs compiled in, one feature-gated line each; each PG crate owns its
 //!   settings, variables and build code ([`core::plugin::Plugin`]).
+//! - [`store`]: where webhook state lives, chosen by `HANPAY_DATABASE_URL`: `memory:`
+//!   (default of the library, lost on restart), `sqlite://hanpay.db` (one instance) or
+//!   `postgres://…` (several instances); open it with [`Hanpay::open`].
 //!
-//! Features: `tosspayments` and `portone` (default) compile each PG's crate; `axum` adds the
+//! Features: `tosspayments`, `portone` and `nicepay` (default) compile each PG's crate; `sqlite`
+//! (default) and `postgres` each compile a store backend and its driver; `axum` adds the
 //! router.
 //!
 //! ```no_run
@@ -39,7 +43,9 @@ pub mod config;
 pub mod event;
 pub mod pipeline;
 pub mod plugins;
+pub mod reconcile;
 mod registry;
+pub mod replay;
 pub mod secrets;
 pub mod store;
 
@@ -51,10 +57,13 @@ pub use pipeline::{
     WebhookPipeline, WebhookPipelineBuilder,
 };
 pub use plugins::{plugin, plugins};
+pub use reconcile::{ReconcileReport, Reconciler};
 pub use registry::{Gateway, Hanpay, HanpayBuilder, UnknownProvider};
+pub use replay::ReplayError;
 pub use secrets::{InMemoryPaymentSecrets, PaymentSecrets};
 pub use store::{
-    DedupeStore, InMemoryDedupeStore, InMemoryPaymentStates, PaymentStateStore, StoreError,
+    DatabaseUrl, DedupeStore, InMemoryDedupeStore, InMemoryPaymentStates, PaymentStateStore,
+    StoreError, Stores,
 };
 
 /// The core crate, for everything not re-exported here.

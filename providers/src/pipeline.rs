@@ -14,10 +14,14 @@
 //! Concurrency: events for one payment (e.g. Toss's `PAYMENT_STATUS_CHANGED` and
 //! `DEPOSIT_CALLBACK` for the same deposit, delivered at once) are processed one at a time per
 //! (provider, payment key): read the state → reconcile → handler → commit never interleave, so
-//! each legal move reaches the handler exactly once. The lock is per [`WebhookPipeline`] (clones
-//! share it); several processes sharing a state store are kept consistent by its
-//! compare-and-set, which cannot stop two handlers from running at the same moment: route one
-//! payment's webhooks to one process, or make the handler idempotent.
+//! each legal move reaches the handler exactly once. The lock comes from the
+//! [`Stores`](crate::store::Stores): in-process for memory and SQLite (pipelines on one SQLite
+//! file share it), across instances for PostgreSQL (a transaction-scoped advisory lock).
+//!
+//! Durability: every verified delivery is recorded in the [`Inbox`]
+//! before the PG is answered (its outcome, attempts, first and last seen); an event whose
+//! handler kept failing stays there after the PG gives up, for [`WebhookPipeline::replay`].
+//! Processed rows are pruned by the pipeline after [`WebhookPipelineBuilder::inbox_retention`].
 //!
 //! Reconciliation: every event whose trust is not
 //! [`Trust::Signed`](hanpay_core::Trust::Signed), every event without a status, and every event
@@ -40,17 +44,16 @@
 //! stored state; any other hint is reconciled (the payment is fetched and the answer applied
 //! by the same rule), so an ignored hint never strands a payment.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hanpay_core::observe::webhook_decision;
 use hanpay_core::webhook::WebhookAck;
 use hanpay_core::{
-    async_trait, CancellationStatus, Payment, PaymentError, PaymentProvider, PaymentStatus,
-    ProviderId, Secret, WebhookError, WebhookEvent, WebhookEventKind, WebhookRequest,
-    WebhookVerifier,
+    async_trait, CancellationStatus, Payment, PaymentError, PaymentProvider, PaymentStatus, Secret,
+    WebhookError, WebhookEvent, WebhookEventKind, WebhookRequest, WebhookVerifier,
 };
 use serde_json::json;
 use time::OffsetDateTime;
@@ -58,8 +61,8 @@ use time::OffsetDateTime;
 use crate::event::{OrderAction, PaymentEvent};
 use crate::registry::{Gateway, Hanpay};
 use crate::store::{
-    Claim, DedupeKey, DedupeStore, IgnoredEvent, InMemoryDedupeStore, InMemoryPaymentStates,
-    PaymentState, PaymentStateStore, StoreError,
+    Backend, Claim, DedupeKey, DedupeStore, IgnoredEvent, Inbox, InboxOutcome, InboxRecord,
+    PaymentLocks, PaymentState, PaymentStateStore, StoreError,
 };
 
 /// The error an application handler returns; the PG gets a 5xx and redelivers.
@@ -310,16 +313,19 @@ pub struct WebhookPipelineBuilder {
     states: Option<Arc<dyn PaymentStateStore>>,
     dedupe_margin: Duration,
     lease: Duration,
+    inbox_retention: Option<Duration>,
 }
 
 impl WebhookPipelineBuilder {
-    /// Where processed deliveries are remembered (default [`InMemoryDedupeStore`]).
+    /// Where processed deliveries are remembered (default: the [`Hanpay`]'s
+    /// [`Stores`](crate::store::Stores)).
     pub fn dedupe_store(mut self, store: Arc<dyn DedupeStore>) -> Self {
         self.dedupe = Some(store);
         self
     }
 
-    /// Where payment states are kept (default [`InMemoryPaymentStates`]).
+    /// Where payment states are kept (default: the [`Hanpay`]'s
+    /// [`Stores`](crate::store::Stores)).
     pub fn state_store(mut self, store: Arc<dyn PaymentStateStore>) -> Self {
         self.states = Some(store);
         self
@@ -339,25 +345,59 @@ impl WebhookPipelineBuilder {
         self
     }
 
-    /// Builds the pipeline.
+    /// How long processed inbox rows are kept (failed ones stay until processed). Default:
+    /// the longest redelivery span of the configured PGs plus the dedupe margin, and at least
+    /// 30 days.
+    pub fn inbox_retention(mut self, retention: Duration) -> Self {
+        self.inbox_retention = Some(retention);
+        self
+    }
+
+    /// Builds the pipeline. On in-memory stores it logs one warning: webhook state is lost
+    /// on restart.
     pub fn build(self) -> WebhookPipeline {
+        let stores = self.hanpay.stores().clone();
+        if stores.backend() == Backend::Memory {
+            tracing::warn!(
+                target: hanpay_core::observe::TARGET,
+                "webhook state is in memory and lost on restart: a redelivered event would run \
+                 the handler again, and instances do not see each other; set \
+                 HANPAY_DATABASE_URL (or database_url) to sqlite://hanpay.db for one instance \
+                 or postgres://… for several"
+            );
+        }
+        let longest_span = self
+            .hanpay
+            .names()
+            .iter()
+            .filter_map(|name| self.hanpay.verifier(name))
+            .map(|v| v.redelivery().total_span())
+            .max()
+            .unwrap_or_default();
+        let inbox_retention = self.inbox_retention.unwrap_or_else(|| {
+            longest_span
+                .saturating_add(self.dedupe_margin)
+                .max(Duration::from_secs(30 * 86_400))
+        });
         WebhookPipeline {
             inner: Arc::new(PipelineInner {
-                hanpay: self.hanpay,
                 handler: self.handler,
-                dedupe: self
-                    .dedupe
-                    .unwrap_or_else(|| Arc::new(InMemoryDedupeStore::new())),
-                states: self
-                    .states
-                    .unwrap_or_else(|| Arc::new(InMemoryPaymentStates::new())),
+                dedupe: self.dedupe.unwrap_or_else(|| stores.dedupe.clone()),
+                states: self.states.unwrap_or_else(|| stores.states.clone()),
+                locks: stores.locks.clone(),
+                inbox: stores.inbox.clone(),
+                hanpay: self.hanpay,
                 dedupe_margin: self.dedupe_margin,
                 lease: self.lease,
-                locks: PaymentLocks::default(),
+                inbox_retention,
+                recorded: AtomicU64::new(0),
             }),
         }
     }
 }
+
+/// How many inbox records between two prunes (each prune deletes through an index).
+const PRUNE_EVERY: u64 = 1_024;
 
 struct PipelineInner {
     hanpay: Hanpay,
@@ -366,75 +406,10 @@ struct PipelineInner {
     states: Arc<dyn PaymentStateStore>,
     dedupe_margin: Duration,
     lease: Duration,
-    locks: PaymentLocks,
-}
-
-/// (provider, payment key).
-type PaymentLockKey = (ProviderId, String);
-
-/// A payment's lock and how many events hold or wait for it.
-type PaymentLockEntry = (Arc<tokio::sync::Mutex<()>>, usize);
-
-/// One async lock per (provider, payment key) being processed; an entry lives only while some
-/// event holds or waits for it.
-#[derive(Default)]
-struct PaymentLocks {
-    entries: Mutex<HashMap<PaymentLockKey, PaymentLockEntry>>,
-}
-
-/// Holds one payment's lock. Fields drop in order: the lock is released before the entry is
-/// given back, so an entry is never removed while its lock is held.
-struct PaymentLock<'a> {
-    _guard: tokio::sync::OwnedMutexGuard<()>,
-    _entry: LockEntry<'a>,
-}
-
-/// A counted use of an entry; dropping it (also when the wait is cancelled) gives it back.
-struct LockEntry<'a> {
-    locks: &'a PaymentLocks,
-    key: PaymentLockKey,
-}
-
-impl Drop for LockEntry<'_> {
-    fn drop(&mut self) {
-        let mut entries = self
-            .locks
-            .entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, users)) = entries.get_mut(&self.key) {
-            *users = users.saturating_sub(1);
-            if *users == 0 {
-                entries.remove(&self.key);
-            }
-        }
-    }
-}
-
-impl PaymentLocks {
-    /// Waits for the payment's lock.
-    async fn lock(&self, provider: &ProviderId, payment_key: &str) -> PaymentLock<'_> {
-        let key = (provider.clone(), payment_key.to_owned());
-        let mutex = {
-            let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-            let (mutex, users) = entries.entry(key.clone()).or_default();
-            *users += 1;
-            Arc::clone(mutex)
-        };
-        let entry = LockEntry { locks: self, key };
-        PaymentLock {
-            _guard: mutex.lock_owned().await,
-            _entry: entry,
-        }
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
+    locks: Arc<dyn PaymentLocks>,
+    inbox: Arc<dyn Inbox>,
+    inbox_retention: Duration,
+    recorded: AtomicU64,
 }
 
 /// Receives webhooks for every provider of a [`Hanpay`]. Cheap to clone.
@@ -496,6 +471,18 @@ fn store_failed(e: StoreError) -> WebhookOutcome {
 }
 
 impl WebhookPipeline {
+    pub(crate) fn dedupe_store(&self) -> &Arc<dyn DedupeStore> {
+        &self.inner.dedupe
+    }
+
+    pub(crate) fn state_store(&self) -> &Arc<dyn PaymentStateStore> {
+        &self.inner.states
+    }
+
+    pub(crate) fn inbox(&self) -> &Arc<dyn Inbox> {
+        &self.inner.inbox
+    }
+
     /// Starts a pipeline over `hanpay`'s providers calling `handler`.
     pub fn builder(
         hanpay: Hanpay,
@@ -508,6 +495,7 @@ impl WebhookPipeline {
             states: None,
             dedupe_margin: Duration::from_secs(86_400),
             lease: Duration::from_secs(60),
+            inbox_retention: None,
         }
     }
 
@@ -579,7 +567,6 @@ impl WebhookPipeline {
         endpoint: &Endpoint,
         request: &WebhookRequest<'_>,
     ) -> WebhookOutcome {
-        let inner = &self.inner;
         let provider = endpoint.provider.as_str();
         let verifier = &endpoint.verifier;
         let gateway = &endpoint.gateway;
@@ -624,7 +611,78 @@ impl WebhookPipeline {
             Some(event.trust.label()),
             None,
         );
+        let outcome = self.dedupe_and_apply(endpoint, &event, fetched).await;
+        self.record(&event, outcome).await
+    }
 
+    /// Records a verified delivery's outcome in the inbox before the PG is answered; a failed
+    /// write is a 5xx (the redelivery is then a duplicate, recorded).
+    pub(crate) async fn record(
+        &self,
+        event: &WebhookEvent,
+        outcome: WebhookOutcome,
+    ) -> WebhookOutcome {
+        let inbox_outcome = match &outcome {
+            WebhookOutcome::Processed(_) => InboxOutcome::Applied,
+            // Being processed elsewhere is not this event's failure: count the attempt, keep
+            // the outcome the processing records.
+            WebhookOutcome::Duplicate { .. }
+            | WebhookOutcome::Failed {
+                stage: FailedStage::InProgress,
+                ..
+            } => InboxOutcome::Duplicate,
+            WebhookOutcome::Ignored { reason, .. } => InboxOutcome::Ignored {
+                reason: reason.clone(),
+            },
+            WebhookOutcome::Failed { stage, message } => InboxOutcome::Failed {
+                stage: serde_json::to_value(stage)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                error: message.clone(),
+            },
+            WebhookOutcome::Rejected(_) | WebhookOutcome::UnknownProvider(_) => return outcome,
+        };
+        let payment_key = match &outcome {
+            WebhookOutcome::Processed(e) => Some(e.payment_key.clone()),
+            _ => event.payment_key.clone(),
+        };
+        let record = InboxRecord {
+            provider: event.provider.clone(),
+            dedupe_id: event.dedupe_id.clone(),
+            kind: kind_label(&event.kind),
+            payment_key,
+            order_id: event.order_id.clone(),
+            trust: event.trust.label().to_owned(),
+            outcome: inbox_outcome,
+        };
+        if let Err(e) = self.inner.inbox.record(record).await {
+            tracing::warn!(target: hanpay_core::observe::TARGET, error = %e, "inbox write failed");
+            if matches!(outcome, WebhookOutcome::Failed { .. }) {
+                return outcome;
+            }
+            return store_failed(e);
+        }
+        if self.inner.recorded.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            let inbox = Arc::clone(&self.inner.inbox);
+            let retention = self.inner.inbox_retention;
+            tokio::spawn(async move {
+                if let Err(e) = inbox.prune(retention).await {
+                    tracing::warn!(target: hanpay_core::observe::TARGET, error = %e, "inbox prune failed");
+                }
+            });
+        }
+        outcome
+    }
+
+    /// Dedupe, then apply: everything after verification.
+    async fn dedupe_and_apply(
+        &self,
+        endpoint: &Endpoint,
+        event: &WebhookEvent,
+        fetched: Option<Payment>,
+    ) -> WebhookOutcome {
+        let inner = &self.inner;
         let key = DedupeKey {
             provider: event.provider.clone(),
             dedupe_id: event.dedupe_id.clone(),
@@ -633,7 +691,7 @@ impl WebhookPipeline {
             Ok(Claim::New) => {}
             Ok(Claim::Duplicate) => {
                 return WebhookOutcome::Duplicate {
-                    dedupe_id: event.dedupe_id,
+                    dedupe_id: event.dedupe_id.clone(),
                 }
             }
             Ok(Claim::InProgress) => {
@@ -645,7 +703,7 @@ impl WebhookPipeline {
             Err(e) => return store_failed(e),
         }
 
-        let outcome = self.apply(gateway, &event, fetched).await;
+        let outcome = self.apply(&endpoint.gateway, event, fetched).await;
         if matches!(outcome, WebhookOutcome::Failed { .. }) {
             if let Err(e) = inner.dedupe.release(&key).await {
                 tracing::warn!(target: hanpay_core::observe::TARGET, error = %e, "dedupe release failed");
@@ -686,7 +744,7 @@ impl WebhookPipeline {
     /// `looked_up`: the payment if it was fetched before (to check a secret); it tells which
     /// payment to lock, but the state applied is fetched again under the lock, so that an
     /// answer that went stale while waiting is never applied.
-    async fn apply(
+    pub(crate) async fn apply(
         &self,
         gateway: &Gateway,
         event: &WebhookEvent,
@@ -713,8 +771,12 @@ impl WebhookPipeline {
             };
         };
 
-        // From here to the commit, one event per payment at a time.
-        let _lock = self.inner.locks.lock(provider, &payment_key).await;
+        // From here to the commit, one event per payment at a time (across instances on
+        // PostgreSQL); dropping the guard releases it.
+        let _lock = match self.inner.locks.lock(provider, &payment_key).await {
+            Ok(guard) => guard,
+            Err(e) => return store_failed(e),
+        };
         let mut current = match states.get(provider, &payment_key).await {
             Ok(state) => state,
             Err(e) => return store_failed(e),
@@ -993,6 +1055,36 @@ async fn fetch(gateway: &Gateway, event: &WebhookEvent) -> Result<Payment, Webho
     })
 }
 
+/// The stored name of an event kind (its serde name; `Other` keeps the PG's).
+fn kind_label(kind: &WebhookEventKind) -> String {
+    match kind {
+        WebhookEventKind::Other(raw) => raw.clone(),
+        known => serde_json::to_value(known)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+    }
+}
+
+/// The inverse of [`kind_label`].
+pub(crate) fn kind_from_label(label: &str) -> WebhookEventKind {
+    use WebhookEventKind::*;
+    [
+        PaymentStatusChanged,
+        VirtualAccountIssued,
+        DepositReceived,
+        Canceled,
+        PartiallyCanceled,
+        Failed,
+        BillingKeyIssued,
+        BillingKeyDeleted,
+        BillingKeyUpdated,
+    ]
+    .into_iter()
+    .find(|k| kind_label(k) == label)
+    .unwrap_or_else(|| Other(label.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -1000,7 +1092,8 @@ mod tests {
     use super::*;
 
     use hanpay_core::{
-        Bank, Cancellation, ConfirmRequest, Money, VirtualAccountRequest, WebhookEventKind,
+        Bank, Cancellation, ConfirmRequest, Money, ProviderId, VirtualAccountRequest,
+        WebhookEventKind,
     };
     use hanpay_testkit::mock::MockProvider;
     use PaymentStatus::*;
@@ -1182,35 +1275,6 @@ mod tests {
             decide(Some(&ready), Ready, None, &hint(Ready, None)),
             Decision::Ignore(_)
         ));
-    }
-
-    #[tokio::test]
-    async fn payment_locks_exclude_per_key_and_clean_up() {
-        let locks = PaymentLocks::default();
-        let mock = ProviderId::from_static("mock");
-        let held = locks.lock(&mock, "pay-1").await;
-        assert_eq!(locks.len(), 1);
-        {
-            let waiting = locks.lock(&mock, "pay-1");
-            tokio::pin!(waiting);
-            tokio::select! {
-                biased;
-                _ = &mut waiting => panic!("the lock was taken twice"),
-                () = std::future::ready(()) => {}
-            }
-            // A different payment is not blocked.
-            let other = locks.lock(&mock, "pay-2").await;
-            assert_eq!(locks.len(), 2);
-            drop(other);
-            assert_eq!(locks.len(), 1);
-        }
-        // The cancelled waiter gave its entry back; the holder still has it.
-        assert_eq!(locks.len(), 1);
-        drop(held);
-        assert_eq!(locks.len(), 0);
-        let again = locks.lock(&mock, "pay-1").await;
-        drop(again);
-        assert_eq!(locks.len(), 0);
     }
 
     #[test]

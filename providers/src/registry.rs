@@ -13,7 +13,8 @@ use hanpay_core::{
 
 use crate::checkout::CheckoutError;
 use crate::config::{ConfigError, HanpayConfig};
-use crate::secrets::{InMemoryPaymentSecrets, PaymentSecrets, SavedSecret};
+use crate::secrets::{PaymentSecrets, SavedSecret};
+use crate::store::{PaymentStateStore, Stores};
 
 #[derive(Clone)]
 struct Entry {
@@ -25,7 +26,7 @@ struct Inner {
     entries: BTreeMap<String, Entry>,
     default: String,
     default_provider: Arc<dyn PaymentProvider>,
-    secrets: Arc<dyn PaymentSecrets>,
+    stores: Stores,
     max_webhook_body_bytes: Option<usize>,
 }
 
@@ -66,6 +67,7 @@ pub struct HanpayBuilder {
     entries: BTreeMap<String, Entry>,
     order: Vec<String>,
     default: Option<String>,
+    stores: Option<Stores>,
     secrets: Option<Arc<dyn PaymentSecrets>>,
     max_webhook_body_bytes: Option<usize>,
 }
@@ -114,7 +116,14 @@ impl HanpayBuilder {
         self
     }
 
-    /// Where per-payment secrets are kept (default: [`InMemoryPaymentSecrets`]).
+    /// The webhook state: dedupe, payment states, secrets, locks, inbox (default:
+    /// [`Stores::memory`], lost on restart; see [`Hanpay::open`] for a database).
+    pub fn stores(mut self, stores: Stores) -> Self {
+        self.stores = Some(stores);
+        self
+    }
+
+    /// Where per-payment secrets are kept (default: those of [`stores`](Self::stores)).
     pub fn secrets(mut self, store: Arc<dyn PaymentSecrets>) -> Self {
         self.secrets = Some(store);
         self
@@ -152,9 +161,13 @@ impl HanpayBuilder {
                 entries: self.entries,
                 default,
                 default_provider,
-                secrets: self
-                    .secrets
-                    .unwrap_or_else(|| Arc::new(InMemoryPaymentSecrets::new())),
+                stores: {
+                    let mut stores = self.stores.unwrap_or_else(Stores::memory);
+                    if let Some(secrets) = self.secrets {
+                        stores.secrets = secrets;
+                    }
+                    stores
+                },
                 max_webhook_body_bytes: self.max_webhook_body_bytes,
             }),
         })
@@ -178,13 +191,53 @@ impl Hanpay {
             entries: BTreeMap::new(),
             order: Vec::new(),
             default: None,
+            stores: None,
             secrets: None,
             max_webhook_body_bytes: None,
         }
     }
 
-    /// Builds every provider of `config`. Fails naming the setting when a key is refused.
+    /// Builds every provider of `config`, on in-memory stores. Fails naming the setting when
+    /// a key is refused, and when `database_url` names a database: open it with
+    /// [`Hanpay::open`].
     pub fn from_config(config: &HanpayConfig) -> Result<Hanpay, ConfigError> {
+        if let Some(url) = &config.database_url {
+            if url.backend() != crate::store::Backend::Memory {
+                return Err(ConfigError::invalid(
+                    crate::config::DATABASE_URL_SETTING,
+                    format!("{url} is a database: build with `Hanpay::open(&config).await`"),
+                ));
+            }
+        }
+        Hanpay::builder_for(config)?.build()
+    }
+
+    /// Builds every provider of `config` on the stores `database_url` names (memory when
+    /// unset), applying migrations. A bad URL or an unreachable database fails here, naming
+    /// the setting, without the password.
+    pub async fn open(config: &HanpayConfig) -> Result<Hanpay, ConfigError> {
+        let builder = Hanpay::builder_for(config)?;
+        let url = config
+            .database_url
+            .clone()
+            .unwrap_or_else(crate::store::DatabaseUrl::memory);
+        let stores = Stores::open(&url, &crate::store::OpenOptions::default())
+            .await
+            .map_err(|e| {
+                ConfigError::invalid(
+                    crate::config::DATABASE_URL_SETTING,
+                    format!("cannot open {url}: {}", e.message()),
+                )
+            })?;
+        builder.stores(stores).build()
+    }
+
+    /// [`HanpayConfig::from_env`] then [`Hanpay::open`].
+    pub async fn open_env() -> Result<Hanpay, ConfigError> {
+        Hanpay::open(&HanpayConfig::from_env()?).await
+    }
+
+    fn builder_for(config: &HanpayConfig) -> Result<HanpayBuilder, ConfigError> {
         let mut builder = Hanpay::builder().default_provider(config.resolved_default()?);
         for configured in config.providers() {
             let built = configured.settings().build()?;
@@ -193,7 +246,7 @@ impl Hanpay {
         if let Some(limit) = config.max_webhook_body_bytes {
             builder = builder.max_webhook_body_bytes(limit);
         }
-        builder.build()
+        Ok(builder)
     }
 
     /// [`HanpayConfig::from_env`] then [`Hanpay::from_config`].
@@ -234,7 +287,12 @@ impl Hanpay {
 
     /// The per-payment secret store.
     pub fn secrets(&self) -> Arc<dyn PaymentSecrets> {
-        Arc::clone(&self.inner.secrets)
+        Arc::clone(&self.inner.stores.secrets)
+    }
+
+    /// The webhook state stores.
+    pub fn stores(&self) -> &Stores {
+        &self.inner.stores
     }
 
     /// The configured cap on webhook bodies, if any.
@@ -247,6 +305,7 @@ impl Hanpay {
         Gateway {
             provider: Arc::clone(&self.inner.default_provider),
             secrets: self.secrets(),
+            states: Arc::clone(&self.inner.stores.states),
         }
     }
 
@@ -256,6 +315,7 @@ impl Hanpay {
             .map(|provider| Gateway {
                 provider,
                 secrets: self.secrets(),
+                states: Arc::clone(&self.inner.stores.states),
             })
             .ok_or_else(|| UnknownProvider {
                 name: name.to_owned(),
@@ -267,11 +327,15 @@ impl Hanpay {
 /// One provider seen through the facade. Implements [`PaymentProvider`] by delegation, and
 /// saves the per-payment secret returned by [`confirm`](PaymentProvider::confirm) and
 /// [`issue_virtual_account`](PaymentProvider::issue_virtual_account) into the
-/// [`PaymentSecrets`] store, so webhooks that carry it can be checked.
+/// [`PaymentSecrets`] store, so webhooks that carry it can be checked. It also starts
+/// tracking each payment it confirms, issues or charges
+/// ([`PaymentStateStore::track`]), so that the reconciler converges it even if every webhook
+/// about it is lost.
 #[derive(Clone)]
 pub struct Gateway {
     provider: Arc<dyn PaymentProvider>,
     secrets: Arc<dyn PaymentSecrets>,
+    states: Arc<dyn PaymentStateStore>,
 }
 
 impl fmt::Debug for Gateway {
@@ -289,6 +353,22 @@ impl Gateway {
     }
 
     async fn save_secret(&self, payment: &Payment) {
+        if let Err(e) = self
+            .states
+            .track(
+                &payment.provider,
+                &payment.payment_key,
+                Some(&payment.order_id),
+            )
+            .await
+        {
+            tracing::warn!(
+                target: hanpay_core::observe::TARGET,
+                provider = %payment.provider,
+                error = %e,
+                "could not track the payment for reconciliation"
+            );
+        }
         if let Some(secret) = &payment.secret {
             let saved = SavedSecret {
                 provider: payment.provider.clone(),

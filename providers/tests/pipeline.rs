@@ -9,11 +9,13 @@ use hanpay::core::webhook::{RedeliverySchedule, RedeliveryStop};
 use hanpay::core::{Trust, WebhookError, WebhookEventKind};
 use hanpay::store::{Claim, DedupeKey};
 use hanpay::{
-    handler_fn, ConfirmRequest, DedupeStore, HandlerError, Hanpay, InMemoryPaymentStates, Money,
-    PaymentEvent, PaymentProvider, PaymentStatus, StoreError, WebhookEvent, WebhookOutcome,
-    WebhookPipeline, WebhookRequest, WebhookVerifier,
+    handler_fn, ConfirmRequest, DedupeStore, HandlerError, Hanpay, Money, PaymentEvent,
+    PaymentProvider, PaymentStatus, StoreError, WebhookEvent, WebhookOutcome, WebhookPipeline,
+    WebhookRequest, WebhookVerifier,
 };
 use hanpay_core::{Bank, ProviderId, VirtualAccountRequest};
+use hanpay_testkit::backends::{fresh, Backend, TestStores};
+use hanpay_testkit::each_backend;
 use hanpay_testkit::mock::{MockProvider, MockWebhook, Operation};
 
 type Seen = Arc<Mutex<Vec<PaymentEvent>>>;
@@ -31,8 +33,9 @@ fn recording() -> (Seen, impl hanpay::WebhookHandler + 'static) {
     (seen, handler)
 }
 
-fn mock_hanpay(mock: &MockProvider) -> Hanpay {
+fn mock_hanpay(mock: &MockProvider, db: &TestStores) -> Hanpay {
     Hanpay::builder()
+        .stores(db.stores.clone())
         .provider_with_webhooks(Arc::new(mock.clone()), Arc::new(mock.clone()))
         .build()
         .unwrap()
@@ -53,10 +56,10 @@ async fn deliver(pipeline: &WebhookPipeline, webhook: &MockWebhook) -> WebhookOu
     pipeline.process("mock", &webhook.request()).await
 }
 
-#[tokio::test]
-async fn the_same_delivery_twice_calls_the_handler_once() {
+async fn the_same_delivery_twice_calls_the_handler_once(backend: Backend) {
+    let db = fresh(backend).await;
     let mock = MockProvider::new();
-    let hanpay = mock_hanpay(&mock);
+    let hanpay = mock_hanpay(&mock, &db);
     let (seen, handler) = recording();
     let pipeline = WebhookPipeline::builder(hanpay.clone(), handler).build();
     let key = paid_card(&hanpay, &mock, "order-dup-1", 58_000).await;
@@ -82,15 +85,13 @@ async fn the_same_delivery_twice_calls_the_handler_once() {
     assert!(event.reconciled);
 }
 
-#[tokio::test]
-async fn a_late_waiting_for_deposit_after_paid_is_recorded_and_ignored() {
+async fn a_late_waiting_for_deposit_after_paid_is_recorded_and_ignored(backend: Backend) {
+    let db = fresh(backend).await;
     let mock = MockProvider::new();
-    let hanpay = mock_hanpay(&mock);
-    let states = Arc::new(InMemoryPaymentStates::new());
+    let hanpay = mock_hanpay(&mock, &db);
+    let states = db.stores.states.clone();
     let (seen, handler) = recording();
-    let pipeline = WebhookPipeline::builder(hanpay.clone(), handler)
-        .state_store(states.clone())
-        .build();
+    let pipeline = WebhookPipeline::builder(hanpay.clone(), handler).build();
     let va = hanpay
         .gateway()
         .issue_virtual_account(&VirtualAccountRequest::new(
@@ -126,7 +127,7 @@ async fn a_late_waiting_for_deposit_after_paid_is_recorded_and_ignored() {
         .unwrap()
         .unwrap();
     assert_eq!(state.status, PaymentStatus::Paid);
-    let ignored = states.ignored(&provider, &va.payment_key);
+    let ignored = states.ignored(&provider, &va.payment_key).await.unwrap();
     assert_eq!(ignored.len(), 1);
     assert_eq!(ignored[0].kept, PaymentStatus::Paid);
     assert_eq!(ignored[0].dedupe_id, waiting.id);
@@ -173,10 +174,11 @@ impl WebhookVerifier for UnsignedVerifier {
     }
 }
 
-#[tokio::test]
-async fn an_unsigned_event_is_reconciled_with_the_pg() {
+async fn an_unsigned_event_is_reconciled_with_the_pg(backend: Backend) {
+    let db = fresh(backend).await;
     let mock = MockProvider::new();
     let hanpay = Hanpay::builder()
+        .stores(db.stores.clone())
         .provider_with_webhooks(
             Arc::new(mock.clone()),
             Arc::new(UnsignedVerifier {
@@ -211,10 +213,11 @@ async fn an_unsigned_event_is_reconciled_with_the_pg() {
 /// the handler, yielding, while the second runs: without a per-payment lock the second reads the
 /// same old state and calls the handler for the same move. Single-threaded and the mock answers
 /// at once, so the second event gets every chance to interleave — no clock involved.
-#[tokio::test]
-async fn two_events_for_one_payment_at_once_reach_the_handler_once() {
+async fn two_events_for_one_payment_at_once_reach_the_handler_once(backend: Backend) {
+    let db = fresh(backend).await;
     let mock = MockProvider::new();
     let hanpay = Hanpay::builder()
+        .stores(db.stores.clone())
         .provider_with_webhooks(
             Arc::new(mock.clone()),
             Arc::new(UnsignedVerifier {
@@ -290,10 +293,10 @@ async fn two_events_for_one_payment_at_once_reach_the_handler_once() {
     assert!(seen[0].reconciled);
 }
 
-#[tokio::test]
-async fn a_bad_signature_is_401_and_the_handler_is_not_called() {
+async fn a_bad_signature_is_401_and_the_handler_is_not_called(backend: Backend) {
+    let db = fresh(backend).await;
     let mock = MockProvider::new();
-    let hanpay = mock_hanpay(&mock);
+    let hanpay = mock_hanpay(&mock, &db);
     let (seen, handler) = recording();
     let pipeline = WebhookPipeline::builder(hanpay.clone(), handler).build();
     paid_card(&hanpay, &mock, "order-badsig-1", 10_000).await;
@@ -315,10 +318,10 @@ async fn a_bad_signature_is_401_and_the_handler_is_not_called() {
     assert_eq!(outcome.http_status(), 404);
 }
 
-#[tokio::test]
-async fn a_handler_error_is_5xx_and_the_redelivery_is_processed_once() {
+async fn a_handler_error_is_5xx_and_the_redelivery_is_processed_once(backend: Backend) {
+    let db = fresh(backend).await;
     let mock = MockProvider::new();
-    let hanpay = mock_hanpay(&mock);
+    let hanpay = mock_hanpay(&mock, &db);
     let attempts = Arc::new(AtomicUsize::new(0));
     let successes = Arc::new(AtomicUsize::new(0));
     let (a, s) = (attempts.clone(), successes.clone());
@@ -372,10 +375,10 @@ impl DedupeStore for FlakyDedupe {
     }
 }
 
-#[tokio::test]
-async fn a_store_failure_is_5xx_then_processed() {
+async fn a_store_failure_is_5xx_then_processed(backend: Backend) {
+    let db = fresh(backend).await;
     let mock = MockProvider::new();
-    let hanpay = mock_hanpay(&mock);
+    let hanpay = mock_hanpay(&mock, &db);
     let (seen, handler) = recording();
     let pipeline = WebhookPipeline::builder(hanpay.clone(), handler)
         .dedupe_store(Arc::new(FlakyDedupe {
@@ -390,10 +393,10 @@ async fn a_store_failure_is_5xx_then_processed() {
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn partial_then_full_cancel_move_along_the_table() {
+async fn partial_then_full_cancel_move_along_the_table(backend: Backend) {
+    let db = fresh(backend).await;
     let mock = MockProvider::new();
-    let hanpay = mock_hanpay(&mock);
+    let hanpay = mock_hanpay(&mock, &db);
     let (seen, handler) = recording();
     let pipeline = WebhookPipeline::builder(hanpay.clone(), handler).build();
     let key = paid_card(&hanpay, &mock, "order-cancel-1", 58_000).await;
@@ -428,10 +431,10 @@ async fn partial_then_full_cancel_move_along_the_table() {
         .all(|e| e.old_status != Some(PaymentStatus::Canceled)));
 }
 
-#[tokio::test]
-async fn dedupe_window_covers_the_redelivery_span() {
+async fn dedupe_window_covers_the_redelivery_span(backend: Backend) {
+    let db = fresh(backend).await;
     let mock = MockProvider::new();
-    let hanpay = mock_hanpay(&mock);
+    let hanpay = mock_hanpay(&mock, &db);
     let (_seen, handler) = recording();
     let pipeline = WebhookPipeline::builder(hanpay, handler)
         .dedupe_margin(Duration::from_secs(3600))
@@ -455,14 +458,15 @@ mod deposit_callback {
         .to_string()
     }
 
-    #[tokio::test]
-    async fn a_deposit_callback_with_a_wrong_secret_is_rejected() {
+    pub(super) async fn a_deposit_callback_with_a_wrong_secret_is_rejected(backend: Backend) {
+        let db = fresh(backend).await;
         let mock = MockProvider::builder().id("tosspayments").build();
         let verifier = TossWebhookVerifier::builder()
             .without_allowlist()
             .build()
             .unwrap();
         let hanpay = Hanpay::builder()
+            .stores(db.stores.clone())
             .provider_with_webhooks(Arc::new(mock.clone()), Arc::new(verifier))
             .build()
             .unwrap();
@@ -635,13 +639,22 @@ mod deposit_callback {
         );
     }
 
-    /// Captures what the `fmt` subscriber writes.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
+    thread_local! {
+        /// Where this thread's log lines go, while a test captures them.
+        static CAPTURE: std::cell::RefCell<Option<Arc<Mutex<Vec<u8>>>>> =
+            const { std::cell::RefCell::new(None) };
+    }
 
-    impl std::io::Write for Captured {
+    /// Writes a log line into the capturing thread's buffer; other threads' lines are dropped.
+    struct ThreadWriter;
+
+    impl std::io::Write for ThreadWriter {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
+            CAPTURE.with(|c| {
+                if let Some(out) = &*c.borrow() {
+                    out.lock().unwrap().extend_from_slice(buf);
+                }
+            });
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -649,24 +662,39 @@ mod deposit_callback {
         }
     }
 
+    /// Captures the log lines written on this thread.
+    ///
+    /// One global DEBUG subscriber for the whole test binary: a scoped one (`set_default`) races
+    /// with other tests registering the same callsites at the same time, and tracing then caches
+    /// "never interested" for them, so an event goes missing now and then.
+    fn capture_this_thread() -> Arc<Mutex<Vec<u8>>> {
+        static INSTALL: std::sync::Once = std::sync::Once::new();
+        INSTALL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::DEBUG)
+                .with_ansi(false)
+                .with_writer(|| ThreadWriter)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+        });
+        // Callsites first registered by another thread while the subscriber was being installed.
+        tracing::callsite::rebuild_interest_cache();
+        let out = Arc::new(Mutex::new(Vec::new()));
+        CAPTURE.with(|c| *c.borrow_mut() = Some(Arc::clone(&out)));
+        out
+    }
+
     #[tokio::test]
     async fn one_delivery_is_logged_as_accepted_once() {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
         let (pipeline, _seen, saved) = relayed().await;
         let genuine = deposit_callback(saved.expose(), "00001503");
         let headers = relay_headers(&genuine, "whtrans_log");
+        let captured = capture_this_thread();
         let outcome = pipeline
             .process("tosspayments", &WebhookRequest::new(&headers, genuine))
             .await;
         assert_eq!(outcome.label(), "processed", "{:?}", outcome.body());
-        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let log = String::from_utf8(captured.lock().unwrap().clone()).unwrap();
         assert_eq!(log.matches("webhook accepted").count(), 1, "{log}");
         // The verifier's own record stays at debug, under another name.
         assert_eq!(log.matches("webhook verified").count(), 1, "{log}");
@@ -688,3 +716,20 @@ fn a_toss_configuration_without_the_feature_says_so() {
     );
     assert!(err.to_string().contains("`tosspayments` feature"));
 }
+
+each_backend!(
+    the_same_delivery_twice_calls_the_handler_once,
+    a_late_waiting_for_deposit_after_paid_is_recorded_and_ignored,
+    an_unsigned_event_is_reconciled_with_the_pg,
+    two_events_for_one_payment_at_once_reach_the_handler_once,
+    a_bad_signature_is_401_and_the_handler_is_not_called,
+    a_handler_error_is_5xx_and_the_redelivery_is_processed_once,
+    a_store_failure_is_5xx_then_processed,
+    partial_then_full_cancel_move_along_the_table,
+    dedupe_window_covers_the_redelivery_span,
+);
+
+#[cfg(feature = "tosspayments")]
+use deposit_callback::a_deposit_callback_with_a_wrong_secret_is_rejected;
+#[cfg(feature = "tosspayments")]
+each_backend!(a_deposit_callback_with_a_wrong_secret_is_rejected);

@@ -13,8 +13,12 @@
 //! - [`conformance`]: the shared suite (`run_all(provider, driver)`), object_store style.
 //! - [`sandbox`]: the fakes as plugins ([`sandbox::fakes()`], one line per fake).
 //! - [`mutate`]: deterministic payload mutations for "no input ever panics" tests.
+//! - [`backends`]: fresh stores of each backend, and `each_backend!` to run a test on each.
+//! - [`store_suite`]: the store conformance suite, run against memory, SQLite and PostgreSQL.
+//! - [`postgres`]: a PostgreSQL server for tests (`HANPAY_TEST_DATABASE_URL` or a throwaway one).
 #![forbid(unsafe_code)]
 
+pub mod backends;
 pub mod conformance;
 pub mod delivery;
 pub mod fake_nicepay;
@@ -23,4 +27,6 @@ pub mod fake_toss;
 pub mod inbox;
 pub mod mock;
 pub mod mutate;
+pub mod postgres;
 pub mod sandbox;
+pub mod store_suite;

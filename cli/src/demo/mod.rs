@@ -546,6 +546,49 @@ async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Res
     Ok(())
 }
 
+/// The shop restarts (a deploy): a new facade and pipeline over the same database. The PG
+/// redelivers an event the old process already answered: a duplicate, handler not called.
+async fn restart(p: &mut Printer, old: Shop, config: &HanpayConfig) -> Result<(), String> {
+    let delivery = old
+        .last_answered()
+        .ok_or("the shop answered no webhook to redeliver")?;
+    drop(old);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("cannot bind the restarted shop: {e}"))?;
+    let shop = Shop::start(config, listener).await?;
+    let mut request = reqwest::Client::new()
+        .post(format!("http://{}{}", shop.addr(), delivery.path))
+        .body(delivery.body.clone());
+    for (name, value) in &delivery.headers {
+        if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
+            request = request.header(name, value);
+        }
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| format!("redelivery to the restarted shop: {e}"))?;
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if status != 200 || body["result"] != "duplicate" || shop.handled() != 0 {
+        return Err(format!(
+            "after the restart the redelivery was answered {status} {body}, handler calls {}",
+            shop.handled()
+        ));
+    }
+    p.ok(&format!(
+        "shop restarted on the same database ({}): the PG's redelivery of an event already \
+         processed is answered 200 duplicate, handler not called",
+        config
+            .database_url
+            .as_ref()
+            .map(|u| u.backend().name())
+            .unwrap_or("memory")
+    ));
+    Ok(())
+}
+
 fn title(provider: &str) -> &'static str {
     match provider {
         hanpay::TOSSPAYMENTS => "Toss Payments",
@@ -624,8 +667,22 @@ pub async fn run(providers: &[&str], out: Box<dyn FnMut(&str) + Send>) -> i32 {
                 continue;
             }
         };
+        let mut config = config;
+        if config.database_url.is_none() {
+            // The durable path by default: SQLite in a temporary file.
+            let file = std::env::temp_dir()
+                .join(format!("hanpay-demo-{}-{provider}.db", std::process::id()));
+            let _ = std::fs::remove_file(&file);
+            match format!("sqlite://{}", file.display()).parse() {
+                Ok(url) => config.database_url = Some(url),
+                Err(e) => {
+                    p.fail(&format!("database: {e}"));
+                    continue;
+                }
+            }
+        }
         let Some(l) = listener.take() else { continue };
-        let shop = match Shop::start(&config, l) {
+        let shop = match Shop::start(&config, l).await {
             Ok(s) => s,
             Err(e) => {
                 p.fail(&format!("shop start-up: {e}"));
@@ -638,6 +695,16 @@ pub async fn run(providers: &[&str], out: Box<dyn FnMut(&str) + Send>) -> i32 {
         };
         if let Err(e) = lifecycle(&mut p, &shop, &customer).await {
             p.fail(&e);
+        }
+        if let Err(e) = restart(&mut p, shop, &config).await {
+            p.fail(&e);
+        }
+        if let Some(url) = &config.database_url {
+            if let Some(file) = url.expose().strip_prefix("sqlite://") {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{file}{suffix}"));
+                }
+            }
         }
     }
 

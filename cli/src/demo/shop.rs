@@ -24,6 +24,48 @@ pub struct AppliedWebhook {
 struct Orders {
     webhooks: Mutex<HashMap<String, Vec<AppliedWebhook>>>,
     changed: Notify,
+    /// Every delivery answered 200, as received (path, headers, body): what a PG redelivers.
+    answered: Mutex<Vec<Delivery>>,
+}
+
+/// One webhook request as the PG sent it.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// `/webhooks/{provider}`.
+    pub path: String,
+    /// The request headers.
+    pub headers: http::HeaderMap,
+    /// The raw body.
+    pub body: bytes::Bytes,
+}
+
+/// Keeps a copy of each delivery the pipeline answered with 200.
+async fn keep_answered(
+    axum::extract::State(orders): axum::extract::State<Arc<Orders>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return axum::response::IntoResponse::into_response(http::StatusCode::PAYLOAD_TOO_LARGE);
+    };
+    let delivery = Delivery {
+        path: parts.uri.path().to_owned(),
+        headers: parts.headers.clone(),
+        body: bytes.clone(),
+    };
+    let response = next
+        .run(axum::extract::Request::from_parts(
+            parts,
+            axum::body::Body::from(bytes),
+        ))
+        .await;
+    if response.status() == http::StatusCode::OK {
+        if let Ok(mut answered) = orders.answered.lock() {
+            answered.push(delivery);
+        }
+    }
+    response
 }
 
 /// A running shop: its PG gateway and its webhook endpoint.
@@ -31,6 +73,7 @@ pub struct Shop {
     hanpay: Hanpay,
     orders: Arc<Orders>,
     server: tokio::task::JoinHandle<()>,
+    addr: SocketAddr,
 }
 
 impl Drop for Shop {
@@ -40,9 +83,14 @@ impl Drop for Shop {
 }
 
 impl Shop {
-    /// Starts the shop on `listener` with `config`: webhooks at `POST /webhooks/{provider}`.
-    pub fn start(config: &HanpayConfig, listener: tokio::net::TcpListener) -> Result<Shop, String> {
-        let hanpay = Hanpay::from_config(config).map_err(|e| e.to_string())?;
+    /// Starts the shop on `listener` with `config` (its database opened and migrated):
+    /// webhooks at `POST /webhooks/{provider}`.
+    pub async fn start(
+        config: &HanpayConfig,
+        listener: tokio::net::TcpListener,
+    ) -> Result<Shop, String> {
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let hanpay = Hanpay::open(config).await.map_err(|e| e.to_string())?;
         let orders = Arc::new(Orders::default());
         let sink = Arc::clone(&orders);
         let pipeline = WebhookPipeline::builder(
@@ -60,7 +108,9 @@ impl Shop {
             }),
         )
         .build();
-        let app: axum::Router = hanpay::axum::webhook_router(pipeline);
+        let app: axum::Router = hanpay::axum::webhook_router(pipeline).layer(
+            axum::middleware::from_fn_with_state(Arc::clone(&orders), keep_answered),
+        );
         let server = tokio::spawn(async move {
             let _ = axum::serve(
                 listener,
@@ -72,7 +122,27 @@ impl Shop {
             hanpay,
             orders,
             server,
+            addr,
         })
+    }
+
+    /// Where the shop listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The last delivery answered 200.
+    pub fn last_answered(&self) -> Option<Delivery> {
+        self.orders.answered.lock().ok()?.last().cloned()
+    }
+
+    /// How many moves reached the handler, over all orders.
+    pub fn handled(&self) -> usize {
+        self.orders
+            .webhooks
+            .lock()
+            .map(|m| m.values().map(Vec::len).sum())
+            .unwrap_or(0)
     }
 
     /// The PG this shop is configured for.

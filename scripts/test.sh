@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The README's test command: makes sure a PostgreSQL server can be started for the tests
+# (installs the server binaries with apt-get when none are found and HANPAY_TEST_DATABASE_URL
+# is unset), then runs every test of the workspace with every feature. Extra arguments go to
+# `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+have_pg_binaries() {
+  local bindir
+  bindir=$(pg_config --bindir 2>/dev/null || true)
+  if [[ -n "$bindir" && -x "$bindir/initdb" && -x "$bindir/pg_ctl" ]]; then return 0; fi
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
+}
+
+if [[ -z "${HANPAY_TEST_DATABASE_URL:-}" ]] && ! have_pg_binaries; then
+  echo "== PostgreSQL server binaries not found: installing them (apt-get install postgresql)"
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  if ! command -v apt-get >/dev/null; then
+    echo "no apt-get: install PostgreSQL's server (initdb, pg_ctl) or set HANPAY_TEST_DATABASE_URL" >&2
+    exit 1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+  have_pg_binaries || { echo "PostgreSQL was installed but initdb is still not found" >&2; exit 1; }
+fi
+
+exec cargo test --workspace --all-features "$@"

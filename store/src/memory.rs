@@ -1,0 +1,452 @@
+//! In-process stores: for tests and zero-configuration use. Everything is lost on restart, and
+//! two processes never see each other's state; building a pipeline on them logs a warning.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use hanpay_core::{async_trait, PaymentStatus, ProviderId, Secret};
+use time::OffsetDateTime;
+
+use crate::inbox::{InboxEntry, InboxFilter, InboxOutcome, InboxRecord};
+use crate::model::{
+    Claim, DedupeKey, IgnoredEvent, PaymentState, SavedSecret, StalePayment, RECONCILED_STATUSES,
+};
+use crate::traits::{DedupeStore, Inbox, PaymentSecrets, PaymentStateStore};
+use crate::StoreError;
+
+/// `now + d`, or a century from now when that overflows ("forever" in practice).
+fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(now)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DedupeState {
+    InProgress,
+    Done,
+}
+
+/// One remembered delivery: its state, when it expires, and its position in the expiry index.
+#[derive(Debug, Clone, Copy)]
+struct DedupeEntry {
+    state: DedupeState,
+    until: Instant,
+    seq: u64,
+}
+
+#[derive(Debug, Default)]
+struct DedupeInner {
+    entries: HashMap<DedupeKey, DedupeEntry>,
+    /// (expiry, sequence) → key: the oldest expiry first, so expired entries are removed from
+    /// the front in O(log n) each instead of sweeping the whole map on every call.
+    expiry: BTreeMap<(Instant, u64), DedupeKey>,
+    next_seq: u64,
+}
+
+impl DedupeInner {
+    fn purge(&mut self, now: Instant) {
+        while let Some(entry) = self.expiry.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let key = entry.remove();
+            self.entries.remove(&key);
+        }
+    }
+
+    fn set(&mut self, key: &DedupeKey, state: DedupeState, until: Instant) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        if let Some(old) = self
+            .entries
+            .insert(key.clone(), DedupeEntry { state, until, seq })
+        {
+            self.expiry.remove(&(old.until, old.seq));
+        }
+        self.expiry.insert((until, seq), key.clone());
+    }
+
+    fn remove(&mut self, key: &DedupeKey) {
+        if let Some(old) = self.entries.remove(key) {
+            self.expiry.remove(&(old.until, old.seq));
+        }
+    }
+}
+
+/// An in-process [`DedupeStore`]; expiry through an index, so a claim costs the same with a
+/// million deliveries remembered as with none.
+#[derive(Debug, Default)]
+pub struct InMemoryDedupeStore {
+    inner: Mutex<DedupeInner>,
+}
+
+impl InMemoryDedupeStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many entries are remembered (expired ones included until the next call).
+    pub fn len(&self) -> usize {
+        self.inner.lock().map(|e| e.entries.len()).unwrap_or(0)
+    }
+
+    /// `true` when nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait]
+impl DedupeStore for InMemoryDedupeStore {
+    async fn claim(&self, key: &DedupeKey, lease: Duration) -> Result<Claim, StoreError> {
+        let now = Instant::now();
+        let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        inner.purge(now);
+        match inner.entries.get(key).map(|e| e.state) {
+            Some(DedupeState::Done) => Ok(Claim::Duplicate),
+            Some(DedupeState::InProgress) => Ok(Claim::InProgress),
+            None => {
+                inner.set(key, DedupeState::InProgress, later(now, lease));
+                Ok(Claim::New)
+            }
+        }
+    }
+
+    async fn complete(&self, key: &DedupeKey, ttl: Duration) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        inner.set(key, DedupeState::Done, later(now, ttl));
+        Ok(())
+    }
+
+    async fn release(&self, key: &DedupeKey) -> Result<(), StoreError> {
+        let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        if inner.entries.get(key).map(|e| e.state) == Some(DedupeState::InProgress) {
+            inner.remove(key);
+        }
+        Ok(())
+    }
+}
+
+/// One payment: its applied state (if any), when it last changed, when the reconciler may
+/// hand it out again, and its ignored events.
+#[derive(Debug)]
+struct PaymentRow {
+    state: Option<PaymentState>,
+    order_id: Option<String>,
+    changed_at: Instant,
+    next_check: Instant,
+    ignored: Vec<IgnoredEvent>,
+}
+
+impl PaymentRow {
+    fn new(now: Instant) -> Self {
+        PaymentRow {
+            state: None,
+            order_id: None,
+            changed_at: now,
+            next_check: now,
+            ignored: Vec::new(),
+        }
+    }
+}
+
+/// An in-process [`PaymentStateStore`].
+#[derive(Debug, Default)]
+pub struct InMemoryPaymentStates {
+    inner: Mutex<HashMap<(ProviderId, String), PaymentRow>>,
+}
+
+impl InMemoryPaymentStates {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl PaymentStateStore for InMemoryPaymentStates {
+    async fn get(
+        &self,
+        provider: &ProviderId,
+        payment_key: &str,
+    ) -> Result<Option<PaymentState>, StoreError> {
+        let inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        Ok(inner
+            .get(&(provider.clone(), payment_key.to_owned()))
+            .and_then(|row| {
+                let mut state = row.state.clone()?;
+                if state.order_id.is_none() {
+                    state.order_id.clone_from(&row.order_id);
+                }
+                Some(state)
+            }))
+    }
+
+    async fn compare_and_set(
+        &self,
+        expected: Option<PaymentStatus>,
+        state: PaymentState,
+    ) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        let row = inner
+            .entry((state.provider.clone(), state.payment_key.clone()))
+            .or_insert_with(|| PaymentRow::new(now));
+        if row.state.as_ref().map(|s| s.status) != expected {
+            return Ok(false);
+        }
+        if state.order_id.is_some() {
+            row.order_id.clone_from(&state.order_id);
+        }
+        row.state = Some(state);
+        row.changed_at = now;
+        row.next_check = now;
+        Ok(true)
+    }
+
+    async fn record_ignored(
+        &self,
+        provider: &ProviderId,
+        payment_key: &str,
+        event: IgnoredEvent,
+    ) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        inner
+            .entry((provider.clone(), payment_key.to_owned()))
+            .or_insert_with(|| PaymentRow::new(now))
+            .ignored
+            .push(event);
+        Ok(())
+    }
+
+    async fn ignored(
+        &self,
+        provider: &ProviderId,
+        payment_key: &str,
+    ) -> Result<Vec<IgnoredEvent>, StoreError> {
+        let inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        Ok(inner
+            .get(&(provider.clone(), payment_key.to_owned()))
+            .map(|row| row.ignored.clone())
+            .unwrap_or_default())
+    }
+
+    async fn track(
+        &self,
+        provider: &ProviderId,
+        payment_key: &str,
+        order_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        let row = inner
+            .entry((provider.clone(), payment_key.to_owned()))
+            .or_insert_with(|| PaymentRow::new(now));
+        if row.order_id.is_none() {
+            row.order_id = order_id.map(str::to_owned);
+        }
+        Ok(())
+    }
+
+    async fn claim_stale(
+        &self,
+        unchanged_for: Duration,
+        hold: Duration,
+        limit: usize,
+    ) -> Result<Vec<StalePayment>, StoreError> {
+        let now = Instant::now();
+        let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        let mut due: Vec<(&(ProviderId, String), &mut PaymentRow)> = inner
+            .iter_mut()
+            .filter(|(_, row)| {
+                row.state
+                    .as_ref()
+                    .map_or(true, |s| RECONCILED_STATUSES.contains(&s.status))
+                    && now.saturating_duration_since(row.changed_at) >= unchanged_for
+                    && row.next_check <= now
+            })
+            .collect();
+        due.sort_by_key(|(_, row)| row.next_check);
+        Ok(due
+            .into_iter()
+            .take(limit)
+            .map(|((provider, payment_key), row)| {
+                row.next_check = later(now, hold);
+                StalePayment {
+                    provider: provider.clone(),
+                    payment_key: payment_key.clone(),
+                    order_id: row.order_id.clone(),
+                    status: row.state.as_ref().map(|s| s.status),
+                }
+            })
+            .collect())
+    }
+}
+
+/// An in-process [`PaymentSecrets`] (lost on restart: fine for one instance and for tests).
+#[derive(Debug, Default)]
+pub struct InMemoryPaymentSecrets {
+    inner: Mutex<Secrets>,
+}
+
+#[derive(Debug, Default)]
+struct Secrets {
+    by_key: HashMap<(ProviderId, String), Secret>,
+    by_order: HashMap<(ProviderId, String), Secret>,
+}
+
+impl InMemoryPaymentSecrets {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl PaymentSecrets for InMemoryPaymentSecrets {
+    async fn save(&self, saved: SavedSecret) -> Result<(), StoreError> {
+        let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        inner.by_key.insert(
+            (saved.provider.clone(), saved.payment_key),
+            saved.secret.clone(),
+        );
+        inner
+            .by_order
+            .insert((saved.provider, saved.order_id), saved.secret);
+        Ok(())
+    }
+
+    async fn find(
+        &self,
+        provider: &ProviderId,
+        payment_key: Option<&str>,
+        order_id: Option<&str>,
+    ) -> Result<Option<Secret>, StoreError> {
+        let inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        let by_key = payment_key.and_then(|k| inner.by_key.get(&(provider.clone(), k.to_owned())));
+        let by_order =
+            || order_id.and_then(|o| inner.by_order.get(&(provider.clone(), o.to_owned())));
+        Ok(by_key.or_else(by_order).cloned())
+    }
+}
+
+#[derive(Debug, Default)]
+struct InboxInner {
+    rows: BTreeMap<i64, InboxEntry>,
+    by_key: HashMap<(ProviderId, String), i64>,
+    /// (last seen, id), for pruning without a scan.
+    by_seen: BTreeSet<(OffsetDateTime, i64)>,
+    next_id: i64,
+}
+
+/// An in-process [`Inbox`].
+#[derive(Debug, Default)]
+pub struct InMemoryInbox {
+    inner: Mutex<InboxInner>,
+}
+
+impl InMemoryInbox {
+    /// An empty inbox.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl Inbox for InMemoryInbox {
+    async fn record(&self, record: InboxRecord) -> Result<i64, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let mut guard = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        let inner = &mut *guard;
+        let key = (record.provider.clone(), record.dedupe_id.clone());
+        if let Some(&id) = inner.by_key.get(&key) {
+            if let Some(row) = inner.rows.get_mut(&id) {
+                inner.by_seen.remove(&(row.last_seen, id));
+                row.attempts = row.attempts.saturating_add(1);
+                row.last_seen = now;
+                row.trust = record.trust;
+                if record.payment_key.is_some() {
+                    row.payment_key = record.payment_key;
+                }
+                if record.order_id.is_some() {
+                    row.order_id = record.order_id;
+                }
+                if record.outcome != InboxOutcome::Duplicate {
+                    row.outcome = record.outcome;
+                }
+                inner.by_seen.insert((now, id));
+                return Ok(id);
+            }
+        }
+        inner.next_id += 1;
+        let id = inner.next_id;
+        inner.rows.insert(
+            id,
+            InboxEntry {
+                id,
+                provider: record.provider,
+                dedupe_id: record.dedupe_id,
+                kind: record.kind,
+                payment_key: record.payment_key,
+                order_id: record.order_id,
+                trust: record.trust,
+                outcome: record.outcome,
+                attempts: 1,
+                first_seen: now,
+                last_seen: now,
+            },
+        );
+        inner.by_key.insert(key, id);
+        inner.by_seen.insert((now, id));
+        Ok(id)
+    }
+
+    async fn list(&self, filter: &InboxFilter) -> Result<Vec<InboxEntry>, StoreError> {
+        let inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        let limit = if filter.limit == 0 {
+            usize::MAX
+        } else {
+            filter.limit
+        };
+        Ok(inner
+            .by_seen
+            .iter()
+            .rev()
+            .filter_map(|(_, id)| inner.rows.get(id))
+            .filter(|e| filter.accepts(e))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn entry(&self, id: i64) -> Result<Option<InboxEntry>, StoreError> {
+        let inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        Ok(inner.rows.get(&id).cloned())
+    }
+
+    async fn prune(&self, retention: Duration) -> Result<u64, StoreError> {
+        let cutoff = crate::model::cutoff(retention);
+        let mut guard = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        let inner = &mut *guard;
+        let old: Vec<(OffsetDateTime, i64)> =
+            inner.by_seen.range(..(cutoff, i64::MIN)).copied().collect();
+        let mut deleted = 0;
+        for (seen, id) in old {
+            let failed = inner.rows.get(&id).is_some_and(|e| e.outcome.is_failed());
+            if failed {
+                continue;
+            }
+            inner.by_seen.remove(&(seen, id));
+            if let Some(row) = inner.rows.remove(&id) {
+                inner.by_key.remove(&(row.provider, row.dedupe_id));
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+}

@@ -1,0 +1,136 @@
+//! The store traits the webhook pipeline and the reconciler use. Every backend (memory,
+//! SQLite, PostgreSQL) implements all of them, and `hanpay_testkit::store_suite` checks that
+//! each one keeps the same promises.
+
+use std::time::Duration;
+
+use hanpay_core::{async_trait, PaymentStatus, ProviderId, Secret};
+
+use crate::inbox::{InboxEntry, InboxFilter, InboxRecord};
+use crate::lock::PaymentGuard;
+use crate::model::{Claim, DedupeKey, IgnoredEvent, PaymentState, SavedSecret, StalePayment};
+use crate::StoreError;
+
+/// Remembers which webhook deliveries were processed.
+///
+/// `claim` then `complete` on success, or `release` on failure so the redelivery is processed.
+/// Entries must be kept at least `ttl`: the pipeline passes the provider's redelivery span plus
+/// a margin. Expired entries must not slow a call down: expire through an index or an
+/// amortised sweep, never a scan per call.
+#[async_trait]
+pub trait DedupeStore: Send + Sync {
+    /// Marks `key` as being processed, unless it is already processed or in progress. A claim
+    /// that is neither completed nor released within `lease` may be claimed again (by this or
+    /// another instance: a crashed instance's claim is taken over).
+    async fn claim(&self, key: &DedupeKey, lease: Duration) -> Result<Claim, StoreError>;
+
+    /// Marks `key` as processed, remembered for `ttl`.
+    async fn complete(&self, key: &DedupeKey, ttl: Duration) -> Result<(), StoreError>;
+
+    /// Forgets a claim whose processing failed (a processed entry is kept).
+    async fn release(&self, key: &DedupeKey) -> Result<(), StoreError>;
+}
+
+/// The last applied status per payment. The pipeline moves it only along
+/// [`PaymentStatus::can_move_to`].
+#[async_trait]
+pub trait PaymentStateStore: Send + Sync {
+    /// The state of a payment, if any event was applied to it.
+    async fn get(
+        &self,
+        provider: &ProviderId,
+        payment_key: &str,
+    ) -> Result<Option<PaymentState>, StoreError>;
+
+    /// Writes `state` if the current status is still `expected` (`None`: no state yet).
+    /// Returns `false`, writing nothing, when it changed meanwhile.
+    async fn compare_and_set(
+        &self,
+        expected: Option<PaymentStatus>,
+        state: PaymentState,
+    ) -> Result<bool, StoreError>;
+
+    /// Records an event that was not applied (late, out of order, or illegal).
+    async fn record_ignored(
+        &self,
+        provider: &ProviderId,
+        payment_key: &str,
+        event: IgnoredEvent,
+    ) -> Result<(), StoreError>;
+
+    /// The events recorded as ignored for a payment, oldest first.
+    async fn ignored(
+        &self,
+        provider: &ProviderId,
+        payment_key: &str,
+    ) -> Result<Vec<IgnoredEvent>, StoreError>;
+
+    /// Starts tracking a payment with no state yet (confirmed or issued through the facade),
+    /// so that the reconciler finds it even if every webhook about it is lost. Does nothing
+    /// when the payment is known.
+    async fn track(
+        &self,
+        provider: &ProviderId,
+        payment_key: &str,
+        order_id: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// Up to `limit` payments whose status is `None` (tracked only) or one of
+    /// [`RECONCILED_STATUSES`](crate::RECONCILED_STATUSES), unchanged for at least
+    /// `unchanged_for`, and not handed out by this call within the last `hold`. Each one
+    /// returned is held for `hold`: a concurrent call (another instance) does not get it.
+    async fn claim_stale(
+        &self,
+        unchanged_for: Duration,
+        hold: Duration,
+        limit: usize,
+    ) -> Result<Vec<StalePayment>, StoreError>;
+}
+
+/// Where per-payment secrets are kept (the ones the PG returned at confirm or virtual-account
+/// issue, checked against Toss's `DEPOSIT_CALLBACK`).
+#[async_trait]
+pub trait PaymentSecrets: Send + Sync {
+    /// Saves (or replaces) the secret of a payment.
+    async fn save(&self, saved: SavedSecret) -> Result<(), StoreError>;
+
+    /// The secret of the payment with this key, or else of the payment for this order.
+    async fn find(
+        &self,
+        provider: &ProviderId,
+        payment_key: Option<&str>,
+        order_id: Option<&str>,
+    ) -> Result<Option<Secret>, StoreError>;
+}
+
+/// Serialises one payment's events: between `lock` and the guard's
+/// [`release`](PaymentGuard::release), no other holder of the same (provider, payment key)
+/// runs — in this process, and, for a shared database, in any instance.
+#[async_trait]
+pub trait PaymentLocks: Send + Sync {
+    /// Waits for the payment's lock.
+    async fn lock(
+        &self,
+        provider: &ProviderId,
+        payment_key: &str,
+    ) -> Result<PaymentGuard, StoreError>;
+}
+
+/// The durable record of every verified delivery; see [`crate::inbox`].
+#[async_trait]
+pub trait Inbox: Send + Sync {
+    /// Records a delivery (one row per provider and dedupe id: a redelivery counts an attempt
+    /// and updates the outcome). Returns the row's id.
+    async fn record(&self, record: InboxRecord) -> Result<i64, StoreError>;
+
+    /// The entries passing `filter`, newest first.
+    async fn list(&self, filter: &InboxFilter) -> Result<Vec<InboxEntry>, StoreError>;
+
+    /// One entry by id.
+    async fn entry(&self, id: i64) -> Result<Option<InboxEntry>, StoreError>;
+
+    /// Deletes entries that did not fail, and ignored-event records, last seen more than
+    /// `retention` ago. Failed entries stay until a replay or redelivery succeeds. Returns how
+    /// many rows were deleted.
+    async fn prune(&self, retention: Duration) -> Result<u64, StoreError>;
+}

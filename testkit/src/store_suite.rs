@@ -1,0 +1,626 @@
+//! The store conformance suite: the same cases against every backend (memory, SQLite,
+//! PostgreSQL), object_store style. `run_all(&a, &b)` takes two handles on the same state (two
+//! pools on one database, standing for two instances; for memory, the same stores twice).
+//!
+//! Every case uses fresh keys, so a shared database is fine; it is not a stable API and it
+//! writes rows it does not delete.
+//!
+//! ```no_run
+//! # async fn run() {
+//! let stores = hanpay_store::Stores::memory();
+//! hanpay_testkit::store_suite::run_all(&stores, &stores).await.assert_passed();
+//! # }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use hanpay_core::{Money, PaymentStatus, ProviderId, Secret};
+use hanpay_store::{
+    Claim, DedupeKey, IgnoredEvent, InboxFilter, InboxOutcome, InboxRecord, PaymentState,
+    SavedSecret, Stores,
+};
+use time::OffsetDateTime;
+
+/// A case's result: `Err` says what did not hold.
+pub type CaseResult = Result<(), String>;
+
+type CaseFn =
+    for<'a> fn(&'a Stores, &'a Stores) -> Pin<Box<dyn Future<Output = CaseResult> + Send + 'a>>;
+
+/// Every case, in order.
+pub const CASES: &[(&str, CaseFn)] = &[
+    ("claim_complete_release", |a, b| {
+        Box::pin(claim_complete_release(a, b))
+    }),
+    ("lease_lapses_and_is_taken_over", |a, b| {
+        Box::pin(lease_lapses_and_is_taken_over(a, b))
+    }),
+    ("ttl_expiry", |a, b| Box::pin(ttl_expiry(a, b))),
+    ("concurrent_claims_one_wins", |a, b| {
+        Box::pin(concurrent_claims_one_wins(a, b))
+    }),
+    ("compare_and_set", |a, b| Box::pin(compare_and_set(a, b))),
+    ("concurrent_compare_and_set_one_wins", |a, b| {
+        Box::pin(concurrent_compare_and_set_one_wins(a, b))
+    }),
+    ("tracked_payment_has_no_state", |a, b| {
+        Box::pin(tracked_payment_has_no_state(a, b))
+    }),
+    ("secrets_by_key_and_order", |a, b| {
+        Box::pin(secrets_by_key_and_order(a, b))
+    }),
+    ("ignored_events_kept", |a, b| {
+        Box::pin(ignored_events_kept(a, b))
+    }),
+    ("payment_lock_excludes_across_handles", |a, b| {
+        Box::pin(payment_lock_excludes_across_handles(a, b))
+    }),
+    ("stale_payments_handed_out_once", |a, b| {
+        Box::pin(stale_payments_handed_out_once(a, b))
+    }),
+    ("inbox_records_lists_and_prunes", |a, b| {
+        Box::pin(inbox_records_lists_and_prunes(a, b))
+    }),
+];
+
+/// The result of [`run_all`].
+#[derive(Debug, Clone)]
+pub struct SuiteReport {
+    /// The backend tested.
+    pub backend: String,
+    /// Each case's name and result.
+    pub cases: Vec<(&'static str, CaseResult)>,
+}
+
+impl SuiteReport {
+    /// `true` when every case passed.
+    pub fn is_success(&self) -> bool {
+        self.cases.iter().all(|(_, r)| r.is_ok())
+    }
+
+    /// Panics with the report unless every case passed.
+    #[allow(clippy::panic)]
+    pub fn assert_passed(&self) {
+        if !self.is_success() {
+            panic!("store suite failed\n{self}");
+        }
+    }
+}
+
+impl fmt::Display for SuiteReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let failed = self.cases.iter().filter(|(_, r)| r.is_err()).count();
+        writeln!(
+            f,
+            "store suite on {}: {} passed, {failed} failed",
+            self.backend,
+            self.cases.len() - failed
+        )?;
+        for (name, result) in &self.cases {
+            match result {
+                Ok(()) => writeln!(f, "  ok   {name}")?,
+                Err(e) => writeln!(f, "  FAIL {name}: {e}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs every case; `a` and `b` are two handles on the same state.
+pub async fn run_all(a: &Stores, b: &Stores) -> SuiteReport {
+    let mut cases = Vec::new();
+    for (name, case) in CASES {
+        cases.push((*name, case(a, b).await));
+    }
+    SuiteReport {
+        backend: a.backend().name().to_owned(),
+        cases,
+    }
+}
+
+fn ensure(cond: bool, what: impl FnOnce() -> String) -> CaseResult {
+    if cond {
+        Ok(())
+    } else {
+        Err(what())
+    }
+}
+
+fn fresh(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+fn provider() -> ProviderId {
+    ProviderId::from_static("suite")
+}
+
+fn key() -> DedupeKey {
+    DedupeKey {
+        provider: provider(),
+        dedupe_id: fresh("evt"),
+    }
+}
+
+fn state(payment_key: &str, status: PaymentStatus) -> PaymentState {
+    PaymentState {
+        provider: provider(),
+        payment_key: payment_key.to_owned(),
+        order_id: Some(format!("order-of-{payment_key}")),
+        status,
+        total: Some(Money::krw(58_000)),
+        balance: Some(Money::krw(50_000)),
+        canceled: Some(Money::krw(8_000)),
+        updated_at: OffsetDateTime::from_unix_timestamp(1_725_390_022)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+    }
+}
+
+const LONG: Duration = Duration::from_secs(3600);
+
+macro_rules! tri {
+    ($e:expr) => {
+        $e.map_err(|e| format!("{}: {e}", stringify!($e)))?
+    };
+}
+
+async fn claim_complete_release(a: &Stores, b: &Stores) -> CaseResult {
+    let k = key();
+    let first = tri!(a.dedupe.claim(&k, LONG).await);
+    ensure(first == Claim::New, || format!("first claim: {first:?}"))?;
+    let second = tri!(b.dedupe.claim(&k, LONG).await);
+    ensure(second == Claim::InProgress, || {
+        format!("claim while in flight: {second:?}")
+    })?;
+    tri!(a.dedupe.release(&k).await);
+    let again = tri!(b.dedupe.claim(&k, LONG).await);
+    ensure(again == Claim::New, || {
+        format!("claim after release: {again:?}")
+    })?;
+    tri!(b.dedupe.complete(&k, LONG).await);
+    let dup = tri!(a.dedupe.claim(&k, LONG).await);
+    ensure(dup == Claim::Duplicate, || {
+        format!("claim after complete: {dup:?}")
+    })?;
+    tri!(a.dedupe.release(&k).await);
+    let still = tri!(b.dedupe.claim(&k, LONG).await);
+    ensure(still == Claim::Duplicate, || {
+        format!("release forgot a completed entry: {still:?}")
+    })
+}
+
+async fn lease_lapses_and_is_taken_over(a: &Stores, b: &Stores) -> CaseResult {
+    let k = key();
+    // An instance claims with a lease that has lapsed (it crashed before completing).
+    let first = tri!(a.dedupe.claim(&k, Duration::ZERO).await);
+    ensure(first == Claim::New, || format!("first claim: {first:?}"))?;
+    let taken = tri!(b.dedupe.claim(&k, LONG).await);
+    ensure(taken == Claim::New, || {
+        format!("a lapsed lease was not taken over: {taken:?}")
+    })?;
+    let blocked = tri!(a.dedupe.claim(&k, LONG).await);
+    ensure(blocked == Claim::InProgress, || {
+        format!("the new lease did not hold: {blocked:?}")
+    })?;
+    tri!(b.dedupe.complete(&k, LONG).await);
+    let dup = tri!(a.dedupe.claim(&k, LONG).await);
+    ensure(dup == Claim::Duplicate, || {
+        format!("after completion: {dup:?}")
+    })
+}
+
+async fn ttl_expiry(a: &Stores, b: &Stores) -> CaseResult {
+    let old = key();
+    tri!(a.dedupe.claim(&old, LONG).await);
+    tri!(a.dedupe.complete(&old, Duration::ZERO).await);
+    let again = tri!(b.dedupe.claim(&old, LONG).await);
+    ensure(again == Claim::New, || {
+        format!("an expired entry was remembered: {again:?}")
+    })?;
+    let forever = key();
+    tri!(a.dedupe.complete(&forever, Duration::MAX).await);
+    let dup = tri!(b.dedupe.claim(&forever, LONG).await);
+    ensure(dup == Claim::Duplicate, || {
+        format!("Duration::MAX TTL: {dup:?}")
+    })
+}
+
+async fn concurrent_claims_one_wins(a: &Stores, b: &Stores) -> CaseResult {
+    let k = key();
+    let claims = (0..16).map(|i| {
+        let store = if i % 2 == 0 {
+            a.dedupe.clone()
+        } else {
+            b.dedupe.clone()
+        };
+        let k = k.clone();
+        async move { store.claim(&k, LONG).await }
+    });
+    let results = join_all(claims).await;
+    let mut new = 0;
+    for r in results {
+        match tri!(r) {
+            Claim::New => new += 1,
+            Claim::InProgress => {}
+            Claim::Duplicate => return Err("a concurrent claim saw a duplicate".into()),
+        }
+    }
+    ensure(new == 1, || {
+        format!("{new} concurrent claims won, expected 1")
+    })
+}
+
+async fn compare_and_set(a: &Stores, b: &Stores) -> CaseResult {
+    let pk = fresh("pay");
+    let none = tri!(a.states.get(&provider(), &pk).await);
+    ensure(none.is_none(), || "a fresh payment has a state".into())?;
+    let set = tri!(
+        a.states
+            .compare_and_set(None, state(&pk, PaymentStatus::Paid))
+            .await
+    );
+    ensure(set, || "CAS from None on a fresh payment failed".into())?;
+    let conflict = tri!(
+        b.states
+            .compare_and_set(None, state(&pk, PaymentStatus::Canceled))
+            .await
+    );
+    ensure(!conflict, || {
+        "CAS from None succeeded over an existing state".into()
+    })?;
+    let wrong = tri!(
+        b.states
+            .compare_and_set(
+                Some(PaymentStatus::WaitingForDeposit),
+                state(&pk, PaymentStatus::Canceled)
+            )
+            .await
+    );
+    ensure(!wrong, || "CAS from the wrong status succeeded".into())?;
+    let got = tri!(b.states.get(&provider(), &pk).await);
+    ensure(got == Some(state(&pk, PaymentStatus::Paid)), || {
+        format!("round trip: {got:?}")
+    })?;
+    let mut canceled = state(&pk, PaymentStatus::Canceled);
+    canceled.balance = Some(Money::krw(0));
+    canceled.canceled = Some(Money::krw(58_000));
+    let moved = tri!(
+        b.states
+            .compare_and_set(Some(PaymentStatus::Paid), canceled.clone())
+            .await
+    );
+    ensure(moved, || "CAS from the expected status failed".into())?;
+    let got = tri!(a.states.get(&provider(), &pk).await);
+    ensure(got == Some(canceled), || format!("after the move: {got:?}"))
+}
+
+async fn concurrent_compare_and_set_one_wins(a: &Stores, b: &Stores) -> CaseResult {
+    let pk = fresh("pay");
+    tri!(
+        a.states
+            .compare_and_set(None, state(&pk, PaymentStatus::Paid))
+            .await
+    );
+    let writers = (0..16).map(|i| {
+        let store = if i % 2 == 0 {
+            a.states.clone()
+        } else {
+            b.states.clone()
+        };
+        let next = if i % 3 == 0 {
+            PaymentStatus::Canceled
+        } else {
+            PaymentStatus::PartiallyCanceled
+        };
+        let s = state(&pk, next);
+        async move { store.compare_and_set(Some(PaymentStatus::Paid), s).await }
+    });
+    let mut won = 0;
+    for r in join_all(writers).await {
+        if tri!(r) {
+            won += 1;
+        }
+    }
+    ensure(won == 1, || {
+        format!("{won} concurrent CAS from PAID succeeded, expected 1")
+    })
+}
+
+async fn tracked_payment_has_no_state(a: &Stores, b: &Stores) -> CaseResult {
+    let pk = fresh("pay");
+    tri!(
+        a.states
+            .track(&provider(), &pk, Some("order-tracked"))
+            .await
+    );
+    tri!(
+        b.states
+            .track(&provider(), &pk, Some("order-tracked"))
+            .await
+    );
+    let got = tri!(b.states.get(&provider(), &pk).await);
+    ensure(got.is_none(), || {
+        format!("a tracked payment has a state: {got:?}")
+    })?;
+    let mut paid = state(&pk, PaymentStatus::Paid);
+    paid.order_id = None;
+    let set = tri!(b.states.compare_and_set(None, paid).await);
+    ensure(set, || "CAS from None on a tracked payment failed".into())?;
+    let got = tri!(a.states.get(&provider(), &pk).await);
+    ensure(
+        got.as_ref().and_then(|s| s.order_id.as_deref()) == Some("order-tracked"),
+        || format!("the tracked order id was lost: {got:?}"),
+    )?;
+    // Tracking again does not reset a state.
+    tri!(a.states.track(&provider(), &pk, None).await);
+    let got = tri!(a.states.get(&provider(), &pk).await);
+    ensure(got.map(|s| s.status) == Some(PaymentStatus::Paid), || {
+        "track reset a state".into()
+    })
+}
+
+async fn secrets_by_key_and_order(a: &Stores, b: &Stores) -> CaseResult {
+    let pk = fresh("pay");
+    let order = fresh("order");
+    tri!(
+        a.secrets
+            .save(SavedSecret {
+                provider: provider(),
+                payment_key: pk.clone(),
+                order_id: order.clone(),
+                secret: Secret::new("ps_first"),
+            })
+            .await
+    );
+    let by_key = tri!(b.secrets.find(&provider(), Some(&pk), None).await);
+    ensure(by_key.is_some_and(|s| s.ct_eq("ps_first")), || {
+        "not found by payment key".into()
+    })?;
+    let by_order = tri!(b.secrets.find(&provider(), None, Some(&order)).await);
+    ensure(by_order.is_some_and(|s| s.ct_eq("ps_first")), || {
+        "not found by order id".into()
+    })?;
+    let unknown_key = tri!(
+        b.secrets
+            .find(&provider(), Some("no-such-key"), Some(&order))
+            .await
+    );
+    ensure(unknown_key.is_some_and(|s| s.ct_eq("ps_first")), || {
+        "an unknown key did not fall back to the order id".into()
+    })?;
+    let other = tri!(
+        b.secrets
+            .find(&ProviderId::from_static("other"), Some(&pk), Some(&order))
+            .await
+    );
+    ensure(other.is_none(), || "found under another provider".into())?;
+    tri!(
+        b.secrets
+            .save(SavedSecret {
+                provider: provider(),
+                payment_key: pk.clone(),
+                order_id: order.clone(),
+                secret: Secret::new("ps_second"),
+            })
+            .await
+    );
+    let replaced = tri!(a.secrets.find(&provider(), Some(&pk), None).await);
+    ensure(replaced.is_some_and(|s| s.ct_eq("ps_second")), || {
+        "save did not replace".into()
+    })
+}
+
+async fn ignored_events_kept(a: &Stores, b: &Stores) -> CaseResult {
+    let pk = fresh("pay");
+    let events = [
+        IgnoredEvent {
+            dedupe_id: fresh("evt"),
+            reported: PaymentStatus::WaitingForDeposit,
+            kept: PaymentStatus::Paid,
+            reason: "illegal move PAID -> WAITING_FOR_DEPOSIT".into(),
+        },
+        IgnoredEvent {
+            dedupe_id: fresh("evt"),
+            reported: PaymentStatus::Paid,
+            kept: PaymentStatus::Paid,
+            reason: "no change: already PAID".into(),
+        },
+    ];
+    for e in &events {
+        tri!(a.states.record_ignored(&provider(), &pk, e.clone()).await);
+    }
+    let got = tri!(b.states.ignored(&provider(), &pk).await);
+    ensure(got == events, || format!("ignored events: {got:?}"))
+}
+
+async fn payment_lock_excludes_across_handles(a: &Stores, b: &Stores) -> CaseResult {
+    let pk = fresh("pay");
+    let held = tri!(a.locks.lock(&provider(), &pk).await);
+    // Another payment is not blocked.
+    let other = tri!(b.locks.lock(&provider(), &fresh("pay")).await);
+    tri!(other.release().await);
+    let acquired = Arc::new(AtomicBool::new(false));
+    let waiter = {
+        let locks = b.locks.clone();
+        let acquired = acquired.clone();
+        let pk = pk.clone();
+        tokio::spawn(async move {
+            let guard = locks.lock(&provider(), &pk).await?;
+            acquired.store(true, Ordering::SeqCst);
+            guard.release().await
+        })
+    };
+    // A bounded wait can only let a broken lock pass, never fail a good one.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let early = acquired.load(Ordering::SeqCst);
+    tri!(held.release().await);
+    let joined = waiter.await.map_err(|e| format!("waiter: {e}"))?;
+    tri!(joined);
+    ensure(!early, || "the payment was locked twice at once".into())?;
+    ensure(acquired.load(Ordering::SeqCst), || {
+        "the waiter never got the lock".into()
+    })
+}
+
+async fn stale_payments_handed_out_once(a: &Stores, b: &Stores) -> CaseResult {
+    let tracked = fresh("pay");
+    let waiting = fresh("pay");
+    let paid = fresh("pay");
+    tri!(a.states.track(&provider(), &tracked, Some("order-t")).await);
+    tri!(
+        a.states
+            .compare_and_set(None, state(&waiting, PaymentStatus::WaitingForDeposit))
+            .await
+    );
+    tri!(
+        a.states
+            .compare_and_set(None, state(&paid, PaymentStatus::Paid))
+            .await
+    );
+    let ours = |list: &[hanpay_store::StalePayment]| -> Vec<String> {
+        let mut keys: Vec<String> = list
+            .iter()
+            .filter(|p| [&tracked, &waiting, &paid].contains(&&p.payment_key))
+            .map(|p| p.payment_key.clone())
+            .collect();
+        keys.sort();
+        keys
+    };
+    let young = tri!(a.states.claim_stale(LONG, LONG, 10_000).await);
+    ensure(ours(&young).is_empty(), || {
+        "payments changed just now were handed out".into()
+    })?;
+    let (first, second) = tokio::join!(
+        a.states.claim_stale(Duration::ZERO, LONG, 10_000),
+        b.states.claim_stale(Duration::ZERO, LONG, 10_000),
+    );
+    let (first, second) = (tri!(first), tri!(second));
+    let mut expected = vec![tracked.clone(), waiting.clone()];
+    expected.sort();
+    let mut all = ours(&first);
+    all.extend(ours(&second));
+    all.sort();
+    ensure(all == expected, || {
+        format!("handed out {all:?}, expected {expected:?} (each once, paid never)")
+    })?;
+    let t = first
+        .iter()
+        .chain(&second)
+        .find(|p| p.payment_key == tracked);
+    ensure(
+        t.is_some_and(|p| p.status.is_none() && p.order_id.as_deref() == Some("order-t")),
+        || format!("tracked payment: {t:?}"),
+    )?;
+    let again = tri!(a.states.claim_stale(Duration::ZERO, LONG, 10_000).await);
+    ensure(ours(&again).is_empty(), || {
+        "a held payment was handed out again".into()
+    })
+}
+
+async fn inbox_records_lists_and_prunes(a: &Stores, b: &Stores) -> CaseResult {
+    let p = ProviderId::new(fresh("prov"));
+    let record = |dedupe_id: &str, outcome: InboxOutcome| InboxRecord {
+        provider: p.clone(),
+        dedupe_id: dedupe_id.to_owned(),
+        kind: "payment_status_changed".into(),
+        payment_key: Some(format!("pay-{dedupe_id}")),
+        order_id: Some(format!("order-{dedupe_id}")),
+        trust: "signed".into(),
+        outcome,
+    };
+    let before = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    let applied = tri!(a.inbox.record(record("e1", InboxOutcome::Applied)).await);
+    let dup = tri!(b.inbox.record(record("e1", InboxOutcome::Duplicate)).await);
+    ensure(applied == dup, || "a redelivery got a new row".into())?;
+    let failed = InboxOutcome::Failed {
+        stage: "handler".into(),
+        error: "order database unavailable".into(),
+    };
+    let failed_id = tri!(a.inbox.record(record("e2", failed.clone())).await);
+    tri!(
+        a.inbox
+            .record(record(
+                "e3",
+                InboxOutcome::Ignored {
+                    reason: "no change: already PAID".into()
+                }
+            ))
+            .await
+    );
+    let e1 = tri!(b.inbox.entry(applied).await).ok_or("entry e1 missing")?;
+    ensure(
+        e1.attempts == 2 && e1.outcome == InboxOutcome::Applied && e1.provider == p,
+        || format!("e1 after a duplicate: {e1:?}"),
+    )?;
+    ensure(
+        e1.payment_key.as_deref() == Some("pay-e1")
+            && e1.order_id.as_deref() == Some("order-e1")
+            && e1.kind == "payment_status_changed"
+            && e1.trust == "signed"
+            && e1.first_seen <= e1.last_seen
+            && e1.first_seen >= before,
+        || format!("e1 fields: {e1:?}"),
+    )?;
+    let mine = InboxFilter {
+        provider: Some(p.clone()),
+        ..InboxFilter::default()
+    };
+    let all = tri!(b.inbox.list(&mine).await);
+    ensure(all.len() == 3, || {
+        format!("listed {} entries, expected 3", all.len())
+    })?;
+    let only_failed = tri!(
+        b.inbox
+            .list(&InboxFilter {
+                failed_only: true,
+                ..mine.clone()
+            })
+            .await
+    );
+    ensure(
+        only_failed.len() == 1
+            && only_failed[0].id == failed_id
+            && only_failed[0].outcome == failed,
+        || format!("failed only: {only_failed:?}"),
+    )?;
+    let future = tri!(
+        b.inbox
+            .list(&InboxFilter {
+                since: Some(OffsetDateTime::now_utc() + time::Duration::hours(1)),
+                ..mine.clone()
+            })
+            .await
+    );
+    ensure(future.is_empty(), || "since did not filter".into())?;
+    let limited = tri!(
+        b.inbox
+            .list(&InboxFilter {
+                limit: 2,
+                ..mine.clone()
+            })
+            .await
+    );
+    ensure(limited.len() == 2, || "limit did not apply".into())?;
+    // A retention far in the past keeps everything; zero deletes what did not fail.
+    tri!(a.inbox.prune(Duration::from_secs(86_400)).await);
+    ensure(tri!(b.inbox.list(&mine).await).len() == 3, || {
+        "pruned young rows".into()
+    })?;
+    tri!(a.inbox.prune(Duration::ZERO).await);
+    let left = tri!(b.inbox.list(&mine).await);
+    ensure(left.len() == 1 && left[0].id == failed_id, || {
+        format!("after pruning, left: {left:?}")
+    })?;
+    // A later success of the failed event makes it prunable.
+    tri!(a.inbox.record(record("e2", InboxOutcome::Applied)).await);
+    let e2 = tri!(b.inbox.entry(failed_id).await).ok_or("entry e2 missing")?;
+    ensure(
+        e2.outcome == InboxOutcome::Applied && e2.attempts == 2,
+        || format!("e2: {e2:?}"),
+    )
+}
