@@ -54,6 +54,9 @@ pub const TRANSMISSION_ID_HEADER: &str = "tosspayments-webhook-transmission-id";
 /// Header carrying the relay signature (seed 001).
 pub const RELAY_SIGNATURE_HEADER: &str = "x-tosspayments-signature";
 
+/// How many items of `tosspayments-webhook-signature` are read (the rest are ignored).
+const MAX_SIGNATURES: usize = 16;
+
 /// The headers as names parsed once (a lookup by `&str` parses the name on every call).
 static TRANSMISSION_ID: HeaderName = HeaderName::from_static(TRANSMISSION_ID_HEADER);
 
@@ -288,16 +291,23 @@ impl TossWebhookVerifier {
                 tolerance_secs: self.max_ahead.as_secs(),
             });
         }
-        let candidates: Vec<[u8; 32]> = header
+        // At most 16 items are read, into a buffer on the stack.
+        let mut buffer = [[0u8; 32]; MAX_SIGNATURES];
+        let mut count = 0;
+        let decoded = header
             .split(',')
-            .take(16)
+            .take(MAX_SIGNATURES)
             .filter_map(|item| item.trim().strip_prefix("v1:"))
-            .filter_map(decode_base64_signature)
-            .collect();
+            .filter_map(decode_base64_signature);
+        for (slot, signature) in buffer.iter_mut().zip(decoded) {
+            *slot = signature;
+            count += 1;
+        }
+        let candidates = buffer.get(..count).unwrap_or_default();
         keys.verify(
             SIGNATURE_HEADER,
             &[&req.body, b":", time.as_bytes()],
-            &candidates,
+            candidates,
         )?;
         Ok(true)
     }
@@ -310,9 +320,8 @@ impl TossWebhookVerifier {
         let Some(header) = req.single_header(RELAY_SIGNATURE_HEADER)? else {
             return Ok(false);
         };
-        let candidates: Vec<[u8; 32]> =
-            decode_base64_signature(header.trim()).into_iter().collect();
-        keys.verify(RELAY_SIGNATURE_HEADER, &[&req.body], &candidates)?;
+        let candidate = decode_base64_signature(header.trim());
+        keys.verify(RELAY_SIGNATURE_HEADER, &[&req.body], candidate.as_slice())?;
         Ok(true)
     }
 

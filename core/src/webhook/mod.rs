@@ -310,7 +310,13 @@ pub fn single_header<'h>(
 
 /// Hex SHA-256 of `body`: the fallback dedupe id.
 pub fn body_digest(body: &[u8]) -> String {
-    hex::encode(Sha256::digest(body))
+    let digest = Sha256::digest(body);
+    // Into a buffer, then one copy: `hex::encode` collects a `String` char by char.
+    let mut text = [0u8; 64];
+    match hex::encode_to_slice(digest, &mut text) {
+        Ok(()) => String::from_utf8_lossy(&text).into_owned(),
+        Err(_) => hex::encode(digest),
+    }
 }
 
 /// Checks a webhook's sender and signature and normalises it. Synchronous and CPU-only.

@@ -5,13 +5,11 @@
 //!
 //! The text comes from unauthenticated input (a webhook body's `createdAt`, the
 //! `tosspayments-webhook-transmission-time` header read before the signature is checked), so
-//! this module does no unchecked arithmetic: every component is read by the `time` crate's
-//! parsers or with checked operations.
+//! this module does no unchecked arithmetic: every component is read with checked operations
+//! and validated by the `time` crate's constructors.
 #![deny(clippy::arithmetic_side_effects)]
 
-use time::format_description::BorrowedFormatItem;
-use time::macros::format_description;
-use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use time::{Date, Month, OffsetDateTime, Time, UtcOffset};
 
 /// Korean Standard Time, +09:00.
 pub const KST: UtcOffset = match UtcOffset::from_hms(9, 0, 0) {
@@ -19,15 +17,14 @@ pub const KST: UtcOffset = match UtcOffset::from_hms(9, 0, 0) {
     Err(_) => UtcOffset::UTC,
 };
 
-/// `±hh:mm` (what Toss documents) and `±hhmm`: exactly two digits each, one mandatory sign.
-const OFFSET_FORMATS: [&[BorrowedFormatItem<'static>]; 2] = [
-    format_description!("[offset_hour sign:mandatory]:[offset_minute]"),
-    format_description!("[offset_hour sign:mandatory][offset_minute]"),
-];
-
 /// Parses a Toss timestamp leniently: `2022-01-01T00:00:00`, with an optional fraction of 1 to
 /// 9 digits, and an optional `Z` / `±hh:mm` / `±hhmm` offset (none means KST). `None` if
 /// unreadable — never a panic, whatever the text.
+///
+/// The layout is fixed (every component has exactly its digits, one mandatory offset sign), so
+/// it is read positionally and each value is checked by the `time` crate's constructors
+/// (`Date::from_calendar_date`, `Time::from_hms_nano`, `UtcOffset::from_hms`) — a format
+/// description would be interpreted anew on every call, and this runs on every webhook.
 ///
 /// ```
 /// use hanpay_tosspayments::mapping::parse_toss_time;
@@ -37,37 +34,71 @@ const OFFSET_FORMATS: [&[BorrowedFormatItem<'static>]; 2] = [
 /// assert!(parse_toss_time("2024-04-25T19:00:00--128:00").is_none());
 /// ```
 pub fn parse_toss_time(text: &str) -> Option<OffsetDateTime> {
-    let text = text.trim();
+    let text = text.trim().as_bytes();
     let head = text.get(..19)?;
     let rest = text.get(19..)?;
-    let base = PrimitiveDateTime::parse(
-        head,
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"),
-    )
-    .ok()?;
-    let (nanos, rest) = match rest.strip_prefix('.') {
+    if head.get(4) != Some(&b'-')
+        || head.get(7) != Some(&b'-')
+        || head.get(10) != Some(&b'T')
+        || head.get(13) != Some(&b':')
+        || head.get(16) != Some(&b':')
+    {
+        return None;
+    }
+    let year = i32::try_from(digits(head.get(0..4)?)?).ok()?;
+    let month = Month::try_from(u8::try_from(digits(head.get(5..7)?)?).ok()?).ok()?;
+    let day = u8::try_from(digits(head.get(8..10)?)?).ok()?;
+    let hour = u8::try_from(digits(head.get(11..13)?)?).ok()?;
+    let minute = u8::try_from(digits(head.get(14..16)?)?).ok()?;
+    let second = u8::try_from(digits(head.get(17..19)?)?).ok()?;
+    let (nanos, rest) = match rest.strip_prefix(b".") {
         Some(after) => {
-            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-            if digits == 0 || digits > 9 {
+            let count = after.iter().take_while(|b| b.is_ascii_digit()).count();
+            if count == 0 || count > 9 {
                 return None;
             }
-            let (frac, rest) = after.split_at(digits);
-            let value: u32 = frac.parse().ok()?;
-            let scale = 10u32.checked_pow(u32::try_from(9usize.checked_sub(digits)?).ok()?)?;
-            (value.checked_mul(scale)?, rest)
+            let (frac, rest) = after.split_at(count);
+            let scale = 10u32.checked_pow(u32::try_from(9usize.checked_sub(count)?).ok()?)?;
+            (digits(frac)?.checked_mul(scale)?, rest)
         }
         None => (0, rest),
     };
     let offset = match rest {
-        "" => KST,
-        "Z" | "z" => UtcOffset::UTC,
-        other => OFFSET_FORMATS
-            .iter()
-            .find_map(|format| UtcOffset::parse(other, format).ok())?,
+        b"" => KST,
+        b"Z" | b"z" => UtcOffset::UTC,
+        other => parse_offset(other)?,
     };
-    base.replace_nanosecond(nanos)
-        .ok()
-        .map(|t| t.assume_offset(offset))
+    let date = Date::from_calendar_date(year, month, day).ok()?;
+    let time = Time::from_hms_nano(hour, minute, second, nanos).ok()?;
+    Some(date.with_time(time).assume_offset(offset))
+}
+
+/// `±hh:mm` (what Toss documents) and `±hhmm`: exactly two digits each, one mandatory sign.
+fn parse_offset(text: &[u8]) -> Option<UtcOffset> {
+    let (sign, rest) = text.split_first()?;
+    let (hours, minutes) = match rest {
+        [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?),
+        _ => return None,
+    };
+    let hours = i8::try_from(hours).ok()?;
+    let minutes = i8::try_from(minutes).ok()?;
+    let (hours, minutes) = match sign {
+        b'+' => (hours, minutes),
+        b'-' => (hours.checked_neg()?, minutes.checked_neg()?),
+        _ => return None,
+    };
+    UtcOffset::from_hms(hours, minutes, 0).ok()
+}
+
+/// The value of a run of ASCII digits; `None` if any byte is not one (or on overflow).
+fn digits(bytes: &[u8]) -> Option<u32> {
+    bytes.iter().try_fold(0u32, |acc, &b| {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        acc.checked_mul(10)?
+            .checked_add(u32::from(b.checked_sub(b'0')?))
+    })
 }
 
 #[cfg(test)]
