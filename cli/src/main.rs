@@ -1,9 +1,9 @@
 //! `hanpay`: a local PG sandbox, webhook tools and the end-to-end demo.
 //!
 //! ```text
-//! hanpay demo [--provider tosspayments|portone|all]
-//! hanpay sandbox [--toss-addr A] [--portone-addr A] [--webhook-url PROVIDER=URL]... [--time-scale N] [--toss-relay-secret S] [--toss-accept-any-key]
-//! hanpay webhook verify --provider P [--secret S]... [--webhook-secret S]... [--security-key K]... [--portone-generation v1|v2] [--peer IP] [--header 'Name: value']... [--body-file F|-] [--now SECS]
+//! hanpay demo [--provider P|all]                     # P: any registered PG
+//! hanpay sandbox [--addr [P=]ADDR]... [--webhook-url P=URL]... [--time-scale N] [--option P.NAME=VALUE]...
+//! hanpay webhook verify --provider P [--secret S]... [--set KEY=VALUE]... [--peer IP] [--header 'Name: value']... [--body-file F|-] [--now SECS]
 //! hanpay webhook send --provider P --event E --to URL [--secret S] [--payment-id ID] [--order-id ID] [--status S]
 //! hanpay db migrate                                   # HANPAY_DATABASE_URL
 //! hanpay events list [--failed] [--provider P] [--since T]
@@ -22,7 +22,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 /// hanpay: one API for Korean PGs. Try it locally with no PG account.
 ///
@@ -39,18 +39,18 @@ struct Cli {
 enum Command {
     /// Run the whole payment lifecycle against the built-in sandbox with an example shop.
     Demo {
-        /// Which PG to run the shop against.
-        #[arg(long, value_enum, default_value_t = DemoProvider::All)]
-        provider: DemoProvider,
+        /// Which PG to run the shop against (any registered PG with a fake), or all.
+        #[arg(long, default_value = "all")]
+        provider: String,
     },
-    /// Run fake Toss Payments and PortOne servers for your app to talk to.
+    /// Run a fake of every registered PG for your app to talk to.
+    #[command(after_help = sandbox_help())]
     Sandbox {
-        /// Where the Toss sandbox listens.
-        #[arg(long, default_value = sandbox::DEFAULT_TOSS_ADDR)]
-        toss_addr: SocketAddr,
-        /// Where the PortOne sandbox listens.
-        #[arg(long, default_value = sandbox::DEFAULT_PORTONE_ADDR)]
-        portone_addr: SocketAddr,
+        /// Where PROVIDER's fake listens, PROVIDER=ADDR (repeatable); a bare ADDR applies to
+        /// every fake (127.0.0.1:0: each on a free port). Default: 127.0.0.1 and the fake's own
+        /// port (listed below).
+        #[arg(long = "addr", value_parser = parse_addr)]
+        addrs: Vec<(Option<String>, SocketAddr)>,
         /// Deliver PROVIDER's webhooks to URL (repeatable), e.g.
         /// tosspayments=http://127.0.0.1:3000/webhooks/tosspayments
         #[arg(long = "webhook-url", value_parser = parse_webhook_url)]
@@ -58,14 +58,9 @@ enum Command {
         /// Redelivery speed-up: each of the PG's delays is divided by this (1 = real time).
         #[arg(long, default_value_t = 60)]
         time_scale: u32,
-        /// Sign Toss webhooks with x-tosspayments-signature using SECRET, as a platform that
-        /// relays Toss events does. Without it, Toss webhooks are unsigned, as Toss sends them.
-        #[arg(long, value_name = "SECRET")]
-        toss_relay_secret: Option<String>,
-        /// Accept any test_sk_ key at the Toss sandbox. By default only the printed
-        /// TOSS_SECRET_KEY is accepted; another key gets 401 UNAUTHORIZED_KEY, as at Toss.
-        #[arg(long)]
-        toss_accept_any_key: bool,
+        /// A fake's own option, PROVIDER.NAME=VALUE (repeatable; listed below).
+        #[arg(long = "option", value_parser = parse_option)]
+        options: Vec<(String, String, String)>,
     },
     /// Webhook tools.
     Webhook {
@@ -169,69 +164,32 @@ fn finish(result: Result<String, String>) -> ExitCode {
     }
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum DemoProvider {
-    Tosspayments,
-    Portone,
-    All,
+fn sandbox_help() -> String {
+    format!("Fakes and their options:\n{}", sandbox::Options::help())
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Provider {
-    Tosspayments,
-    Portone,
-}
-
-impl Provider {
-    fn name(self) -> &'static str {
-        match self {
-            Provider::Tosspayments => hanpay::TOSSPAYMENTS,
-            Provider::Portone => hanpay::PORTONE,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Generation {
-    V1,
-    V2,
-}
-
-impl Generation {
-    fn portone(self) -> hanpay::portone::WebhookGeneration {
-        match self {
-            Generation::V1 => hanpay::portone::WebhookGeneration::V1,
-            Generation::V2 => hanpay::portone::WebhookGeneration::V2,
-        }
-    }
+fn send_help() -> String {
+    format!("Events per PG: {}", webhook::events_help())
 }
 
 #[derive(Subcommand)]
 enum WebhookCommand {
     /// Verify a webhook as the PG sent it and print the event, or why it is refused.
     Verify {
-        /// The PG that sent it.
-        #[arg(long, value_enum)]
-        provider: Provider,
-        /// A secret (repeatable, for rotation). PortOne: a Standard Webhooks secret (whsec_…,
-        /// PORTONE_WEBHOOK_SECRET). Toss: both the webhook secret and the security key, as
-        /// `webhook send --secret` signs. The webhook is verified exactly as the hanpay facade
-        /// verifies it with the same settings.
+        /// The PG that sent it (any registered PG).
+        #[arg(long)]
+        provider: String,
+        /// A webhook secret (repeatable, for rotation), as the PG's plugin reads it: PortOne a
+        /// Standard Webhooks secret (whsec_…); Toss both the webhook secret and the security
+        /// key, as `webhook send --secret` signs; NICEPAY the secret key. The webhook is
+        /// verified exactly as the hanpay facade verifies it with the same settings.
         #[arg(long = "secret")]
         secrets: Vec<String>,
-        /// Toss: a webhook secret (TOSS_WEBHOOK_SECRET) for x-tosspayments-signature
-        /// (repeatable). Once one is given, every webhook must carry a valid signature.
-        #[arg(long = "webhook-secret")]
-        webhook_secrets: Vec<String>,
-        /// Toss: a security key (TOSS_SECURITY_KEY) for tosspayments-webhook-signature
-        /// (repeatable).
-        #[arg(long = "security-key")]
-        security_keys: Vec<String>,
-        /// PortOne: the generation that sent it, which picks the sender addresses (V1 iamport:
-        /// 52.78.100.19, 52.78.48.223, 52.78.5.241; V2: 52.78.5.241). Default: detected from
-        /// the body.
-        #[arg(long, value_enum)]
-        portone_generation: Option<Generation>,
+        /// One of the PG's own webhook settings, KEY=VALUE (repeatable): Toss webhook_secret=…
+        /// or security_key=… (one kind of secret only); PortOne generation=v1|v2 (default:
+        /// detected from the body).
+        #[arg(long = "set", value_parser = parse_setting)]
+        settings: Vec<(String, String)>,
         /// The sender's IP address, checked against the PG's published addresses.
         #[arg(long)]
         peer: Option<IpAddr>,
@@ -246,20 +204,19 @@ enum WebhookCommand {
         now: Option<i64>,
     },
     /// Build a realistic event, sign it as the PG would, and POST it.
+    #[command(after_help = send_help())]
     Send {
-        /// The PG to imitate.
-        #[arg(long, value_enum)]
-        provider: Provider,
-        /// The event: Toss PAYMENT_STATUS_CHANGED | DEPOSIT_CALLBACK | CANCEL_STATUS_CHANGED;
-        /// PortOne Transaction.Paid | Transaction.Cancelled | Transaction.VirtualAccountIssued |
-        /// Transaction.DisputeCreated | BillingKey.Issued | BillingKey.Deleted | …
+        /// The PG to imitate (any PG with a fake).
+        #[arg(long)]
+        provider: String,
+        /// The event, in the PG's own terms (listed below).
         #[arg(long)]
         event: String,
         /// The URL to POST to.
         #[arg(long)]
         to: String,
-        /// The signing secret (Toss: security key and webhook secret; PortOne: whsec_…; for a
-        /// DEPOSIT_CALLBACK, the payment's secret).
+        /// The signing secret (Toss: security key and webhook secret, or for a DEPOSIT_CALLBACK
+        /// the payment's secret; PortOne: whsec_…; NICEPAY: the secret key).
         #[arg(long)]
         secret: Option<String>,
         /// The payment key (Toss) or payment id (PortOne; the billing key for BillingKey.*).
@@ -282,15 +239,50 @@ fn parse_webhook_url(text: &str) -> Result<(String, String), String> {
         .split_once('=')
         .ok_or_else(|| format!("{text:?}: expected PROVIDER=URL"))?;
     let provider = provider.trim().to_ascii_lowercase();
-    if provider != hanpay::TOSSPAYMENTS && provider != hanpay::PORTONE {
-        return Err(format!(
-            "{provider:?}: the provider is tosspayments or portone"
-        ));
-    }
+    sandbox::check_provider(&provider, "--webhook-url")?;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(format!("{url:?} is not an http(s) URL"));
     }
     Ok((provider, url.to_owned()))
+}
+
+fn parse_addr(text: &str) -> Result<(Option<String>, SocketAddr), String> {
+    let (provider, addr) = match text.split_once('=') {
+        Some((p, a)) => (Some(p.trim().to_ascii_lowercase()), a),
+        None => (None, text),
+    };
+    if let Some(p) = &provider {
+        sandbox::check_provider(p, "--addr")?;
+    }
+    let addr = addr
+        .trim()
+        .parse()
+        .map_err(|_| format!("{addr:?} is not an address such as 127.0.0.1:8701"))?;
+    Ok((provider, addr))
+}
+
+fn parse_option(text: &str) -> Result<(String, String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected PROVIDER.NAME=VALUE"))?;
+    let (provider, name) = key
+        .split_once('.')
+        .ok_or_else(|| format!("{key:?}: expected PROVIDER.NAME"))?;
+    Ok((
+        provider.trim().to_ascii_lowercase(),
+        name.trim().to_owned(),
+        value.to_owned(),
+    ))
+}
+
+fn parse_setting(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text.split_once('=').ok_or_else(|| {
+        format!(
+            "--set {key:?}: expected KEY=VALUE",
+            key = text.split('=').next().unwrap_or("")
+        )
+    })?;
+    Ok((key.trim().to_owned(), value.to_owned()))
 }
 
 fn emit(report: &webhook::Report) -> ExitCode {
@@ -310,13 +302,15 @@ async fn main() -> ExitCode {
         .init();
     match Cli::parse().command {
         Command::Demo { provider } => {
-            let providers: &[&str] = match provider {
-                DemoProvider::Tosspayments => &[hanpay::TOSSPAYMENTS],
-                DemoProvider::Portone => &[hanpay::PORTONE],
-                DemoProvider::All => &[hanpay::TOSSPAYMENTS, hanpay::PORTONE],
+            let providers = match demo::providers(&provider) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
             };
             let code = demo::run(
-                providers,
+                &providers,
                 Box::new(|line| {
                     let mut out = std::io::stdout().lock();
                     let _ = writeln!(out, "{line}");
@@ -326,20 +320,16 @@ async fn main() -> ExitCode {
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
         Command::Sandbox {
-            toss_addr,
-            portone_addr,
+            addrs,
             webhook_urls,
             time_scale,
-            toss_relay_secret,
-            toss_accept_any_key,
+            options,
         } => {
             let options = sandbox::Options {
-                toss_addr,
-                portone_addr,
+                addrs,
                 webhook_urls,
                 time_scale,
-                toss_relay_secret,
-                toss_accept_any_key,
+                options,
             };
             let running = match sandbox::Sandbox::start(&options).await {
                 Ok(s) => s,
@@ -394,19 +384,15 @@ async fn main() -> ExitCode {
             WebhookCommand::Verify {
                 provider,
                 secrets,
-                webhook_secrets,
-                security_keys,
-                portone_generation,
+                settings,
                 peer,
                 headers,
                 body_file,
                 now,
             } => emit(&webhook::verify(&webhook::VerifyInput {
-                provider: provider.name().to_owned(),
+                provider: provider.trim().to_ascii_lowercase(),
                 secrets,
-                webhook_secrets,
-                security_keys,
-                portone_generation: portone_generation.map(Generation::portone),
+                settings,
                 peer,
                 headers,
                 body_file,
@@ -423,14 +409,16 @@ async fn main() -> ExitCode {
                 amount,
             } => emit(
                 &webhook::send(&webhook::SendInput {
-                    provider: provider.name().to_owned(),
-                    event,
+                    provider: provider.trim().to_ascii_lowercase(),
+                    sample: hanpay_testkit::sandbox::SampleEvent {
+                        event,
+                        secret,
+                        payment_id,
+                        order_id,
+                        status,
+                        amount,
+                    },
                     to,
-                    secret,
-                    payment_id,
-                    order_id,
-                    status,
-                    amount,
                 })
                 .await,
             ),

@@ -1,179 +1,215 @@
-//! `hanpay sandbox`: FakeToss and FakePortOne as a local PG for app developers, on fixed
-//! loopback addresses, delivering webhooks to local URLs as the PGs send them (no tunnel
-//! needed).
+//! `hanpay sandbox`: every registered fake PG (`hanpay_testkit::sandbox::fakes()`) as a local PG
+//! for app developers, on fixed loopback addresses, delivering webhooks to local URLs as the
+//! PGs send them (no tunnel needed).
 //!
 //! Each fake binds its own address and serves its PG's API and its control API under
-//! `/__fake/…` there.
-//!
-//! Webhook trust is the PGs' own: PortOne signs with Standard Webhooks; Toss signs no payment
-//! webhook (`PAYMENT_STATUS_CHANGED`, `DEPOSIT_CALLBACK`: reference §5.1/§5.4), so a Toss event
-//! is admitted by its sender address and the per-payment `secret`, then checked against the
-//! API. A platform that relays Toss events signed with `x-tosspayments-signature` (seed 001) is
-//! imitated with [`Options::toss_relay_secret`] (`--toss-relay-secret`).
+//! `/__fake/…` there. Nothing here names a PG: a fake says how it starts, which variables point
+//! an app at it, and what its banner section says.
 
 use std::net::SocketAddr;
 
-use hanpay_testkit::delivery::TimeScale;
-use hanpay_testkit::fake_portone::FakePortOne;
-use hanpay_testkit::fake_toss::FakeToss;
-
-/// Default address of the Toss sandbox.
-pub const DEFAULT_TOSS_ADDR: &str = "127.0.0.1:8701";
-/// Default address of the PortOne sandbox.
-pub const DEFAULT_PORTONE_ADDR: &str = "127.0.0.1:8702";
-/// The PortOne Standard Webhooks secret the sandbox signs with.
-pub const PORTONE_WEBHOOK_SECRET: &str = "whsec_aGFucGF5LXNhbmRib3gtcG9ydG9uZS13aCE=";
-/// The sender addresses the sandbox's webhooks come from, for the apps' allowlists.
-pub const LOOPBACK_ALLOWLIST: &str = "127.0.0.1,::1";
+use hanpay_testkit::sandbox::{fake_ids, fakes, FakePlugin, SandboxFake, SandboxOptions};
 
 /// How to run the sandbox.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Options {
-    /// Where FakeToss listens.
-    pub toss_addr: SocketAddr,
-    /// Where FakePortOne listens.
-    pub portone_addr: SocketAddr,
+    /// `(provider, address)`; `provider = None` applies to every fake (`127.0.0.1:0`).
+    pub addrs: Vec<(Option<String>, SocketAddr)>,
     /// `(provider, url)` webhook targets.
     pub webhook_urls: Vec<(String, String)>,
     /// Redelivery speed-up: every PG delay divided by this.
     pub time_scale: u32,
-    /// Sign Toss events with `x-tosspayments-signature` using this secret, as a relaying
-    /// platform does. `None` (the default): Toss events go out as Toss sends them, unsigned.
-    pub toss_relay_secret: Option<String>,
-    /// Accept any `test_sk_…` key at the Toss sandbox. `false` (the default): only the key
-    /// the sandbox prints (`TOSS_SECRET_KEY`); any other gets Toss's `401 UNAUTHORIZED_KEY`,
-    /// so an app with a wrong key fails here as it would at Toss.
-    pub toss_accept_any_key: bool,
+    /// `(provider, name, value)`: a fake's own options (`--option tosspayments.relay_secret=S`).
+    pub options: Vec<(String, String, String)>,
 }
 
 impl std::fmt::Debug for Options {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Option values may be secrets: names only.
         f.debug_struct("Options")
-            .field("toss_addr", &self.toss_addr)
-            .field("portone_addr", &self.portone_addr)
+            .field("addrs", &self.addrs)
             .field("webhook_urls", &self.webhook_urls)
             .field("time_scale", &self.time_scale)
             .field(
-                "toss_relay_secret",
-                &self.toss_relay_secret.as_ref().map(|_| "[redacted]"),
+                "options",
+                &self
+                    .options
+                    .iter()
+                    .map(|(p, n, _)| format!("{p}.{n}"))
+                    .collect::<Vec<_>>(),
             )
-            .field("toss_accept_any_key", &self.toss_accept_any_key)
             .finish()
     }
 }
 
-/// A running sandbox. Stops when dropped.
-pub struct Sandbox {
-    /// The fake Toss server.
-    pub toss: FakeToss,
-    /// The fake PortOne server.
-    pub portone: FakePortOne,
-    toss_relay_secret: Option<String>,
+/// One started fake and its PG's display name.
+pub struct Running {
+    /// The PG's display name (`Toss Payments`).
+    pub name: &'static str,
+    /// The fake, its variables and its banner section.
+    pub sandbox: SandboxFake,
 }
 
-fn bind_error(what: &str, addr: SocketAddr, e: std::io::Error) -> std::io::Error {
-    std::io::Error::new(e.kind(), format!("{what} sandbox on {addr}: {e}"))
+/// A running sandbox. Stops when dropped.
+pub struct Sandbox {
+    /// Every started fake, in registration order.
+    pub running: Vec<Running>,
+}
+
+fn invalid(message: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, message)
+}
+
+/// The fakes whose PG is compiled into this `hanpay`.
+fn available() -> Vec<(&'static dyn FakePlugin, &'static str)> {
+    fakes()
+        .iter()
+        .filter_map(|f| {
+            hanpay::plugins()
+                .iter()
+                .find(|p| p.id() == f.id())
+                .map(|p| (*f, p.name()))
+        })
+        .collect()
+}
+
+/// Checks that `provider` names a fake, or lists them.
+pub fn check_provider(provider: &str, flag: &str) -> Result<(), String> {
+    if available().iter().any(|(f, _)| f.id() == provider) {
+        Ok(())
+    } else {
+        Err(format!(
+            "unknown provider {provider:?} in {flag}: the sandbox has {}",
+            fake_ids()
+        ))
+    }
+}
+
+impl Options {
+    /// Checks every provider and option name before anything starts.
+    pub fn check(&self) -> Result<(), String> {
+        for (provider, _) in &self.addrs {
+            if let Some(p) = provider {
+                check_provider(p, "--addr")?;
+            }
+        }
+        for (provider, _) in &self.webhook_urls {
+            check_provider(provider, "--webhook-url")?;
+        }
+        for (provider, name, _) in &self.options {
+            check_provider(provider, "--option")?;
+            let Some((fake, _)) = available().into_iter().find(|(f, _)| f.id() == *provider) else {
+                continue;
+            };
+            if !fake.options().iter().any(|(n, _)| n == name) {
+                let known: Vec<&str> = fake.options().iter().map(|(n, _)| *n).collect();
+                return Err(format!(
+                    "unknown option {provider}.{name}: {provider} takes {}",
+                    if known.is_empty() {
+                        "no option".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn for_fake(&self, fake: &dyn FakePlugin) -> SandboxOptions {
+        let id = fake.id();
+        let addr = self
+            .addrs
+            .iter()
+            .rev()
+            .find(|(p, _)| p.as_deref() == Some(id))
+            .or_else(|| self.addrs.iter().rev().find(|(p, _)| p.is_none()))
+            .map(|(_, a)| *a)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], fake.default_port())));
+        SandboxOptions {
+            addr,
+            webhook_urls: self
+                .webhook_urls
+                .iter()
+                .filter(|(p, _)| p == id)
+                .map(|(_, u)| u.clone())
+                .collect(),
+            time_scale: self.time_scale.max(1),
+            options: self
+                .options
+                .iter()
+                .filter(|(p, _, _)| p == id)
+                .map(|(_, n, v)| (n.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// The help text listing every fake's options.
+    pub fn help() -> String {
+        let mut out = String::new();
+        for (fake, name) in available() {
+            out.push_str(&format!(
+                "  {name}: --addr {}=127.0.0.1:{}\n",
+                fake.id(),
+                fake.default_port()
+            ));
+            for (option, help) in fake.options() {
+                out.push_str(&format!("    --option {}.{option}=…  {help}\n", fake.id()));
+            }
+        }
+        out
+    }
 }
 
 impl Sandbox {
-    /// Starts both fakes.
+    /// Starts every fake.
     pub async fn start(options: &Options) -> std::io::Result<Sandbox> {
-        let scale = options.time_scale.max(1);
-        let mut toss = FakeToss::builder().time_scale(TimeScale::speedup(scale));
-        if !options.toss_accept_any_key {
-            toss = toss.secret_key(FakeToss::SECRET_KEY);
+        options.check().map_err(invalid)?;
+        let mut running = Vec::new();
+        for (fake, name) in available() {
+            let opts = options.for_fake(fake);
+            let sandbox = fake.start_sandbox(&opts).await.map_err(|e| {
+                std::io::Error::new(e.kind(), format!("{name} sandbox on {}: {e}", opts.addr))
+            })?;
+            running.push(Running { name, sandbox });
         }
-        if let Some(secret) = &options.toss_relay_secret {
-            if secret.trim().is_empty() {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    "--toss-relay-secret is empty",
-                ));
-            }
-            toss = toss.relay_secret(secret.clone());
-        }
-        let mut portone = FakePortOne::builder()
-            .webhook_secret(PORTONE_WEBHOOK_SECRET)
-            .time_scale(TimeScale::speedup(scale));
-        for (provider, url) in &options.webhook_urls {
-            match provider.as_str() {
-                hanpay::TOSSPAYMENTS => toss = toss.webhook_url(url.clone()),
-                hanpay::PORTONE => portone = portone.webhook_url(url.clone()),
-                other => {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::InvalidInput,
-                        format!(
-                            "unknown provider {other:?} in --webhook-url (tosspayments or portone)"
-                        ),
-                    ))
-                }
-            }
-        }
-        let toss = toss
-            .bind(options.toss_addr)
-            .await
-            .map_err(|e| bind_error("Toss", options.toss_addr, e))?;
-        let portone = portone
-            .bind(options.portone_addr)
-            .await
-            .map_err(|e| bind_error("PortOne", options.portone_addr, e))?;
-        Ok(Sandbox {
-            toss,
-            portone,
-            toss_relay_secret: options.toss_relay_secret.clone(),
-        })
+        Ok(Sandbox { running })
     }
 
-    /// Toss base URL.
-    pub fn toss_url(&self) -> String {
-        self.toss.base_url()
-    }
-
-    /// PortOne base URL.
-    pub fn portone_url(&self) -> String {
-        self.portone.base_url()
+    /// The fake of `provider`.
+    pub fn get(&self, provider: &str) -> Option<&Running> {
+        self.running
+            .iter()
+            .find(|r| r.sandbox.fake.id() == provider)
     }
 
     /// The environment an application sets to use the sandbox (what `hanpay::Hanpay::from_env`
-    /// reads), with `provider` as the default. `TOSS_WEBHOOK_SECRET` only when Toss events are
-    /// relay-signed: with it set, hanpay refuses a Toss event without `x-tosspayments-signature`.
+    /// reads), with `provider` as the default.
     pub fn env(&self, provider: &str) -> Vec<(&'static str, String)> {
-        let mut env = vec![
-            ("HANPAY_PROVIDER", provider.to_owned()),
-            ("TOSS_SECRET_KEY", FakeToss::SECRET_KEY.to_owned()),
-            ("TOSS_API_BASE_URL", self.toss_url()),
-            ("TOSS_WEBHOOK_ALLOWLIST", LOOPBACK_ALLOWLIST.to_owned()),
-        ];
-        if let Some(secret) = &self.toss_relay_secret {
-            env.push(("TOSS_WEBHOOK_SECRET", secret.clone()));
+        let mut env = vec![("HANPAY_PROVIDER", provider.to_owned())];
+        for r in &self.running {
+            env.extend(r.sandbox.env.iter().cloned());
         }
-        env.extend([
-            ("PORTONE_API_SECRET", self.portone.api_secret().to_owned()),
-            ("PORTONE_API_BASE_URL", self.portone_url()),
-            ("PORTONE_STORE_ID", self.portone.store_id().to_owned()),
-            ("PORTONE_CHANNEL_KEY", self.portone.channel_key().to_owned()),
-            ("PORTONE_WEBHOOK_SECRET", PORTONE_WEBHOOK_SECRET.to_owned()),
-            ("PORTONE_WEBHOOK_ALLOWLIST", LOOPBACK_ALLOWLIST.to_owned()),
-        ]);
         env
-    }
-
-    /// Whether Toss events are signed as a relaying platform signs them.
-    pub fn toss_relay_signed(&self) -> bool {
-        self.toss_relay_secret.is_some()
     }
 
     /// The banner `hanpay sandbox` prints.
     pub fn banner(&self, options: &Options) -> String {
-        let toss = self.toss_url();
-        let portone = self.portone_url();
-        let mut out = String::new();
-        out.push_str("hanpay sandbox: a local Toss Payments and PortOne for your app\n\n");
-        out.push_str(&format!(
-            "  Toss Payments  {toss}\n  PortOne        {portone}\n\n"
-        ));
-        out.push_str("Point your app at it (these are what hanpay::Hanpay::from_env reads):\n\n");
-        for (name, value) in self.env("tosspayments") {
+        let names: Vec<&str> = self.running.iter().map(|r| r.name).collect();
+        let mut out = format!(
+            "hanpay sandbox: a local {} for your app\n\n",
+            names.join(", ")
+        );
+        for r in &self.running {
+            out.push_str(&format!("  {:<14} {}\n", r.name, r.sandbox.fake.base_url()));
+        }
+        out.push_str("\nPoint your app at it (these are what hanpay::Hanpay::from_env reads):\n\n");
+        let first = self
+            .running
+            .first()
+            .map(|r| r.sandbox.fake.id())
+            .unwrap_or_default();
+        for (name, value) in self.env(first) {
             out.push_str(&format!("  export {name}={value}\n"));
         }
         // Durable webhook state by default: one SQLite file, created by the app at start-up.
@@ -182,68 +218,36 @@ impl Sandbox {
             "  export HANPAY_DATABASE_URL=sqlite://{}   # webhook state (Hanpay::open)\n",
             db.display()
         ));
-        out.push_str("  # switch the app to PortOne with: export HANPAY_PROVIDER=portone\n");
-        if options.toss_accept_any_key {
-            out.push_str("  # Toss accepts any test_sk_ key (--toss-accept-any-key)\n");
-        } else {
-            out.push_str(
-                "  # Toss accepts only TOSS_SECRET_KEY above: another key gets 401 UNAUTHORIZED_KEY,\n  \
-                 # as at Toss (--toss-accept-any-key to accept any test_sk_ key)\n",
-            );
+        let others: Vec<&str> = self
+            .running
+            .iter()
+            .skip(1)
+            .map(|r| r.sandbox.fake.id())
+            .collect();
+        if !others.is_empty() {
+            out.push_str(&format!(
+                "  # switch the app to another PG with: export HANPAY_PROVIDER={}\n",
+                others.join("|")
+            ));
         }
         out.push_str(&format!(
-            "\nWebhooks, sent as the PGs send them and redelivered on their schedules ({}x faster):\n",
+            "\nWebhooks are sent as the PGs send them and redelivered on their schedules ({}x faster):\n",
             options.time_scale.max(1)
         ));
         if options.webhook_urls.is_empty() {
-            out.push_str(
-                "  none configured: add --webhook-url tosspayments=http://127.0.0.1:3000/webhooks/tosspayments\n",
-            );
+            out.push_str(&format!(
+                "  none configured: add --webhook-url {first}=http://127.0.0.1:3000/webhooks/{first}\n"
+            ));
         }
         for (provider, url) in &options.webhook_urls {
             out.push_str(&format!("  {provider:<13} -> {url}\n"));
         }
-        if self.toss_relay_signed() {
-            out.push_str(
-                "  Toss Payments: relay-signed with x-tosspayments-signature (--toss-relay-secret), as a\n  \
-                 platform relaying Toss events signs them; TOSS_WEBHOOK_SECRET above verifies them.\n",
-            );
-        } else {
-            out.push_str(
-                "  Toss Payments: unsigned, as Toss sends PAYMENT_STATUS_CHANGED and DEPOSIT_CALLBACK. Your\n  \
-                 app admits them by sender address (TOSS_WEBHOOK_ALLOWLIST) and the per-payment secret\n  \
-                 saved at confirm / virtual-account issue, then checks the payment with the API.\n  \
-                 (Behind a platform that relays them signed? Restart with --toss-relay-secret SECRET.)\n",
-            );
+        for r in &self.running {
+            out.push_str(&format!("\n── {} ──\n", r.name));
+            out.push_str(&r.sandbox.guide);
         }
-        out.push_str("  PortOne: signed with Standard Webhooks (PORTONE_WEBHOOK_SECRET above).\n");
-        out.push_str("\nPlay the customer with the control API:\n\n");
-        out.push_str(&format!(
-            "  # Toss: the customer authenticates a card payment (the widget's successUrl carries paymentKey)\n  \
-             curl -s -XPOST {toss}/__fake/sessions -H 'content-type: application/json' \\\n    \
-             -d '{{\"orderId\":\"order-0001\",\"amount\":58000,\"method\":\"card\"}}'\n  \
-             # then confirm it from your app; for a virtual account issued by your app, deposit:\n  \
-             curl -s -XPOST {toss}/__fake/payments/PAYMENT_KEY/deposit\n  \
-             # the next cancel fails once with a transient error:\n  \
-             curl -s -XPOST {toss}/__fake/faults -H 'content-type: application/json' \\\n    \
-             -d '{{\"status\":500,\"code\":\"FAILED_INTERNAL_SYSTEM_PROCESSING\",\"pathContains\":\"/cancel\"}}'\n\n"
-        ));
-        out.push_str(&format!(
-            "  # PortOne: the customer pays payment-0001 in the browser (approved at once)\n  \
-             curl -s -XPOST {portone}/__fake/payments/payment-0001/pay -H 'content-type: application/json' \\\n    \
-             -d '{{\"amount\":58000,\"orderName\":\"티셔츠\"}}'\n  \
-             # on a manual-confirm (수동 승인) channel: authenticate, then confirm the paymentToken from your app\n  \
-             curl -s -XPOST {portone}/__fake/payments/payment-0002/authenticate -H 'content-type: application/json' \\\n    \
-             -d '{{\"amount\":58000}}'\n  \
-             # deposit into a virtual account your app issued:\n  \
-             curl -s -XPOST {portone}/__fake/payments/PAYMENT_ID/deposit\n  \
-             # the next cancel fails once with a 503:\n  \
-             curl -s -XPOST {portone}/__fake/faults -H 'content-type: application/json' \\\n    \
-             -d '{{\"operation\":\"cancel\",\"errorType\":\"SERVICE_UNAVAILABLE\",\"httpStatus\":503}}'\n  \
-             # what the fake holds:\n  \
-             curl -s {portone}/__fake/payments/PAYMENT_ID\n"
-        ));
-        out.push_str("\nDebug a webhook your app refused: hanpay webhook verify --help\n");
+        out.push_str("\nEvery fake's options: hanpay sandbox --help\n");
+        out.push_str("Debug a webhook your app refused: hanpay webhook verify --help\n");
         out.push_str("Ctrl-C stops the sandbox.\n");
         out
     }
@@ -257,20 +261,26 @@ mod tests {
     use base64::Engine as _;
 
     fn options(toss_accept_any_key: bool) -> Options {
-        Options {
-            toss_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            portone_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            webhook_urls: Vec::new(),
+        let mut options = Options {
+            addrs: vec![(None, SocketAddr::from(([127, 0, 0, 1], 0)))],
             time_scale: 60,
-            toss_relay_secret: None,
-            toss_accept_any_key,
+            ..Options::default()
+        };
+        if toss_accept_any_key {
+            options.options.push((
+                "tosspayments".into(),
+                "accept_any_key".into(),
+                "true".into(),
+            ));
         }
+        options
     }
 
     async fn toss_status(sandbox: &Sandbox, key: &str) -> u16 {
         let auth = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
+        let url = sandbox.get("tosspayments").unwrap().sandbox.fake.base_url();
         reqwest::Client::new()
-            .get(format!("{}/v1/payments/tgen_unknown", sandbox.toss_url()))
+            .get(format!("{url}/v1/payments/tgen_unknown"))
             .header("authorization", format!("Basic {auth}"))
             .send()
             .await
@@ -301,5 +311,34 @@ mod tests {
             toss_status(&lenient, "test_sk_wrongKey00000000000000").await,
             404
         );
+    }
+
+    #[tokio::test]
+    async fn every_registered_fake_is_started_and_unknown_names_list_them() {
+        let sandbox = Sandbox::start(&options(false)).await.unwrap();
+        let started: Vec<&str> = sandbox
+            .running
+            .iter()
+            .map(|r| r.sandbox.fake.id())
+            .collect();
+        let registered: Vec<&str> = hanpay::plugins()
+            .iter()
+            .map(|p| p.id())
+            .filter(|id| hanpay_testkit::sandbox::fake(id).is_some())
+            .collect();
+        assert_eq!(started, registered);
+        assert!(started.contains(&"nicepay"), "{started:?}");
+
+        let mut bad = options(false);
+        bad.webhook_urls
+            .push(("paypal".into(), "http://127.0.0.1:1/".into()));
+        let err = Sandbox::start(&bad).await.err().unwrap().to_string();
+        assert!(err.contains("paypal") && err.contains("nicepay"), "{err}");
+
+        let mut bad = options(false);
+        bad.options
+            .push(("portone".into(), "relay_secret".into(), "s".into()));
+        let err = Sandbox::start(&bad).await.err().unwrap().to_string();
+        assert!(err.contains("portone takes no option"), "{err}");
     }
 }

@@ -221,8 +221,8 @@ fn verify_refuses_a_present_but_wrong_relay_signature_as_the_facade_does() {
     let header = format!("x-tosspayments-signature: {wrong}");
     // From one of Toss's addresses too: the address never excuses a wrong signature.
     for peer in [None, Some("13.124.18.147")] {
-        for secret_flag in ["--secret", "--webhook-secret"] {
-            let mut args = vec![secret_flag, "S", "--header", &header];
+        for (secret_flag, secret) in [("--secret", "S"), ("--set", "webhook_secret=S")] {
+            let mut args = vec![secret_flag, secret, "--header", &header];
             if let Some(p) = peer {
                 args.extend_from_slice(&["--peer", p]);
             }
@@ -258,8 +258,8 @@ fn verify_refuses_a_present_but_wrong_relay_signature_as_the_facade_does() {
     // A security key alone does not check the relay header, exactly like the facade with only
     // TOSS_SECURITY_KEY set: the event is admitted by its sender address.
     let out = toss_verify(&[
-        "--security-key",
-        "S",
+        "--set",
+        "security_key=S",
         "--header",
         &header,
         "--peer",
@@ -321,8 +321,8 @@ fn verify_checks_portone_v1_webhooks_against_v1_senders() {
     assert!(text(&out.stderr).contains("PortOne V1"));
     // Named explicitly, with a (V2) secret that V1 webhooks cannot use.
     let out = verify_v1(&[
-        "--portone-generation",
-        "v1",
+        "--set",
+        "generation=v1",
         "--secret",
         PO_SECRET,
         "--peer",
@@ -495,8 +495,19 @@ fn demo_runs_end_to_end() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("58,000원"), "{stdout}");
-    assert!(stdout.contains("── Toss Payments"), "{stdout}");
-    assert!(stdout.contains("── PortOne"), "{stdout}");
+    // Every registered PG, the same shop code: NICEPAY appears without the demo naming it.
+    for pg in hanpay::plugins() {
+        assert!(stdout.contains(&format!("── {} ──", pg.name())), "{stdout}");
+    }
+    assert!(stdout.contains("── NICEPAY ──"), "{stdout}");
+    assert!(
+        stdout.contains("looked the payment up, saw no cancellation, then retried"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("virtual accounts skipped: NICEPAY"),
+        "{stdout}"
+    );
     assert!(stdout.contains("refused before any PG call"), "{stdout}");
     assert!(stdout.contains("exactly one cancellation"), "{stdout}");
     // Toss's real trust levels: unsigned events admitted by sender and per-payment secret.
@@ -515,13 +526,19 @@ fn demo_runs_end_to_end() {
         stdout.contains("reconciled with the PG (it reports PAID)"),
         "{stdout}"
     );
-    assert!(stdout.contains("webhook Transaction.Paid: Standard Webhooks signature verified"));
+    assert!(stdout.contains("webhook Transaction.Paid: signature over the raw body verified"));
     assert!(stdout.contains("all steps passed"), "{stdout}");
     assert!(!stdout.contains('✘'), "{stdout}");
 
     let out = run(&["demo", "--provider", "portone"], b"");
     assert_eq!(out.status.code(), Some(0));
     assert!(!text(&out.stdout).contains("── Toss Payments"));
+
+    // An unknown PG lists the registered ones.
+    let out = run(&["demo", "--provider", "paypal"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("tosspayments, portone, nicepay"), "{err}");
 }
 
 /// A running `hanpay sandbox` on random ports, and the banner it printed.
@@ -534,13 +551,7 @@ impl SandboxProcess {
     async fn start(extra: &[&str]) -> SandboxProcess {
         use tokio::io::{AsyncBufReadExt, BufReader};
         let mut child = tokio::process::Command::new(BIN)
-            .args([
-                "sandbox",
-                "--toss-addr",
-                "127.0.0.1:0",
-                "--portone-addr",
-                "127.0.0.1:0",
-            ])
+            .args(["sandbox", "--addr", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -581,7 +592,10 @@ async fn sandbox_serves_both_pgs_and_the_control_api() {
         "{}",
         sandbox.banner
     );
-    assert!(sandbox.banner.contains("--toss-relay-secret"));
+    assert!(sandbox.banner.contains("tosspayments.relay_secret"));
+    // Every fake, NICEPAY included, without the sandbox naming it.
+    assert_eq!(value("NICEPAY_WEBHOOK_ALLOWLIST"), "127.0.0.1,::1");
+    assert!(value("NICEPAY_API_BASE_URL").starts_with("http://127.0.0.1:"));
     let client = reqwest::Client::new();
     let paid = client
         .post(format!("{portone}/__fake/payments/payment-0001/pay"))
@@ -726,8 +740,8 @@ async fn sandbox_toss_webhooks_are_native_unless_relay_signing_is_asked_for() {
     let mut relay = SandboxProcess::start(&[
         "--webhook-url",
         &format!("tosspayments={url}"),
-        "--toss-relay-secret",
-        "platform-relay-secret",
+        "--option",
+        "tosspayments.relay_secret=platform-relay-secret",
     ])
     .await;
     assert_eq!(
@@ -746,4 +760,72 @@ async fn sandbox_toss_webhooks_are_native_unless_relay_signing_is_asked_for() {
         .unwrap();
     assert_eq!(event.trust.label(), "signed");
     relay.child.kill().await.unwrap();
+}
+
+/// NICEPAY needs no CLI edit: `webhook verify` builds its verifier through the plugin's webhook
+/// tool, from a body its fake signs (the signature field of the body).
+#[test]
+fn verify_nicepay_through_its_plugin() {
+    let fake = hanpay_testkit::sandbox::fake("nicepay").unwrap();
+    let sample = fake
+        .sample_webhook(&hanpay_testkit::sandbox::SampleEvent {
+            event: "paid".into(),
+            secret: Some("nice-secret-key".into()),
+            amount: 15_000,
+            ..Default::default()
+        })
+        .unwrap();
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "webhook",
+            "verify",
+            "--provider",
+            "nicepay",
+            "--header",
+            "content-type: application/json;charset=utf-8",
+        ];
+        args.extend_from_slice(extra);
+        run(&args, sample.body.as_bytes())
+    };
+    let out = verify(&["--secret", "old-key", "--secret", "nice-secret-key"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let event: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(event["status_hint"], "PAID", "{event}");
+    assert_eq!(event["trust"], "signed_without_status", "{event}");
+    let err = text(&out.stderr);
+    assert!(err.contains("not the status"), "{err}");
+
+    let out = verify(&["--secret", "wrong-key"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("failed check: the signature (body field) signature"),
+        "{err}"
+    );
+    assert!(err.contains("NICEPAY_SECRET_KEY"), "{err}");
+    assert!(err.contains("HTTP 401"), "{err}");
+
+    // Not from NICEPAY's published senders.
+    let out = verify(&["--secret", "nice-secret-key", "--peer", "203.0.113.7"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("HTTP 403"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A setting NICEPAY does not have, and an unknown PG, are named.
+    let out = verify(&["--secret", "k", "--set", "generation=v1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("nicepay.generation"));
+    let out = run(
+        &["webhook", "verify", "--provider", "paypal", "--secret", "k"],
+        b"{}",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("tosspayments, portone, nicepay"),
+        "{}",
+        text(&out.stderr)
+    );
 }

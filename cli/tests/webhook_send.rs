@@ -189,3 +189,59 @@ async fn portone_billing_key_and_dispute_events_are_sent_signed() {
         );
     }
 }
+
+/// NICEPAY, through its fake's plugin only: the Payment object with the body signature NICEPAY
+/// documents, `hex(sha256(tid + amount + ediDate + SecretKey))`, recomputed here from the
+/// reference, not from hanpay's code.
+#[tokio::test]
+async fn nicepay_notifications_are_signed_in_the_body() {
+    use sha2::Digest as _;
+    let (url, seen) = capture().await;
+    let out = send(&[
+        "--provider",
+        "nicepay",
+        "--event",
+        "partialCancelled",
+        "--to",
+        &url,
+        "--secret",
+        "nice-secret",
+        "--amount",
+        "30000",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (headers, body) = seen.lock().unwrap()[0].clone();
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["status"], "partialCancelled");
+    assert_eq!(v["amount"], 30000);
+    assert_eq!(v["balanceAmt"], 15000);
+    let expected = hex::encode(sha2::Sha256::digest(format!(
+        "{}{}{}nice-secret",
+        v["tid"].as_str().unwrap(),
+        v["amount"],
+        v["ediDate"].as_str().unwrap()
+    )));
+    assert_eq!(v["signature"], expected.as_str());
+
+    // An event NICEPAY does not send is refused, naming the ones it does.
+    let out = send(&[
+        "--provider",
+        "nicepay",
+        "--event",
+        "Transaction.Paid",
+        "--to",
+        &url,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("partialCancelled"),
+        "{}",
+        text(&out.stderr)
+    );
+}

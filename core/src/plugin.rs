@@ -191,6 +191,7 @@ pub struct Plugin {
     name: &'static str,
     env: &'static [EnvVar],
     parse: ParseFn,
+    webhook_tool: Option<WebhookToolFn>,
 }
 
 impl fmt::Debug for Plugin {
@@ -216,7 +217,24 @@ impl Plugin {
             name,
             env,
             parse,
+            webhook_tool: None,
         }
+    }
+
+    /// The same plugin, able to build a webhook verifier from webhook settings alone (for
+    /// `hanpay webhook verify`: no API key needed).
+    pub const fn with_webhook_tool(mut self, tool: WebhookToolFn) -> Plugin {
+        self.webhook_tool = Some(tool);
+        self
+    }
+
+    /// A verifier built from webhook settings alone, exactly as the plugin builds it for the
+    /// facade; `None` when the plugin has no webhook tool.
+    pub fn webhook_tool(
+        &self,
+        input: &WebhookToolInput<'_>,
+    ) -> Option<Result<WebhookTool, ConfigError>> {
+        self.webhook_tool.map(|tool| tool(input))
     }
 
     /// The id (`tosspayments`).
@@ -244,6 +262,91 @@ impl Plugin {
         (self.parse)(input)
     }
 }
+
+/// What `hanpay webhook verify` hands a plugin's webhook tool.
+#[non_exhaustive]
+pub struct WebhookToolInput<'a> {
+    /// The `--secret` values: every webhook secret the PG signs with (the plugin says which of
+    /// its settings they are).
+    pub secrets: &'a [crate::Secret],
+    /// `--set key=value` pairs: the plugin's own webhook settings (unknown keys are refused).
+    pub settings: &'a [(String, String)],
+    /// Whether the sender's address is checked (`false`: no `--peer` was given).
+    pub check_sender: bool,
+    /// The request's headers.
+    pub headers: &'a http::HeaderMap,
+    /// The raw body.
+    pub body: &'a [u8],
+}
+
+impl<'a> WebhookToolInput<'a> {
+    /// An input; see the fields.
+    pub fn new(
+        secrets: &'a [crate::Secret],
+        settings: &'a [(String, String)],
+        check_sender: bool,
+        headers: &'a http::HeaderMap,
+        body: &'a [u8],
+    ) -> WebhookToolInput<'a> {
+        WebhookToolInput {
+            secrets,
+            settings,
+            check_sender,
+            headers,
+            body,
+        }
+    }
+
+    /// The values given for `key`, in order.
+    pub fn values(&self, key: &str) -> Vec<&'a str> {
+        self.settings
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// Refuses any `--set` key not in `known`, naming the known ones.
+    pub fn only(&self, plugin: &str, known: &[&str]) -> Result<(), ConfigError> {
+        match self
+            .settings
+            .iter()
+            .find(|(k, _)| !known.contains(&k.as_str()))
+        {
+            None => Ok(()),
+            Some((key, _)) => Err(ConfigError::invalid(
+                format!("{plugin}.{key}"),
+                if known.is_empty() {
+                    "this PG takes no webhook setting but --secret".to_owned()
+                } else {
+                    format!("unknown webhook setting; known: {}", known.join(", "))
+                },
+            )),
+        }
+    }
+}
+
+/// A verifier built by a plugin's webhook tool, with notes for the user and, per header, the
+/// setting its secret comes from.
+pub struct WebhookTool {
+    /// The verifier.
+    pub verifier: Box<dyn WebhookVerifier>,
+    /// Notes printed before the verdict (what was and was not checked).
+    pub notes: Vec<String>,
+    /// `(header, setting)`: which setting verifies which signature header (for "failed check").
+    pub signature_settings: Vec<(&'static str, String)>,
+}
+
+impl fmt::Debug for WebhookTool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookTool")
+            .field("notes", &self.notes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a webhook verifier from webhook settings alone.
+pub type WebhookToolFn = fn(&WebhookToolInput<'_>) -> Result<WebhookTool, ConfigError>;
 
 /// A plugin's table, `${VAR}` already expanded, with the keys that came from the environment.
 #[derive(Debug)]

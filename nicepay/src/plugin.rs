@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use hanpay_core::plugin::{self, Built, ConfigError, EnvVar, PgSettings, Plugin, SettingsInput};
+use hanpay_core::plugin::{
+    self, Built, ConfigError, EnvVar, PgSettings, Plugin, SettingsInput, WebhookTool,
+    WebhookToolInput,
+};
 
 use crate::settings::{
     NicePaySettings, NICEPAY_API_BASE_URL, NICEPAY_CLIENT_ID, NICEPAY_SECRET_KEY,
@@ -14,7 +17,44 @@ use crate::settings::{
 pub const ID: &str = "nicepay";
 
 /// NICEPAY, for the facade's plugin list.
-pub const PLUGIN: Plugin = Plugin::new(ID, "NICEPAY", NicePaySettings::ENV, parse);
+pub const PLUGIN: Plugin =
+    Plugin::new(ID, "NICEPAY", NicePaySettings::ENV, parse).with_webhook_tool(webhook_tool);
+
+/// `hanpay webhook verify`: `--secret` is the API secret key (NICEPAY signs notifications
+/// with it; there is no separate webhook secret).
+fn webhook_tool(input: &WebhookToolInput<'_>) -> Result<WebhookTool, ConfigError> {
+    input.only(ID, &[])?;
+    let setting = format!("{ID}.secret_key ({NICEPAY_SECRET_KEY})");
+    let Some((first, rest)) = input.secrets.split_first() else {
+        return Err(ConfigError::Missing {
+            setting,
+            hint: "NICEPAY signs each notification with the secret key: give it with --secret"
+                .into(),
+        });
+    };
+    let mut builder = crate::NicePayWebhookVerifier::builder(first.clone());
+    for key in rest {
+        builder = builder.secret_key(key.clone());
+    }
+    if !input.check_sender {
+        builder = builder.without_allowlist();
+    }
+    let verifier = builder
+        .build()
+        .map_err(|e| ConfigError::invalid(setting.clone(), e.to_string()))?;
+    Ok(WebhookTool {
+        verifier: Box::new(verifier),
+        notes: vec![
+            "NICEPAY's signature covers tid, amount and ediDate, not the status: the event is \
+             fetched from the API before it moves anything"
+                .to_owned(),
+        ],
+        signature_settings: vec![(
+            "signature (body field)",
+            format!("the secret key ({NICEPAY_SECRET_KEY}: --secret)"),
+        )],
+    })
+}
 
 fn parse(input: &SettingsInput<'_>) -> Result<Box<dyn PgSettings>, ConfigError> {
     let settings: NicePaySettings = input.deserialize()?;

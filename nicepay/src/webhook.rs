@@ -10,13 +10,12 @@
 //!   or wrong signature is a rejection.
 //! - **It does not cover `status`, `balanceAmt`, `cancels` or `payMethod`**, and nothing bounds
 //!   its age (a captured body can be replayed with another status). So an event never moves
-//!   money by itself: its trust is never [`Trust::Signed`], and
+//!   money by itself: its trust is [`Trust::SignedWithoutStatus`], never [`Trust::Signed`], and
 //!   [`Trust::requires_reconciliation`] is `true` — the hanpay pipeline fetches the payment
-//!   (`GET /v1/payments/{tid}`) and acts on that answer. The trust says what vouches for the
-//!   *status*: [`Trust::SourceAddress`] when the sender passed the allowlist (default NICEPAY's
-//!   published senders `121.133.126.86` and `121.133.126.87`, with `X-Forwarded-For` believed
-//!   only from configured trusted proxies), [`Trust::Unverified`] without an allowlist. (Core
-//!   has no variant for "signed, but not over the status"; see the crate docs.)
+//!   (`GET /v1/payments/{tid}`) and acts on that answer. Its `sender` is the address that passed
+//!   the allowlist (default NICEPAY's published senders `121.133.126.86` and `121.133.126.87`,
+//!   with `X-Forwarded-For` believed only from configured trusted proxies), `None` without an
+//!   allowlist.
 //! - **Console TEST calls** (`I15`): the console's "TEST 호출" and the webhook-URL registration
 //!   probe send a `tid` starting with `UTWEBHOOK` and an empty `status`, with a signature that
 //!   cannot be reproduced with the merchant's key. By default they are *acknowledged without
@@ -348,10 +347,7 @@ impl WebhookVerifier for NicePayWebhookVerifier {
             status_hint: Some(status),
             raw_status: Some(raw_status),
             occurred_at: parse_nice_time(&edi_date),
-            trust: match source {
-                Some(ip) => Trust::SourceAddress(ip),
-                None => Trust::Unverified,
-            },
+            trust: Trust::SignedWithoutStatus { sender: source },
             payment_secret: None,
             body: request.body.clone(),
         })

@@ -86,7 +86,9 @@ fn the_reference_vectors_verify() {
     // The status is not signed: never `Signed`, always reconciled.
     assert_eq!(
         event.trust,
-        Trust::SourceAddress("121.133.126.86".parse().unwrap())
+        Trust::SignedWithoutStatus {
+            sender: Some("121.133.126.86".parse().unwrap())
+        }
     );
     assert!(event.trust.requires_reconciliation());
     // Upper-case hex is the same signature.
@@ -227,7 +229,9 @@ fn sender_allowlist_with_mapped_ipv6_and_trusted_proxies() {
         let e = verify_from(&v, peer.parse().unwrap(), &headers, good()).unwrap();
         assert_eq!(
             e.trust,
-            Trust::SourceAddress(canonical.parse().unwrap()),
+            Trust::SignedWithoutStatus {
+                sender: Some(canonical.parse().unwrap())
+            },
             "{peer}"
         );
     }
@@ -264,7 +268,9 @@ fn sender_allowlist_with_mapped_ipv6_and_trusted_proxies() {
     let e = verify_from(&behind, proxy, &xff, good()).unwrap();
     assert_eq!(
         e.trust,
-        Trust::SourceAddress("121.133.126.86".parse().unwrap())
+        Trust::SignedWithoutStatus {
+            sender: Some("121.133.126.86".parse().unwrap())
+        }
     );
     let mut spoofed = HeaderMap::new();
     spoofed.insert(
@@ -279,7 +285,7 @@ fn sender_allowlist_with_mapped_ipv6_and_trusted_proxies() {
         "the rightmost untrusted entry decides"
     );
 
-    // A custom allowlist; and none at all (local development) says Unverified.
+    // A custom allowlist; and none at all (local development): still signed, no sender.
     let custom = NicePayWebhookVerifier::builder(KEY)
         .allowlist(IpAllowlist::parse(["192.0.2.0/24"]).unwrap())
         .build()
@@ -290,7 +296,8 @@ fn sender_allowlist_with_mapped_ipv6_and_trusted_proxies() {
         .build()
         .unwrap();
     let e = verify_from(&open, "10.0.0.1:1".parse().unwrap(), &headers, good()).unwrap();
-    assert_eq!(e.trust, Trust::Unverified);
+    assert_eq!(e.trust, Trust::SignedWithoutStatus { sender: None });
+    assert_eq!(e.trust.label(), "signed_without_status");
     assert!(e.trust.requires_reconciliation());
 }
 

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use hanpay_core::plugin::{
-    self, de, Built, ConfigError, EnvVar, PgSettings, Plugin, SettingsInput,
+    self, de, Built, ConfigError, EnvVar, PgSettings, Plugin, SettingsInput, WebhookTool,
+    WebhookToolInput,
 };
 use hanpay_core::Secret;
 use ipnet::IpNet;
@@ -31,7 +32,70 @@ pub const PORTONE_WEBHOOK_ALLOWLIST: &str = "PORTONE_WEBHOOK_ALLOWLIST";
 pub const PORTONE_TRUSTED_PROXIES: &str = "PORTONE_TRUSTED_PROXIES";
 
 /// PortOne, for the facade's plugin list.
-pub const PLUGIN: Plugin = Plugin::new(ID, "PortOne", PortOneSettings::ENV, parse);
+pub const PLUGIN: Plugin =
+    Plugin::new(ID, "PortOne", PortOneSettings::ENV, parse).with_webhook_tool(webhook_tool);
+
+/// `hanpay webhook verify`: `--secret` is a Standard Webhooks secret (`whsec_…`);
+/// `--set generation=v1|v2` says which generation sent it (default: detected from the body).
+fn webhook_tool(input: &WebhookToolInput<'_>) -> Result<WebhookTool, ConfigError> {
+    use crate::webhook::payload::WebhookPayload;
+    use crate::WebhookGeneration;
+
+    input.only(ID, &["generation"])?;
+    let generation = match input
+        .values("generation")
+        .last()
+        .map(|v| v.trim().to_ascii_lowercase())
+    {
+        Some(v) if v == "v1" => WebhookGeneration::V1,
+        Some(v) if v == "v2" => WebhookGeneration::V2,
+        Some(_) => {
+            return Err(ConfigError::invalid(
+                format!("{ID}.generation"),
+                "expected v1 (iamport) or v2",
+            ))
+        }
+        None => {
+            let content_type = input
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok());
+            match WebhookPayload::parse(input.body, content_type) {
+                Ok(WebhookPayload::V1(_)) => WebhookGeneration::V1,
+                _ => WebhookGeneration::V2,
+            }
+        }
+    };
+    let mut notes = Vec::new();
+    let mut secrets = input.secrets.to_vec();
+    if generation == WebhookGeneration::V1 {
+        notes.push(
+            "a PortOne V1 (iamport) webhook: checked against V1's sender addresses \
+             (52.78.100.19, 52.78.48.223, 52.78.5.241)"
+                .to_owned(),
+        );
+        if !secrets.is_empty() {
+            notes.push("PortOne V1 webhooks are not signed, so --secret is not used".to_owned());
+            secrets.clear();
+        }
+    }
+    let settings = PortOneSettings::webhooks_only(secrets);
+    let signed = !settings.webhook_secrets.is_empty();
+    let mut builder = settings.webhook_verifier_builder().generation(generation);
+    if !input.check_sender && signed {
+        builder = builder.without_allowlist();
+    }
+    let verifier = PortOneSettings::build_verifier(builder)?;
+    let secret = format!("the webhook secret ({PORTONE_WEBHOOK_SECRET}: --secret)");
+    Ok(WebhookTool {
+        verifier: Box::new(verifier),
+        notes,
+        signature_settings: ["webhook-id", "webhook-timestamp", "webhook-signature"]
+            .into_iter()
+            .map(|h| (h, secret.clone()))
+            .collect(),
+    })
+}
 
 fn parse(input: &SettingsInput<'_>) -> Result<Box<dyn PgSettings>, ConfigError> {
     let settings: PortOneSettings = input.deserialize()?;

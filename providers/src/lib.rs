@@ -74,10 +74,7 @@ pub use hanpay_core::{
     WebhookRequest, WebhookVerifier,
 };
 
-/// The Toss Payments crate (feature `tosspayments`).
-#[cfg(feature = "tosspayments")]
-pub use hanpay_tosspayments as tosspayments;
-
-/// The PortOne crate (feature `portone`).
-#[cfg(feature = "portone")]
-pub use hanpay_portone as portone;
+/// Each compiled-in PG crate under its feature's name: `hanpay::tosspayments`,
+/// `hanpay::portone`, `hanpay::nicepay`, … (registered in `plugins.rs`).
+#[doc(inline)]
+pub use plugins::crates::*;

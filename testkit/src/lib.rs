@@ -11,7 +11,8 @@
 //! - [`inbox::WebhookInbox`]: a loopback receiver that keeps every delivery, so a test can
 //!   replay them late, reordered or twice.
 //! - [`conformance`]: the shared suite (`run_all(provider, driver)`), object_store style.
-//! - [`sandbox`]: the fakes as plugins ([`sandbox::fakes()`], one line per fake).
+//! - [`sandbox`]: the fakes as plugins ([`sandbox::fakes()`], one entry per fake in the
+//!   `fakes!` list of this file).
 //! - [`mutate`]: deterministic payload mutations for "no input ever panics" tests.
 //! - [`backends`]: fresh stores of each backend, and `each_backend!` to run a test on each.
 //! - [`store_suite`]: the store conformance suite, run against memory, SQLite and PostgreSQL.
@@ -21,12 +22,21 @@
 pub mod backends;
 pub mod conformance;
 pub mod delivery;
-pub mod fake_nicepay;
-pub mod fake_portone;
-pub mod fake_toss;
 pub mod inbox;
 pub mod mock;
 pub mod mutate;
 pub mod postgres;
 pub mod sandbox;
 pub mod store_suite;
+
+/// One line per fake PG: its module (`fake_<pg>`, with a `plugin::FAKE`). Each line declares
+/// the module and lists its fake in [`sandbox::fakes()`].
+macro_rules! fakes {
+    ($($module:ident),+ $(,)?) => {
+        $(pub mod $module;)+
+
+        pub(crate) static FAKES: &[&dyn sandbox::FakePlugin] = &[$(&$module::plugin::FAKE),+];
+    };
+}
+
+fakes![fake_toss, fake_portone, fake_nicepay];

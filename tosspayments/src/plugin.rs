@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use hanpay_core::plugin::{
-    self, de, Built, ConfigError, EnvVar, PgSettings, Plugin, SettingsInput,
+    self, de, Built, ConfigError, EnvVar, PgSettings, Plugin, SettingsInput, WebhookTool,
+    WebhookToolInput,
 };
 use hanpay_core::webhook::IpAllowlist;
 use hanpay_core::Secret;
@@ -30,7 +31,42 @@ pub const TOSS_WEBHOOK_ALLOWLIST: &str = "TOSS_WEBHOOK_ALLOWLIST";
 pub const TOSS_TRUSTED_PROXIES: &str = "TOSS_TRUSTED_PROXIES";
 
 /// Toss Payments, for the facade's plugin list.
-pub const PLUGIN: Plugin = Plugin::new(ID, "Toss Payments", TossSettings::ENV, parse);
+pub const PLUGIN: Plugin =
+    Plugin::new(ID, "Toss Payments", TossSettings::ENV, parse).with_webhook_tool(webhook_tool);
+
+/// `hanpay webhook verify`: each `--secret` is both a webhook secret and a security key (as
+/// `hanpay webhook send --secret` signs with both); `--set webhook_secret=…` and
+/// `--set security_key=…` give one of them only.
+fn webhook_tool(input: &WebhookToolInput<'_>) -> Result<WebhookTool, ConfigError> {
+    input.only(ID, &["webhook_secret", "security_key"])?;
+    let with = |key: &str| -> Vec<Secret> {
+        let mut all = input.secrets.to_vec();
+        all.extend(input.values(key).into_iter().map(Secret::new));
+        all
+    };
+    let settings = TossSettings::webhooks_only(with("webhook_secret"), with("security_key"));
+    let mut builder = settings.webhook_verifier_builder();
+    if !input.check_sender {
+        builder = builder.without_allowlist();
+    }
+    let verifier = TossSettings::build_verifier(builder)?;
+    let security_key =
+        format!("the security key ({TOSS_SECURITY_KEY}: --secret or --set security_key=KEY)");
+    Ok(WebhookTool {
+        verifier: Box::new(verifier),
+        notes: Vec::new(),
+        signature_settings: vec![
+            (
+                crate::RELAY_SIGNATURE_HEADER,
+                format!(
+                    "the webhook secret ({TOSS_WEBHOOK_SECRET}: --secret or --set webhook_secret=SECRET)"
+                ),
+            ),
+            (crate::SIGNATURE_HEADER, security_key.clone()),
+            (crate::TRANSMISSION_TIME_HEADER, security_key),
+        ],
+    })
+}
 
 fn parse(input: &SettingsInput<'_>) -> Result<Box<dyn PgSettings>, ConfigError> {
     let settings: TossSettings = input.deserialize()?;

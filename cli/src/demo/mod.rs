@@ -6,204 +6,122 @@ pub mod shop;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use hanpay::core::webhook::body_digest;
-use hanpay::{Bank, HanpayConfig, Money, OrderAction, PaymentEvent, PaymentStatus};
-use hanpay_testkit::fake_portone::{self, PayMethod};
-use hanpay_testkit::fake_toss::{self, SessionMethod};
+use hanpay::{
+    core::Capability, Bank, HanpayConfig, Money, OrderAction, Payment, PaymentEvent, PaymentStatus,
+};
+use hanpay_testkit::fake_toss::FakeToss;
+use hanpay_testkit::sandbox::RunningFake;
 
 use crate::sandbox::{Options, Sandbox};
 use shop::Shop;
 
 const WEBHOOK_WAIT: Duration = Duration::from_secs(15);
 
-/// The customer and the PG's back office, played at the sandbox.
+/// The customer and the PG's back office, played at the PG's fake (whichever PG it is).
 struct Customer<'a> {
-    sandbox: &'a Sandbox,
-    provider: &'a str,
+    fake: &'a dyn RunningFake,
+    /// The PG's display name.
+    name: &'static str,
 }
 
 impl Customer<'_> {
-    /// Pays by card in the browser; returns what the successUrl carries (the payment key).
-    fn pay_by_card(&self, order_id: &str, amount: &Money) -> Result<String, String> {
-        match self.provider {
-            hanpay::TOSSPAYMENTS => self
-                .sandbox
-                .toss
-                .create_session(order_id, amount.minor_units(), SessionMethod::Card)
-                .map_err(|e| format!("{}: {}", e.code, e.message)),
-            _ => {
-                self.sandbox
-                    .portone
-                    .pay(
-                        order_id,
-                        amount.minor_units(),
-                        "KRW",
-                        "겨울 코트",
-                        PayMethod::Card,
-                    )
-                    .map_err(|e| e.to_string())?;
-                Ok(order_id.to_owned())
-            }
-        }
+    /// Pays by card in the browser; returns what the success redirect carries (the payment
+    /// key).
+    async fn pay_by_card(&self, order_id: &str, amount: &Money) -> Result<String, String> {
+        self.fake
+            .authenticate_card(order_id, amount)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Transfers the amount into the virtual account.
-    fn deposit(&self, payment_key: &str) -> Result<(), String> {
-        match self.provider {
-            hanpay::TOSSPAYMENTS => self
-                .sandbox
-                .toss
-                .deposit(payment_key)
-                .map_err(|e| format!("{}: {}", e.code, e.message)),
-            _ => self
-                .sandbox
-                .portone
-                .deposit(payment_key)
-                .map_err(|e| e.to_string()),
-        }
+    async fn deposit(&self, payment: &Payment) -> Result<(), String> {
+        self.fake.deposit(payment).await.map_err(|e| e.to_string())
     }
 
-    /// The PG's next cancel of `payment_key` fails with a transient error.
-    fn break_next_cancel(&self, payment_key: &str) -> &'static str {
-        match self.provider {
-            hanpay::TOSSPAYMENTS => {
-                self.sandbox.toss.fail_next(
-                    fake_toss::Fault::new(500, "FAILED_INTERNAL_SYSTEM_PROCESSING")
-                        .on_path(format!("/v1/payments/{payment_key}/cancel")),
-                );
-                "500 FAILED_INTERNAL_SYSTEM_PROCESSING"
-            }
-            _ => {
-                self.sandbox.portone.inject(
-                    Some(fake_portone::Operation::Cancel),
-                    1,
-                    fake_portone::Fault::Error {
-                        error_type: "SERVICE_UNAVAILABLE".into(),
-                        http_status: Some(503),
-                    },
-                );
-                "503 SERVICE_UNAVAILABLE"
-            }
-        }
-    }
-
-    /// The idempotency keys of the cancel requests for `payment_key` that reached the PG.
-    fn cancel_keys(&self, payment_key: &str) -> Vec<Option<String>> {
-        match self.provider {
-            hanpay::TOSSPAYMENTS => {
-                let path = format!("/v1/payments/{payment_key}/cancel");
-                self.sandbox
-                    .toss
-                    .requests()
-                    .into_iter()
-                    .filter(|r| r.method == "POST" && r.path == path)
-                    .map(|r| r.idempotency_key)
-                    .collect()
-            }
-            _ => self
-                .sandbox
-                .portone
-                .requests()
-                .into_iter()
-                .filter(|r| {
-                    r.operation == fake_portone::Operation::Cancel && r.payment_id == payment_key
-                })
-                .map(|r| r.idempotency_key)
-                .collect(),
-        }
+    /// The PG's next cancel of `payment_key` fails with a transient error; says which.
+    async fn break_next_cancel(&self, payment_key: &str) -> Result<&'static str, String> {
+        self.fake
+            .inject_retryable_fault_on_next_cancel(payment_key)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(self.fake.retryable_fault())
     }
 
     /// How many cancel requests for `payment_key` reached the PG.
-    fn cancel_requests(&self, payment_key: &str) -> usize {
-        self.cancel_keys(payment_key).len()
+    async fn cancel_requests(&self, payment_key: &str) -> Result<usize, String> {
+        self.fake
+            .pg_cancel_requests(payment_key)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("the {} fake does not count cancel requests", self.name))
     }
 
-    /// The PG's name for the webhook it sent with `dedupe_id` (for Toss the body's digest, as
-    /// neither Toss signature covers the transmission id; PortOne's `webhook-id`):
-    /// `PAYMENT_STATUS_CHANGED`, `DEPOSIT_CALLBACK`, `Transaction.Paid`, …
+    /// The PG's name for the webhook it sent with `dedupe_id`.
     fn event_name(&self, dedupe_id: &str) -> Option<String> {
-        match self.provider {
-            hanpay::TOSSPAYMENTS => self
-                .sandbox
-                .toss
-                .sent_webhooks()
-                .into_iter()
-                .find(|w| body_digest(w.body.as_bytes()) == dedupe_id)
-                .map(|w| w.event_type),
-            _ => self
-                .sandbox
-                .portone
-                .webhooks_sent()
-                .into_iter()
-                .find(|(id, _)| id == dedupe_id)
-                .and_then(|(_, body)| {
-                    serde_json::from_slice::<serde_json::Value>(&body)
-                        .ok()
-                        .and_then(|v| v["type"].as_str().map(str::to_owned))
-                }),
-        }
+        self.fake.webhook_event_name(dedupe_id)
     }
 
     /// How the shop admitted an event, in the PG's terms. `saved_at` says when the shop saved
     /// the payment's secret (for a per-payment secret).
     fn admission(&self, event: &PaymentEvent, saved_at: &str) -> String {
-        match (self.provider, event.trust) {
-            (hanpay::TOSSPAYMENTS, "signed") => {
-                "relay signature x-tosspayments-signature verified".to_owned()
-            }
-            (_, "signed") => "Standard Webhooks signature verified".to_owned(),
-            (_, "shared_secret") => format!(
+        match event.trust {
+            "signed" => "signature over the raw body verified".to_owned(),
+            "shared_secret" => format!(
                 "unsigned, as {} sends it; sender on the allowlist, shared secret matched the one \
                  saved {saved_at} (compared in constant time)",
-                title(self.provider)
+                self.name
             ),
-            (_, "source_address") => format!(
+            "signed_without_status" => format!(
+                "{}'s body signature verified (it covers tid, amount and date, not the status), \
+                 sender on the allowlist",
+                self.name
+            ),
+            "source_address" => format!(
                 "unsigned, as {} sends it; admitted by its sender address (allowlist)",
-                title(self.provider)
+                self.name
             ),
-            (_, other) => other.to_owned(),
+            other => other.to_owned(),
         }
     }
+}
 
-    /// Toss sends a virtual account's changes twice: `PAYMENT_STATUS_CHANGED` and
-    /// `DEPOSIT_CALLBACK`. Waits until the shop answered the `DEPOSIT_CALLBACK` for `order_id`
-    /// announcing `status` with a 2xx; returns its dedupe id (the body's digest).
-    async fn deposit_callback_answered(
-        &self,
-        order_id: &str,
-        status: &str,
-    ) -> Result<String, String> {
-        let find = || {
-            self.sandbox.toss.sent_webhooks().into_iter().find(|w| {
-                w.event_type == "DEPOSIT_CALLBACK"
-                    && serde_json::from_str::<serde_json::Value>(&w.body)
-                        .is_ok_and(|b| b["orderId"] == order_id && b["status"] == status)
-            })
-        };
-        let sent = find()
-            .ok_or_else(|| format!("Toss sent no DEPOSIT_CALLBACK {status} for {order_id}"))?;
-        let id = sent.transmission_id.clone();
-        let answered = |attempts: &[hanpay_testkit::delivery::Attempt]| {
-            attempts.iter().any(|a| {
-                a.delivered
-                    && a.headers
-                        .get("tosspayments-webhook-transmission-id")
-                        .is_some_and(|v| v.as_bytes() == id.as_bytes())
-            })
-        };
-        let attempts = self
-            .sandbox
-            .toss
-            .webhook_log()
-            .wait_until(WEBHOOK_WAIT, |a| answered(a))
-            .await;
-        if answered(&attempts) {
-            Ok(body_digest(sent.body.as_bytes()))
-        } else {
-            Err(format!(
-                "the shop did not accept the DEPOSIT_CALLBACK {status} for {order_id} within {WEBHOOK_WAIT:?}"
-            ))
-        }
+/// Toss sends a virtual account's changes twice: `PAYMENT_STATUS_CHANGED` and
+/// `DEPOSIT_CALLBACK`. Waits until the shop answered the `DEPOSIT_CALLBACK` for `order_id`
+/// announcing `status` with a 2xx; returns its dedupe id (the body's digest).
+async fn deposit_callback_answered(
+    toss: &FakeToss,
+    order_id: &str,
+    status: &str,
+) -> Result<String, String> {
+    let find = || {
+        toss.sent_webhooks().into_iter().find(|w| {
+            w.event_type == "DEPOSIT_CALLBACK"
+                && serde_json::from_str::<serde_json::Value>(&w.body)
+                    .is_ok_and(|b| b["orderId"] == order_id && b["status"] == status)
+        })
+    };
+    let sent =
+        find().ok_or_else(|| format!("Toss sent no DEPOSIT_CALLBACK {status} for {order_id}"))?;
+    let id = sent.transmission_id.clone();
+    let answered = |attempts: &[hanpay_testkit::delivery::Attempt]| {
+        attempts.iter().any(|a| {
+            a.delivered
+                && a.headers
+                    .get("tosspayments-webhook-transmission-id")
+                    .is_some_and(|v| v.as_bytes() == id.as_bytes())
+        })
+    };
+    let attempts = toss
+        .webhook_log()
+        .wait_until(WEBHOOK_WAIT, |a| answered(a))
+        .await;
+    if answered(&attempts) {
+        Ok(hanpay::core::webhook::body_digest(sent.body.as_bytes()))
+    } else {
+        Err(format!(
+            "the shop did not accept the DEPOSIT_CALLBACK {status} for {order_id} within {WEBHOOK_WAIT:?}"
+        ))
     }
 }
 
@@ -253,12 +171,7 @@ impl Printer {
 
 fn order_id(provider: &str, what: &str) -> String {
     let short = &uuid::Uuid::new_v4().simple().to_string()[..8];
-    let tag = if provider == hanpay::TOSSPAYMENTS {
-        "toss"
-    } else {
-        "po"
-    };
-    format!("demo-{tag}-{what}-{short}")
+    format!("demo-{provider}-{what}-{short}")
 }
 
 /// Waits until the shop applied `action` to `order` and prints the webhook that did it.
@@ -289,10 +202,11 @@ async fn toss_deposit_callback(
     p: &mut Printer,
     shop: &Shop,
     customer: &Customer<'_>,
+    toss: &FakeToss,
     order: &str,
     applied: &PaymentEvent,
 ) -> Result<(), String> {
-    let id = customer.deposit_callback_answered(order, "DONE").await?;
+    let id = deposit_callback_answered(toss, order, "DONE").await?;
     let confirmations: Vec<String> = shop
         .applied(order)
         .iter()
@@ -343,7 +257,7 @@ async fn card_payment(
     price: Money,
 ) -> Result<(String, String), String> {
     let order = order_id(&shop.provider(), label);
-    let key = customer.pay_by_card(&order, &price)?;
+    let key = customer.pay_by_card(&order, &price).await?;
     let paid = shop
         .confirm(&key, &order, price)
         .await
@@ -369,8 +283,6 @@ async fn card_payment(
 
 /// Runs every step for the shop's provider. Returns `Err` on the first failed step.
 async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Result<(), String> {
-    let provider = shop.provider();
-
     // 1. Card payment.
     let (order, key) = card_payment(p, shop, customer, "card", Money::krw(58_000)).await?;
 
@@ -401,7 +313,28 @@ async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Res
     )
     .await?;
 
-    // 3. Virtual account: issued, deposited, confirmed by webhook.
+    // 3.–5. Virtual accounts, where the PG issues them through its server API.
+    if shop.supports(Capability::VirtualAccounts) {
+        virtual_account(p, shop, customer).await?;
+    } else {
+        p.ok(&format!(
+            "virtual accounts skipped: {} issues them only in its payment window, not by server API",
+            customer.name
+        ));
+    }
+
+    // 6. A transient PG failure during cancel: retried, one cancellation.
+    retried_cancel(p, shop, customer).await
+}
+
+/// A virtual account is issued, deposited into and confirmed by webhook; a refund to its own
+/// number is refused before any call; a refund to the customer's account goes through.
+async fn virtual_account(
+    p: &mut Printer,
+    shop: &Shop,
+    customer: &Customer<'_>,
+) -> Result<(), String> {
+    let provider = shop.provider();
     let va_order = order_id(&provider, "va");
     let coat = Money::krw(39_000);
     let issued = shop
@@ -435,7 +368,7 @@ async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Res
         AT_ISSUE,
     )
     .await?;
-    customer.deposit(&issued.payment_key)?;
+    customer.deposit(&issued).await?;
     p.ok(&format!("the customer deposited {coat} into {account}"));
     let applied = wait_webhook(
         p,
@@ -446,8 +379,8 @@ async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Res
         AT_ISSUE,
     )
     .await?;
-    if provider == hanpay::TOSSPAYMENTS {
-        toss_deposit_callback(p, shop, customer, &va_order, &applied).await?;
+    if let Some(toss) = customer.fake.as_any().downcast_ref::<FakeToss>() {
+        toss_deposit_callback(p, shop, customer, toss, &va_order, &applied).await?;
     }
     let deposited = shop
         .payment(&issued.payment_key)
@@ -461,14 +394,14 @@ async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Res
     }
 
     // 4. A refund to the virtual account's own number is refused before any call.
-    let before = customer.cancel_requests(&issued.payment_key);
+    let before = customer.cancel_requests(&issued.payment_key).await?;
     match shop
         .refund_to_account(&issued.payment_key, Bank::Shinhan, &account, "김토스")
         .await
     {
         Ok(_) => return Err("a refund to the virtual account itself was accepted".into()),
         Err(e) => {
-            if customer.cancel_requests(&issued.payment_key) != before {
+            if customer.cancel_requests(&issued.payment_key).await? != before {
                 return Err("the refused refund reached the PG".into());
             }
             p.ok(&format!(
@@ -503,15 +436,23 @@ async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Res
     )
     .await?;
 
-    // 6. A transient PG failure during cancel: retried, one cancellation.
+    Ok(())
+}
+
+/// A transient PG failure during cancel: retried safely (the same idempotency key, or where the
+/// PG has none a lookup first), exactly one cancellation.
+async fn retried_cancel(
+    p: &mut Printer,
+    shop: &Shop,
+    customer: &Customer<'_>,
+) -> Result<(), String> {
     let (order, key) = card_payment(p, shop, customer, "retry", Money::krw(15_000)).await?;
-    let fault = customer.break_next_cancel(&key);
+    let fault = customer.break_next_cancel(&key).await?;
     let canceled = shop
         .cancel(&key, "품절로 주문 취소")
         .await
         .map_err(|e| format!("cancel with a transient failure was not retried: {e}"))?;
-    let keys = customer.cancel_keys(&key);
-    let requests = keys.len();
+    let requests = customer.cancel_requests(&key).await?;
     if canceled.status != PaymentStatus::Canceled || canceled.cancellations.len() != 1 {
         return Err(format!(
             "retried cancel: expected CANCELED with one cancellation, got {} with {}",
@@ -524,14 +465,20 @@ async fn lifecycle(p: &mut Printer, shop: &Shop, customer: &Customer<'_>) -> Res
             "the PG saw {requests} cancel request(s): the fault was not exercised"
         ));
     }
-    if keys[0].is_none() || keys.iter().any(|k| *k != keys[0]) {
-        return Err(format!(
-            "the retried cancel did not reuse its idempotency key: {keys:?}"
-        ));
-    }
+    let how = match customer.fake.cancel_idempotency_keys(&key) {
+        Some(keys) => {
+            if !keys.first().is_some_and(Option::is_some) || keys.iter().any(|k| *k != keys[0]) {
+                return Err(format!(
+                    "the retried cancel did not reuse its idempotency key: {keys:?}"
+                ));
+            }
+            "retried with the same idempotency key"
+        }
+        None => "looked the payment up, saw no cancellation, then retried (the PG has no idempotency key)",
+    };
     p.ok(&format!(
-        "cancel of {} hit a transient {fault}, retried with the same idempotency key → {}, \
-         exactly one cancellation ({requests} requests reached the PG)",
+        "cancel of {} hit a transient {fault}, {how} → {}, exactly one cancellation \
+         ({requests} requests reached the PG)",
         canceled.canceled, canceled.status
     ));
     wait_webhook(
@@ -570,16 +517,19 @@ async fn restart(p: &mut Printer, old: Shop, config: &HanpayConfig) -> Result<()
         .await
         .map_err(|e| format!("redelivery to the restarted shop: {e}"))?;
     let status = response.status().as_u16();
-    let body: serde_json::Value = response.json().await.unwrap_or_default();
-    if status != 200 || body["result"] != "duplicate" || shop.handled() != 0 {
+    let body = response.text().await.unwrap_or_default();
+    // The inbox counts a duplicate as one more attempt of the event already processed.
+    let attempts = shop.last_attempts().await.unwrap_or(0);
+    if status != 200 || attempts < 2 || shop.handled() != 0 {
         return Err(format!(
-            "after the restart the redelivery was answered {status} {body}, handler calls {}",
+            "after the restart the redelivery was answered {status} {body} ({attempts} \
+             deliveries recorded for it), handler calls {}",
             shop.handled()
         ));
     }
     p.ok(&format!(
         "shop restarted on the same database ({}): the PG's redelivery of an event already \
-         processed is answered 200 duplicate, handler not called",
+         processed is answered 200 and recorded as a duplicate, handler not called",
         config
             .database_url
             .as_ref()
@@ -589,15 +539,35 @@ async fn restart(p: &mut Printer, old: Shop, config: &HanpayConfig) -> Result<()
     Ok(())
 }
 
+/// The PG's display name.
 fn title(provider: &str) -> &'static str {
-    match provider {
-        hanpay::TOSSPAYMENTS => "Toss Payments",
-        _ => "PortOne",
+    hanpay::plugin(provider).map(|p| p.name()).unwrap_or("?")
+}
+
+/// The PGs `--provider` names (`all`: every registered PG with a fake), or an error listing
+/// them.
+pub fn providers(arg: &str) -> Result<Vec<String>, String> {
+    let available: Vec<String> = hanpay::plugins()
+        .iter()
+        .map(|p| p.id().to_owned())
+        .filter(|id| hanpay_testkit::sandbox::fake(id).is_some())
+        .collect();
+    let arg = arg.trim().to_ascii_lowercase();
+    if arg == "all" {
+        return Ok(available);
+    }
+    if available.contains(&arg) {
+        Ok(vec![arg])
+    } else {
+        Err(format!(
+            "unknown provider {arg:?}: the demo runs {} or all",
+            available.join(", ")
+        ))
     }
 }
 
 /// Runs the demo for `providers`, printing through `out`. Returns the exit status.
-pub async fn run(providers: &[&str], out: Box<dyn FnMut(&str) + Send>) -> i32 {
+pub async fn run(providers: &[String], out: Box<dyn FnMut(&str) + Send>) -> i32 {
     let mut p = Printer { failures: 0, out };
     p.line("hanpay demo: one shop, every PG, switched by configuration");
     p.line("");
@@ -608,7 +578,7 @@ pub async fn run(providers: &[&str], out: Box<dyn FnMut(&str) + Send>) -> i32 {
     for provider in providers {
         match tokio::net::TcpListener::bind("127.0.0.1:0").await {
             Ok(l) => match l.local_addr() {
-                Ok(addr) => listeners.push((*provider, addr, Some(l))),
+                Ok(addr) => listeners.push((provider.as_str(), addr, Some(l))),
                 Err(e) => {
                     p.fail(&format!("cannot bind the shop: {e}"));
                     return 1;
@@ -621,15 +591,13 @@ pub async fn run(providers: &[&str], out: Box<dyn FnMut(&str) + Send>) -> i32 {
         }
     }
     let options = Options {
-        toss_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        portone_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        addrs: vec![(None, SocketAddr::from(([127, 0, 0, 1], 0)))],
         webhook_urls: listeners
             .iter()
             .map(|(name, addr, _)| ((*name).to_owned(), format!("http://{addr}/webhooks/{name}")))
             .collect(),
         time_scale: 60_000,
-        toss_relay_secret: None,
-        toss_accept_any_key: false,
+        options: Vec::new(),
     };
     let sandbox = match Sandbox::start(&options).await {
         Ok(s) => s,
@@ -639,9 +607,13 @@ pub async fn run(providers: &[&str], out: Box<dyn FnMut(&str) + Send>) -> i32 {
         }
     };
     p.line(&format!(
-        "sandbox: Toss Payments at {}, PortOne at {}",
-        sandbox.toss_url(),
-        sandbox.portone_url()
+        "sandbox: {}",
+        sandbox
+            .running
+            .iter()
+            .map(|r| format!("{} at {}", r.name, r.sandbox.fake.base_url()))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
 
     for (provider, addr, listener) in &mut listeners {
@@ -651,12 +623,10 @@ pub async fn run(providers: &[&str], out: Box<dyn FnMut(&str) + Send>) -> i32 {
             "── {} ── HANPAY_PROVIDER={provider}, shop webhooks at http://{addr}/webhooks/{provider}",
             title(provider)
         ));
-        if provider == hanpay::TOSSPAYMENTS && !sandbox.toss_relay_signed() {
-            p.line(
-                "   Toss signs no payment webhook: the shop admits each by its sender address and the \
-                 payment's own secret, then checks the payment with the PG.",
-            );
-        }
+        let Some(running) = sandbox.get(provider) else {
+            p.fail(&format!("the sandbox has no {provider} fake"));
+            continue;
+        };
         let env: Vec<(&str, String)> = sandbox.env(provider);
         let config = match HanpayConfig::from_env_with(|name| {
             env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
@@ -690,8 +660,8 @@ pub async fn run(providers: &[&str], out: Box<dyn FnMut(&str) + Send>) -> i32 {
             }
         };
         let customer = Customer {
-            sandbox: &sandbox,
-            provider,
+            fake: running.sandbox.fake.as_ref(),
+            name: running.name,
         };
         if let Err(e) = lifecycle(&mut p, &shop, &customer).await {
             p.fail(&e);
@@ -716,7 +686,7 @@ pub async fn run(providers: &[&str], out: Box<dyn FnMut(&str) + Send>) -> i32 {
                 .iter()
                 .map(|p| title(p))
                 .collect::<Vec<_>>()
-                .join(" and ")
+                .join(", ")
         ));
         0
     } else {

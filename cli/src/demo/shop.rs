@@ -71,6 +71,7 @@ async fn keep_answered(
 /// A running shop: its PG gateway and its webhook endpoint.
 pub struct Shop {
     hanpay: Hanpay,
+    pipeline: WebhookPipeline,
     orders: Arc<Orders>,
     server: tokio::task::JoinHandle<()>,
     addr: SocketAddr,
@@ -108,7 +109,7 @@ impl Shop {
             }),
         )
         .build();
-        let app: axum::Router = hanpay::axum::webhook_router(pipeline).layer(
+        let app: axum::Router = hanpay::axum::webhook_router(pipeline.clone()).layer(
             axum::middleware::from_fn_with_state(Arc::clone(&orders), keep_answered),
         );
         let server = tokio::spawn(async move {
@@ -120,6 +121,7 @@ impl Shop {
         });
         Ok(Shop {
             hanpay,
+            pipeline,
             orders,
             server,
             addr,
@@ -143,6 +145,25 @@ impl Shop {
             .lock()
             .map(|m| m.values().map(Vec::len).sum())
             .unwrap_or(0)
+    }
+
+    /// How many deliveries the inbox counted for the event seen last (a duplicate counts an
+    /// attempt and keeps the first processing's outcome).
+    pub async fn last_attempts(&self) -> Option<u32> {
+        let filter = hanpay::store::InboxFilter {
+            limit: 1000,
+            ..Default::default()
+        };
+        let entries = self.pipeline.events(&filter).await.ok()?;
+        entries
+            .iter()
+            .max_by_key(|e| (e.last_seen, e.attempts))
+            .map(|e| e.attempts)
+    }
+
+    /// Whether the shop's PG can do `capability`.
+    pub fn supports(&self, capability: hanpay::core::Capability) -> bool {
+        self.gateway().capabilities().contains(capability)
     }
 
     /// The PG this shop is configured for.

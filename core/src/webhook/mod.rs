@@ -138,6 +138,14 @@ pub enum Trust {
     /// with the secret the PG returned when the payment was confirmed or the virtual account
     /// issued ([`Trust::matches_secret`]). Until then it proves nothing.
     SharedSecret(Secret),
+    /// A signature was verified, but it covers some fields only and **not the status** (NICEPAY
+    /// signs `tid`, `amount` and `ediDate`): it proves which payment the PG wrote about, not what
+    /// happened to it, so the payment must be fetched before anything moves. `sender` is the
+    /// address that also passed the allowlist, when one is configured.
+    SignedWithoutStatus {
+        /// The sender's address, when it passed the PG's allowlist.
+        sender: Option<IpAddr>,
+    },
     /// Only the sender's IP address was checked against the PG's allowlist.
     SourceAddress(IpAddr),
     /// Nothing was verified.
@@ -145,8 +153,8 @@ pub enum Trust {
 }
 
 impl Trust {
-    /// `true` unless a signature was verified: the payment must be fetched from the PG's API
-    /// and that answer taken as the truth before money moves.
+    /// `true` unless a signature over the whole body was verified: the payment must be fetched
+    /// from the PG's API and that answer taken as the truth before money moves.
     pub fn requires_reconciliation(&self) -> bool {
         !matches!(self, Trust::Signed)
     }
@@ -167,6 +175,7 @@ impl Trust {
         match self {
             Trust::Signed => "signed",
             Trust::SharedSecret(_) => "shared_secret",
+            Trust::SignedWithoutStatus { .. } => "signed_without_status",
             Trust::SourceAddress(_) => "source_address",
             Trust::Unverified => "unverified",
         }

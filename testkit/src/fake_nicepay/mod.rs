@@ -49,6 +49,7 @@
 mod control;
 pub mod plugin;
 mod routes;
+mod sample;
 mod state;
 mod webhook;
 

@@ -39,6 +39,7 @@
 mod control;
 pub mod plugin;
 mod routes;
+mod sample;
 mod state;
 mod webhooks;
 

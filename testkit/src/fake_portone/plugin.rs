@@ -4,7 +4,14 @@ use hanpay_core::{async_trait, Money, Payment};
 
 use super::{FakePortOne, Fault, Operation, PayMethod};
 use crate::conformance::{ConformanceDriver, DriverError};
-use crate::sandbox::{FakePlugin, RunningFake};
+use crate::delivery::TimeScale;
+use crate::sandbox::{
+    FakePlugin, RunningFake, SampleEvent, SampleRequest, SandboxFake, SandboxOptions,
+    LOOPBACK_ALLOWLIST,
+};
+
+/// The Standard Webhooks secret the sandbox signs PortOne webhooks with.
+pub const SANDBOX_WEBHOOK_SECRET: &str = "whsec_aGFucGF5LXNhbmRib3gtcG9ydG9uZS13aCE=";
 
 /// The PortOne fake, for [`fakes()`](crate::sandbox::fakes).
 pub struct FakePortOnePlugin;
@@ -21,6 +28,56 @@ impl FakePlugin for FakePortOnePlugin {
     async fn start(&self) -> std::io::Result<Box<dyn RunningFake>> {
         Ok(Box::new(FakePortOne::builder().start().await?))
     }
+
+    fn default_port(&self) -> u16 {
+        8702
+    }
+
+    async fn start_sandbox(&self, options: &SandboxOptions) -> std::io::Result<SandboxFake> {
+        let mut builder = FakePortOne::builder()
+            .webhook_secret(SANDBOX_WEBHOOK_SECRET)
+            .time_scale(TimeScale::speedup(options.time_scale.max(1)));
+        for url in &options.webhook_urls {
+            builder = builder.webhook_url(url.clone());
+        }
+        let fake = builder.bind(options.addr).await?;
+        let mut env = RunningFake::env(&fake);
+        env.push(("PORTONE_WEBHOOK_SECRET", SANDBOX_WEBHOOK_SECRET.to_owned()));
+        env.push(("PORTONE_WEBHOOK_ALLOWLIST", LOOPBACK_ALLOWLIST.to_owned()));
+        let guide = guide(&fake.base_url());
+        Ok(SandboxFake {
+            fake: Box::new(fake),
+            env,
+            guide,
+        })
+    }
+
+    fn sample_events(&self) -> &'static [&'static str] {
+        super::sample::EVENTS
+    }
+
+    fn sample_webhook(&self, sample: &SampleEvent) -> Result<SampleRequest, String> {
+        super::sample::build(sample)
+    }
+}
+
+fn guide(portone: &str) -> String {
+    format!(
+        "Webhooks: signed with Standard Webhooks (PORTONE_WEBHOOK_SECRET above).\n\n  \
+         # the customer pays payment-0001 in the browser (approved at once)\n  \
+         curl -s -XPOST {portone}/__fake/payments/payment-0001/pay -H 'content-type: application/json' \\\n    \
+         -d '{{\"amount\":58000,\"orderName\":\"티셔츠\"}}'\n  \
+         # on a manual-confirm (수동 승인) channel: authenticate, then confirm the paymentToken from your app\n  \
+         curl -s -XPOST {portone}/__fake/payments/payment-0002/authenticate -H 'content-type: application/json' \\\n    \
+         -d '{{\"amount\":58000}}'\n  \
+         # deposit into a virtual account your app issued:\n  \
+         curl -s -XPOST {portone}/__fake/payments/PAYMENT_ID/deposit\n  \
+         # the next cancel fails once with a 503:\n  \
+         curl -s -XPOST {portone}/__fake/faults -H 'content-type: application/json' \\\n    \
+         -d '{{\"operation\":\"cancel\",\"errorType\":\"SERVICE_UNAVAILABLE\",\"httpStatus\":503}}'\n  \
+         # what the fake holds:\n  \
+         curl -s {portone}/__fake/payments/PAYMENT_ID\n"
+    )
 }
 
 #[async_trait]
@@ -86,5 +143,35 @@ impl RunningFake for FakePortOne {
             ("PORTONE_CHANNEL_KEY", self.channel_key().to_owned()),
             ("PORTONE_API_BASE_URL", FakePortOne::base_url(self)),
         ]
+    }
+
+    fn cancel_idempotency_keys(&self, payment_key: &str) -> Option<Vec<Option<String>>> {
+        Some(
+            self.requests()
+                .into_iter()
+                .filter(|r| r.operation == Operation::Cancel && r.payment_id == payment_key)
+                .map(|r| r.idempotency_key)
+                .collect(),
+        )
+    }
+
+    /// PortOne's dedupe id is the Standard Webhooks `webhook-id`.
+    fn webhook_event_name(&self, dedupe_id: &str) -> Option<String> {
+        self.webhooks_sent()
+            .into_iter()
+            .find(|(id, _)| id == dedupe_id)
+            .and_then(|(_, body)| {
+                serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v["type"].as_str().map(str::to_owned))
+            })
+    }
+
+    fn retryable_fault(&self) -> &'static str {
+        "503 SERVICE_UNAVAILABLE"
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }

@@ -38,6 +38,7 @@
 //! ```
 
 pub mod plugin;
+mod sample;
 mod server;
 mod state;
 mod webhook;
