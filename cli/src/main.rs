@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! hanpay demo [--provider tosspayments|portone|all]
+//! hanpay demo --browser [--shop-addr A]              # checkout in the browser
 //! hanpay sandbox [--toss-addr A] [--portone-addr A] [--webhook-url PROVIDER=URL]... [--time-scale N] [--toss-relay-secret S] [--toss-accept-any-key]
 //! hanpay webhook verify --provider P [--secret S]... [--webhook-secret S]... [--security-key K]... [--portone-generation v1|v2] [--peer IP] [--header 'Name: value']... [--body-file F|-] [--now SECS]
 //! hanpay webhook send --provider P --event E --to URL [--secret S] [--payment-id ID] [--order-id ID] [--status S]
@@ -12,6 +13,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod browser_demo;
 mod demo;
 mod events;
 mod sandbox;
@@ -42,6 +44,12 @@ enum Command {
         /// Which PG to run the shop against.
         #[arg(long, value_enum, default_value_t = DemoProvider::All)]
         provider: DemoProvider,
+        /// Serve a one-page shop to click through checkout in a browser instead.
+        #[arg(long)]
+        browser: bool,
+        /// Where the browser shop listens (with --browser).
+        #[arg(long, default_value = "127.0.0.1:8700")]
+        shop_addr: SocketAddr,
     },
     /// Run fake Toss Payments and PortOne servers for your app to talk to.
     Sandbox {
@@ -309,7 +317,12 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Demo { provider } => {
+        Command::Demo {
+            browser: true,
+            shop_addr,
+            ..
+        } => ExitCode::from(u8::try_from(browser_demo::run(shop_addr).await).unwrap_or(1)),
+        Command::Demo { provider, .. } => {
             let providers: &[&str] = match provider {
                 DemoProvider::Tosspayments => &[hanpay::TOSSPAYMENTS],
                 DemoProvider::Portone => &[hanpay::PORTONE],

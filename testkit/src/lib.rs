@@ -15,6 +15,7 @@
 //! - [`mutate`]: deterministic payload mutations for "no input ever panics" tests.
 //! - [`backends`]: fresh stores of each backend, and `each_backend!` to run a test on each.
 //! - [`store_suite`]: the store conformance suite, run against memory, SQLite and PostgreSQL.
+//! - [`window`]: what the fakes' payment windows share, and the browser SDK stand-ins.
 //! - [`postgres`]: a PostgreSQL server for tests (`HANPAY_TEST_DATABASE_URL` or a throwaway one).
 #![forbid(unsafe_code)]
 
@@ -30,3 +31,4 @@ pub mod mutate;
 pub mod postgres;
 pub mod sandbox;
 pub mod store_suite;
+pub mod window;
