@@ -1,11 +1,13 @@
 //! What the fakes' payment windows share: the page frame (Korean and English labels, no
 //! external assets), amounts in 원 with thousands separators, HTML escaping, redirect URLs,
-//! and the browser SDK stand-ins served at `/sdk/toss.js` and `/sdk/portone.js`.
+//! and the browser SDK stand-ins served at `/sdk/toss.js`, `/sdk/portone.js` and
+//! `/sdk/nicepay.js`.
 //!
 //! The stand-ins are **sandbox stand-ins, not the PGs' SDKs**: they implement the few calls a
 //! storefront makes (seed 001: `loadTossPayments(clientKey)` → `widgets({customerKey})` →
 //! `setAmount`, `renderPaymentMethods`, `renderAgreement`, `requestPayment`; PortOne's
-//! `PortOne.requestPayment({...})` with a `redirectUrl`) and open the fake's window instead of
+//! `PortOne.requestPayment({...})` with a `redirectUrl`; NICEPAY's
+//! `AUTHNICE.requestPay({...})`) and open the fake's window instead of
 //! the PG's, so a storefront swaps one script URL to test against the sandbox.
 
 use axum::http::{header, HeaderValue, StatusCode};
@@ -16,6 +18,9 @@ pub const TOSS_JS: &str = include_str!("toss.js");
 
 /// The PortOne browser SDK stand-in (`/sdk/portone.js`).
 pub const PORTONE_JS: &str = include_str!("portone.js");
+
+/// The NICEPAY window script stand-in (`/sdk/nicepay.js`).
+pub const NICEPAY_JS: &str = include_str!("nicepay.js");
 
 /// `58000` → `58,000원`.
 pub fn won(amount: i64) -> String {
