@@ -28,14 +28,15 @@ if [[ -z "${HANPAY_TEST_DATABASE_URL:-}" ]] && ! have_pg_binaries; then
 fi
 
 # The browser tests (cli/tests/browser.rs) drive headless Chromium through chromedriver; they
-# skip, loudly, only when no chromedriver is found.
+# skip, loudly, only when no chromedriver is found. fonts-nanum renders the Korean labels in
+# their screenshots.
 if [[ -z "${HANPAY_CHROMEDRIVER:-}" ]] && ! command -v chromedriver >/dev/null; then
-  echo "== chromedriver not found: installing chromium and chromium-driver (apt-get)"
+  echo "== chromedriver not found: installing chromium, chromium-driver and a Korean font (apt-get)"
   sudo=""
   if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
   if command -v apt-get >/dev/null; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver fonts-nanum >/dev/null
   else
     echo "no apt-get: install chromium and chromedriver (or set HANPAY_CHROMEDRIVER) to run the browser tests" >&2
   fi

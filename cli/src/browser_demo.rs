@@ -1,6 +1,7 @@
 //! `hanpay demo --browser`: the browser half of checkout, to click through. It starts the
-//! fake Toss Payments and PortOne in-process and serves a one-page shop that loads each fake's
-//! SDK stand-in (`/sdk/toss.js`, `/sdk/portone.js`) exactly as a storefront loads the PG's:
+//! fake Toss Payments, PortOne and NICEPAY in-process and serves a one-page shop that loads
+//! each fake's SDK stand-in (`/sdk/toss.js`, `/sdk/portone.js`, `/sdk/nicepay.js`) exactly as
+//! a storefront loads the PG's:
 //! checkout → the PG's payment window → the success page, where the shop confirms on the
 //! server through the `hanpay` facade → order confirmed → the PG's webhook, applied by the
 //! facade's pipeline, shown on the page (and at `GET /api/orders/{orderId}`).
@@ -16,17 +17,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use hanpay::{
     handler_fn, ConfirmRequest, Hanpay, HanpayConfig, Money, OrderAction, Payment, PaymentEvent,
     PaymentStatus, WebhookPipeline,
 };
 use hanpay_testkit::delivery::TimeScale;
+use hanpay_testkit::fake_nicepay::FakeNicePay;
 use hanpay_testkit::fake_portone::FakePortOne;
 use hanpay_testkit::fake_toss::FakeToss;
 use hanpay_testkit::window::won;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 /// The Standard Webhooks secret the demo's PortOne signs with.
 const PORTONE_WEBHOOK_SECRET: &str = "whsec_aGFucGF5LWJyb3dzZXItZGVtby1wb3J0b25lIQ==";
@@ -37,6 +40,8 @@ const TOSS_CLIENT_KEY: &str = "test_ck_hanpayBrowserDemo000000";
 /// What the shop sells.
 const ORDER_NAME: &str = "Classic T-Shirt 외 1건";
 const PRICE: i64 = 58_000;
+/// The NICEPAY provider's name.
+const NICEPAY: &str = "nicepay";
 
 /// Where an order stands, as the shop sees it. Only moves forward.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -111,6 +116,7 @@ struct Shop {
     portone_url: String,
     portone_store_id: String,
     portone_channel_key: String,
+    nicepay_url: String,
 }
 
 /// The running demo: both fakes and the shop. Stops when dropped.
@@ -119,6 +125,8 @@ pub struct BrowserDemo {
     pub toss: FakeToss,
     /// The fake PortOne.
     pub portone: FakePortOne,
+    /// The fake NICEPAY.
+    pub nicepay: FakeNicePay,
     shop_addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
 }
@@ -155,6 +163,11 @@ impl BrowserDemo {
             .start()
             .await
             .map_err(|e| format!("cannot start the PortOne sandbox: {e}"))?;
+        let nicepay = FakeNicePay::builder()
+            .webhook_url(format!("http://{shop_addr}/webhooks/{NICEPAY}"))
+            .start()
+            .await
+            .map_err(|e| format!("cannot start the NICEPAY sandbox: {e}"))?;
         let env = [
             ("HANPAY_PROVIDER", hanpay::TOSSPAYMENTS.to_owned()),
             ("TOSS_SECRET_KEY", FakeToss::SECRET_KEY.to_owned()),
@@ -166,6 +179,10 @@ impl BrowserDemo {
             ("PORTONE_CHANNEL_KEY", portone.channel_key().to_owned()),
             ("PORTONE_WEBHOOK_SECRET", PORTONE_WEBHOOK_SECRET.to_owned()),
             ("PORTONE_WEBHOOK_ALLOWLIST", LOOPBACK_ALLOWLIST.to_owned()),
+            ("NICEPAY_CLIENT_ID", FakeNicePay::CLIENT_ID.to_owned()),
+            ("NICEPAY_SECRET_KEY", FakeNicePay::SECRET_KEY.to_owned()),
+            ("NICEPAY_API_BASE_URL", nicepay.base_url()),
+            ("NICEPAY_WEBHOOK_ALLOWLIST", LOOPBACK_ALLOWLIST.to_owned()),
         ];
         let config = HanpayConfig::from_env_with(|name| {
             env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
@@ -194,6 +211,7 @@ impl BrowserDemo {
             portone_url: portone.base_url(),
             portone_store_id: portone.store_id().to_owned(),
             portone_channel_key: portone.channel_key().to_owned(),
+            nicepay_url: nicepay.base_url(),
         });
         let app = Router::new()
             .route("/", get(index))
@@ -201,6 +219,7 @@ impl BrowserDemo {
             .route("/payment/success", get(toss_success))
             .route("/payment/fail", get(toss_fail))
             .route("/payment/portone/complete", get(portone_complete))
+            .route("/payment/nicepay/return", post(nicepay_return))
             .route("/orders/{order_id}", get(order_page))
             .route("/api/orders/{order_id}", get(order_json))
             .with_state(shop)
@@ -215,6 +234,7 @@ impl BrowserDemo {
         Ok(BrowserDemo {
             toss,
             portone,
+            nicepay,
             shop_addr,
             server,
         })
@@ -230,17 +250,20 @@ impl BrowserDemo {
         let shop = self.shop_url();
         let toss = self.toss.base_url();
         let portone = self.portone.base_url();
+        let nicepay = self.nicepay.base_url();
         format!(
             "hanpay demo --browser: a one-page shop, checkout in the browser, no PG account\n\n\
              shop: {shop}\n\
              toss: {toss}\n\
-             portone: {portone}\n\n\
+             portone: {portone}\n\
+             nicepay: {nicepay}\n\n\
              Open {shop} and pay: card, virtual account, a declined card or a closed window.\n\
-             The storefront loads {toss}/sdk/toss.js and {portone}/sdk/portone.js, the sandbox's\n\
-             stand-ins for the PGs' browser SDKs.\n\n\
+             The storefront loads {toss}/sdk/toss.js, {portone}/sdk/portone.js and\n\
+             {nicepay}/sdk/nicepay.js, the sandbox's stand-ins for the PGs' browser SDKs.\n\n\
              Deposit into an issued virtual account (the key is on the order page):\n  \
              curl -s -XPOST {toss}/__fake/payments/PAYMENT_KEY/deposit\n  \
-             curl -s -XPOST {portone}/__fake/payments/PAYMENT_ID/deposit\n\n\
+             curl -s -XPOST {portone}/__fake/payments/PAYMENT_ID/deposit\n  \
+             curl -s -XPOST {nicepay}/__fake/payments/TID/deposit\n\n\
              Ctrl-C stops the demo.\n"
         )
     }
@@ -348,7 +371,8 @@ async fn index() -> Response {
             "<h1>hanpay 샘플 상점 · Sample shop</h1><p>{} — {}</p>\
              <p><a id=\"checkout-tosspayments\" href=\"/checkout/tosspayments\">토스페이먼츠로 결제 · \
              Pay with Toss Payments</a></p>\
-             <p><a id=\"checkout-portone\" href=\"/checkout/portone\">포트원으로 결제 · Pay with PortOne</a></p>",
+             <p><a id=\"checkout-portone\" href=\"/checkout/portone\">포트원으로 결제 · Pay with PortOne</a></p>\
+             <p><a id=\"checkout-nicepay\" href=\"/checkout/nicepay\">나이스페이로 결제 · Pay with NICEPAY</a></p>",
             escape(ORDER_NAME),
             won(PRICE)
         ),
@@ -356,10 +380,10 @@ async fn index() -> Response {
 }
 
 fn new_order(shop: &Shop, pg: &'static str) -> String {
-    let tag = if pg == hanpay::TOSSPAYMENTS {
-        "toss"
-    } else {
-        "po"
+    let tag = match pg {
+        hanpay::TOSSPAYMENTS => "toss",
+        hanpay::PORTONE => "po",
+        _ => "nice",
     };
     let id = format!(
         "shop-{tag}-{}",
@@ -452,7 +476,34 @@ async fn checkout(State(shop): State<Arc<Shop>>, Path(pg): Path<String>) -> Resp
             );
             page("checkout · PortOne", &body)
         }
-        other => not_found(&format!("unknown PG {other:?}: tosspayments or portone")),
+        NICEPAY => {
+            let order_id = new_order(&shop, NICEPAY);
+            let body = format!(
+                "{header}<fieldset id=\"payment-method\"><legend>결제 수단 · Payment method</legend>\
+                 <label><input type=\"radio\" name=\"method\" value=\"CARD\" checked> 카드 · Card</label> \
+                 <label><input type=\"radio\" name=\"method\" value=\"VIRTUAL_ACCOUNT\"> 가상계좌 · Virtual account</label>\
+                 </fieldset><button id=\"pay\">결제하기 · Pay</button>\
+                 <script src=\"{sdk}/sdk/nicepay.js\"></script>\
+                 <script>document.getElementById('pay').addEventListener('click', function () {{\
+                   const method = document.querySelector('input[name=method]:checked').value === 'CARD' ? 'card' : 'vbank';\
+                   AUTHNICE.requestPay({{\
+                     clientId: {client}, method: method, orderId: {id}, amount: {amount},\
+                     goodsName: {name}, vbankHolder: '홍길동',\
+                     returnUrl: window.location.origin + '/payment/nicepay/return',\
+                     fnError: function (r) {{ document.getElementById('error').textContent = r.errorCode + ': ' + r.errorMsg; }} }});\
+                 }});</script>",
+                header = header(&order_id),
+                sdk = escape(&shop.nicepay_url),
+                client = js(&json!(FakeNicePay::CLIENT_ID)),
+                id = js(&json!(order_id)),
+                name = js(&json!(ORDER_NAME)),
+                amount = PRICE,
+            );
+            page("checkout · NICEPAY", &body)
+        }
+        other => not_found(&format!(
+            "unknown PG {other:?}: tosspayments, portone or nicepay"
+        )),
     }
 }
 
@@ -578,6 +629,53 @@ async fn portone_complete(State(shop): State<Arc<Shop>>, Query(params): Query<Pa
         return window_failed(&shop, payment_id, code, param(&params, "message"));
     }
     confirm(&shop, payment_id, payment_id).await
+}
+
+/// NICEPAY's returnUrl POST (reference §2): `authResultCode` must be `0000`, and the order,
+/// the amount and `signature = hex(sha256(authToken + clientId + amount + SecretKey))` are
+/// checked against the shop's own before approving.
+async fn nicepay_return(
+    State(shop): State<Arc<Shop>>,
+    axum::Form(params): axum::Form<Params>,
+) -> Response {
+    let order_id = param(&params, "orderId");
+    let Some(order) = lock(&shop.orders).get(order_id).cloned() else {
+        return not_found(&format!("no order {order_id:?}"));
+    };
+    if param(&params, "authResultCode") != "0000" {
+        return window_failed(
+            &shop,
+            order_id,
+            param(&params, "authResultCode"),
+            param(&params, "authResultMsg"),
+        );
+    }
+    let amount = order.amount.to_string();
+    let expected = hex::encode(Sha256::digest(
+        [
+            param(&params, "authToken"),
+            FakeNicePay::CLIENT_ID,
+            &amount,
+            FakeNicePay::SECRET_KEY,
+        ]
+        .concat()
+        .as_bytes(),
+    ));
+    let signed = param(&params, "amount") == amount
+        && param(&params, "clientId") == FakeNicePay::CLIENT_ID
+        && hanpay_core::constant_time_eq(
+            expected.as_bytes(),
+            param(&params, "signature").as_bytes(),
+        );
+    if !signed {
+        return window_failed(
+            &shop,
+            order_id,
+            "SIGNATURE_MISMATCH",
+            "the returnUrl POST does not match the order (amount, clientId or signature): not approved",
+        );
+    }
+    confirm(&shop, order_id, param(&params, "tid")).await
 }
 
 async fn order_page(State(shop): State<Arc<Shop>>, Path(order_id): Path<String>) -> Response {

@@ -1,8 +1,9 @@
 //! The browser half of checkout, in a real browser: headless Chromium driven over WebDriver
 //! (chromedriver, started here on a free port) through `hanpay demo --browser`. For Toss
-//! Payments and PortOne: card → the order page shows the order confirmed and the webhook the
-//! pipeline applied; decline (and a closed window) → the fail page shows the PG's code;
-//! virtual account → issued, deposited through the fake's control API → order confirmed.
+//! Payments, PortOne and NICEPAY: card → the order page shows the order confirmed and the
+//! webhook the pipeline applied; decline (and a closed window) → the fail page shows the PG's
+//! code (Toss and PortOne: NICEPAY documents no window failure codes); virtual account →
+//! issued, deposited through the fake's control API → order confirmed.
 //! One screenshot per path under `target/browser-artifacts/`.
 //!
 //! Skips with a loud message only when no chromedriver is found (`HANPAY_CHROMEDRIVER`, then
@@ -121,6 +122,7 @@ struct Demo {
     shop: String,
     toss: String,
     portone: String,
+    nicepay: String,
 }
 
 /// Starts `hanpay demo --browser` on a free port and reads the URLs it prints.
@@ -132,9 +134,9 @@ async fn start_demo() -> Demo {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut shop, mut toss, mut portone) = (None, None, None);
+    let (mut shop, mut toss, mut portone, mut nicepay) = (None, None, None, None);
     tokio::time::timeout(WAIT, async {
-        while shop.is_none() || toss.is_none() || portone.is_none() {
+        while shop.is_none() || toss.is_none() || portone.is_none() || nicepay.is_none() {
             let line = lines.next_line().await.unwrap().expect("the demo exited");
             if let Some(u) = line.strip_prefix("shop: ") {
                 shop = Some(u.trim_end_matches('/').to_owned());
@@ -142,6 +144,8 @@ async fn start_demo() -> Demo {
                 toss = Some(u.to_owned());
             } else if let Some(u) = line.strip_prefix("portone: ") {
                 portone = Some(u.to_owned());
+            } else if let Some(u) = line.strip_prefix("nicepay: ") {
+                nicepay = Some(u.to_owned());
             }
         }
     })
@@ -154,6 +158,7 @@ async fn start_demo() -> Demo {
         shop: shop.unwrap(),
         toss: toss.unwrap(),
         portone: portone.unwrap(),
+        nicepay: nicepay.unwrap(),
     }
 }
 
@@ -200,22 +205,35 @@ async fn screenshot(client: &Client, name: &str) {
 #[derive(Clone, Copy)]
 struct Pg {
     id: &'static str,
-    /// The code the fail page shows for a declined card, and a text its message contains.
-    decline: (&'static str, &'static str),
-    /// The same for a closed window.
-    close: (&'static str, &'static str),
+    /// The window's failure buttons: `(button, the code the fail page shows, a text its
+    /// message contains, screenshot name)`.
+    failures: &'static [(&'static str, &'static str, &'static str, &'static str)],
 }
 
 const TOSS: Pg = Pg {
     id: "tosspayments",
-    decline: ("REJECT_CARD_COMPANY", ""),
-    close: ("PAY_PROCESS_CANCELED", ""),
+    failures: &[
+        ("#decline", "REJECT_CARD_COMPANY", "", "decline"),
+        ("#close", "PAY_PROCESS_CANCELED", "", "close"),
+    ],
 };
 
 const PORTONE: Pg = Pg {
     id: "portone",
-    decline: ("FAILURE_TYPE_PG", "REJECT_CARD_COMPANY"),
-    close: ("FAILURE_TYPE_PG", "PAY_PROCESS_CANCELED"),
+    failures: &[
+        (
+            "#decline",
+            "FAILURE_TYPE_PG",
+            "REJECT_CARD_COMPANY",
+            "decline",
+        ),
+        ("#close", "FAILURE_TYPE_PG", "PAY_PROCESS_CANCELED", "close"),
+    ],
+};
+
+const NICEPAY: Pg = Pg {
+    id: "nicepay",
+    failures: &[],
 };
 
 /// Opens the shop's checkout for `pg` and presses its pay button (the widget is rendered
@@ -251,10 +269,7 @@ async fn card(client: &Client, demo: &Demo, pg: Pg) {
 }
 
 async fn declined(client: &Client, demo: &Demo, pg: Pg) {
-    for (button, (code, reason), shot) in [
-        ("#decline", pg.decline, "decline"),
-        ("#close", pg.close, "close"),
-    ] {
+    for &(button, code, reason, shot) in pg.failures {
         let order_id = checkout(client, demo, pg, false).await;
         click(client, button).await;
         let shown = wait(client, "#fail-code").await.text().await.unwrap();
@@ -279,10 +294,10 @@ async fn virtual_account(client: &Client, demo: &Demo, pg: Pg) {
     let key = wait(client, "#payment-key").await.text().await.unwrap();
     wait(client, "#webhooks li[data-action=\"AwaitDeposit\"]").await;
     // The customer deposits: the fake's control API.
-    let fake = if pg.id == TOSS.id {
-        &demo.toss
-    } else {
-        &demo.portone
+    let fake = match pg.id {
+        "tosspayments" => &demo.toss,
+        "portone" => &demo.portone,
+        _ => &demo.nicepay,
     };
     let res = reqwest::Client::new()
         .post(format!("{fake}/__fake/payments/{key}/deposit"))
@@ -334,4 +349,9 @@ async fn toss_checkout_in_a_real_browser() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn portone_checkout_in_a_real_browser() {
     run(PORTONE).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nicepay_checkout_in_a_real_browser() {
+    run(NICEPAY).await;
 }
