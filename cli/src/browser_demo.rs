@@ -711,6 +711,29 @@ fn order_view(shop: &Shop, order_id: &str) -> Response {
             )
         })
         .collect();
+    // The customer's bank transfer, played at the PG sandbox's control API (the browser
+    // test uses the same API directly).
+    let deposit = match (&order.payment_key, order.status) {
+        (Some(key), OrderStatus::AwaitingDeposit) => {
+            let fake = match order.pg {
+                hanpay::TOSSPAYMENTS => &shop.toss_url,
+                hanpay::PORTONE => &shop.portone_url,
+                _ => &shop.nicepay_url,
+            };
+            format!(
+                "<p><button id=\"sandbox-deposit\">입금하기 (샌드박스) · Deposit (sandbox)</button></p>\
+                 <script>document.getElementById('sandbox-deposit').addEventListener('click', function () {{\
+                   this.disabled = true;\
+                   fetch({url}, {{ method: 'POST', mode: 'no-cors' }});\
+                 }});</script>",
+                url = js(&json!(format!(
+                    "{fake}/__fake/payments/{}/deposit",
+                    key.replace('/', "%2F")
+                ))),
+            )
+        }
+        _ => String::new(),
+    };
     let body = format!(
         "<h1>주문 · Order</h1><dl>\
          <dt>주문번호 · Order ID</dt><dd id=\"order-id\">{id}</dd>\
@@ -718,7 +741,7 @@ fn order_view(shop: &Shop, order_id: &str) -> Response {
          <dt>결제 금액 · Amount</dt><dd>{amount}</dd>\
          <dt>상태 · Status</dt><dd id=\"order-status\" data-status=\"{status_id}\">{status}</dd>\
          <dt>결제 키 · Payment key</dt><dd id=\"payment-key\">{key}</dd>\
-         <dt>가상계좌 · Virtual account</dt><dd id=\"account\">{account}</dd></dl>{failure}\
+         <dt>가상계좌 · Virtual account</dt><dd id=\"account\">{account}</dd></dl>{deposit}{failure}\
          <h2>적용된 웹훅 · Webhooks applied</h2><ul id=\"webhooks\">{webhooks}</ul>\
          <script>(function () {{\
            const labels = {labels};\

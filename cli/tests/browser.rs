@@ -293,18 +293,41 @@ async fn virtual_account(client: &Client, demo: &Demo, pg: Pg) {
     assert_ne!(account, "-", "the issued account is shown");
     let key = wait(client, "#payment-key").await.text().await.unwrap();
     wait(client, "#webhooks li[data-action=\"AwaitDeposit\"]").await;
-    // The customer deposits: the fake's control API.
-    let fake = match pg.id {
-        "tosspayments" => &demo.toss,
-        "portone" => &demo.portone,
-        _ => &demo.nicepay,
-    };
-    let res = reqwest::Client::new()
-        .post(format!("{fake}/__fake/payments/{key}/deposit"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200, "{}", res.text().await.unwrap());
+    // The customer deposits: the fake's control API, called here for Toss and PortOne and
+    // through the order page's sandbox button (which calls the same API) for NICEPAY.
+    match pg.id {
+        "tosspayments" | "portone" => {
+            let fake = if pg.id == "portone" {
+                &demo.portone
+            } else {
+                &demo.toss
+            };
+            let res = reqwest::Client::new()
+                .post(format!("{fake}/__fake/payments/{key}/deposit"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status().as_u16(), 200, "{}", res.text().await.unwrap());
+        }
+        _ => {
+            click(client, "#sandbox-deposit").await;
+            let nicepay = demo.nicepay.clone();
+            let key = key.clone();
+            until("the NICEPAY fake received the deposit", move || {
+                let url = format!("{nicepay}/__fake/payments/{key}");
+                async move {
+                    match reqwest::get(&url).await {
+                        Ok(r) => r
+                            .json::<serde_json::Value>()
+                            .await
+                            .is_ok_and(|p| p["status"] == "paid"),
+                        Err(_) => false,
+                    }
+                }
+            })
+            .await;
+        }
+    }
     wait(client, "#order-status[data-status=\"confirmed\"]").await;
     wait(
         client,
