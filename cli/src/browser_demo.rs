@@ -519,6 +519,14 @@ async fn confirm(shop: &Shop, order_id: &str, payment_key: &str) -> Response {
     let Some(order) = lock(&shop.orders).get(order_id).cloned() else {
         return not_found(&format!("no order {order_id}"));
     };
+    // A reload of the success page: this payment is already confirmed, show the order.
+    let confirmed = matches!(
+        order.status,
+        OrderStatus::Confirmed | OrderStatus::AwaitingDeposit
+    );
+    if confirmed && order.payment_key.as_deref() == Some(payment_key) {
+        return order_view(shop, order_id);
+    }
     let result = match shop.hanpay.gateway_for(order.pg) {
         Ok(gateway) => gateway
             .checkout_confirm(&ConfirmRequest::new(

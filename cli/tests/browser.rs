@@ -266,6 +266,13 @@ async fn card(client: &Client, demo: &Demo, pg: Pg) {
     let applied = wait(client, "#webhooks li[data-action=\"ConfirmOrder\"]").await;
     assert!(applied.text().await.unwrap().contains("PAID"));
     screenshot(client, &format!("{}-card", pg.id)).await;
+    // Reloading the success page does not confirm twice, nor show a failure.
+    client.refresh().await.unwrap();
+    wait(client, "#order-status[data-status=\"confirmed\"]").await;
+    assert!(
+        client.find(Locator::Css("#fail-code")).await.is_err(),
+        "a reload of the success page shows a failure"
+    );
 }
 
 async fn declined(client: &Client, demo: &Demo, pg: Pg) {
