@@ -27,7 +27,7 @@ use hanpay_testkit::delivery::TimeScale;
 use hanpay_testkit::fake_nicepay::FakeNicePay;
 use hanpay_testkit::fake_portone::FakePortOne;
 use hanpay_testkit::fake_toss::FakeToss;
-use hanpay_testkit::window::won;
+use hanpay_testkit::window::{escape, won};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -315,21 +315,6 @@ fn apply(orders: &Orders, event: &PaymentEvent) {
         OrderAction::FailOrder => order.status.advance(OrderStatus::Failed),
         _ => {}
     }
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A value for an inline script: JSON, with `</` broken so it cannot close the script.

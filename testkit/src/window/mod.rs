@@ -39,8 +39,8 @@ pub fn won(amount: i64) -> String {
     out
 }
 
-/// Escapes text for HTML content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
+/// Escapes text for HTML content and (double- or single-quoted) attribute values.
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
