@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! hanpay demo [--provider P|all]                     # P: any registered PG
+//! hanpay demo --browser [--shop-addr A]              # checkout in the browser
 //! hanpay sandbox [--addr [P=]ADDR]... [--webhook-url P=URL]... [--time-scale N] [--option P.NAME=VALUE]...
 //! hanpay webhook verify --provider P [--secret S]... [--set KEY=VALUE]... [--peer IP] [--header 'Name: value']... [--body-file F|-] [--now SECS]
 //! hanpay webhook send --provider P --event E --to URL [--secret S] [--payment-id ID] [--order-id ID] [--status S]
@@ -12,6 +13,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod browser_demo;
 mod demo;
 mod events;
 mod sandbox;
@@ -42,6 +44,12 @@ enum Command {
         /// Which PG to run the shop against (any registered PG with a fake), or all.
         #[arg(long, default_value = "all")]
         provider: String,
+        /// Serve a one-page shop to click through checkout in a browser instead.
+        #[arg(long)]
+        browser: bool,
+        /// Where the browser shop listens (with --browser).
+        #[arg(long, default_value = "127.0.0.1:8700")]
+        shop_addr: SocketAddr,
     },
     /// Run a fake of every registered PG for your app to talk to.
     #[command(after_help = sandbox_help())]
@@ -301,7 +309,12 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Demo { provider } => {
+        Command::Demo {
+            browser: true,
+            shop_addr,
+            ..
+        } => ExitCode::from(u8::try_from(browser_demo::run(shop_addr).await).unwrap_or(1)),
+        Command::Demo { provider, .. } => {
             let providers = match demo::providers(&provider) {
                 Ok(p) => p,
                 Err(e) => {

@@ -16,6 +16,7 @@
 //! - [`mutate`]: deterministic payload mutations for "no input ever panics" tests.
 //! - [`backends`]: fresh stores of each backend, and `each_backend!` to run a test on each.
 //! - [`store_suite`]: the store conformance suite, run against memory, SQLite and PostgreSQL.
+//! - [`window`]: what the fakes' payment windows share, and the browser SDK stand-ins.
 //! - [`postgres`]: a PostgreSQL server for tests (`HANPAY_TEST_DATABASE_URL` or a throwaway one).
 #![forbid(unsafe_code)]
 
@@ -28,6 +29,7 @@ pub mod mutate;
 pub mod postgres;
 pub mod sandbox;
 pub mod store_suite;
+pub mod window;
 
 /// One line per fake PG: its module (`fake_<pg>`, with a `plugin::FAKE`). Each line declares
 /// the module and lists its fake in [`sandbox::fakes()`].

@@ -35,6 +35,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/__fake/faults", post(faults))
         .route("/__fake/requests", get(requests))
         .route("/__fake/webhooks", get(webhooks))
+        .merge(super::window::routes())
         .fallback(api)
         .with_state(shared)
 }

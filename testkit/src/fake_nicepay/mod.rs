@@ -33,6 +33,9 @@
 //!   deposit and cancel; received only on HTTP 200 with body `OK`. NICEPAY documents no
 //!   automatic redelivery, so there is none; [`FakeNicePay::resend_webhook`] is the console's
 //!   manual resend.
+//! - **Payment window** (`/__window/nicepay`, with the window script stand-in at
+//!   `/sdk/nicepay.js`): the browser half of checkout, POSTing the authentication to the
+//!   `returnUrl` as NICEPAY does (see the `window` module).
 //! - **Control API**: the methods below, and over HTTP under `/__fake/…` (see the `control`
 //!   module).
 //!
@@ -52,6 +55,7 @@ mod routes;
 mod sample;
 mod state;
 mod webhook;
+mod window;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -60,7 +60,9 @@ fn guide(nicepay: &str) -> String {
         "Webhooks: the Payment object, its signature (sha256 of tid, amount, ediDate and \
          NICEPAY_SECRET_KEY) in the body; it does not cover the status, so your app fetches the \
          payment before acting. Answer HTTP 200 with body OK (hanpay's router does); NICEPAY \
-         redelivers only from its console.\n\n  \
+         redelivers only from its console.\n\
+         Browser checkout: <script src=\"{nicepay}/sdk/nicepay.js\"> (a sandbox stand-in for \
+         AUTHNICE.requestPay) opens the payment window {nicepay}/__window/nicepay.\n\n  \
          # the customer authenticates in the payment window (returnUrl gets tid, authResultCode=0000)\n  \
          curl -s -XPOST {nicepay}/__fake/authenticate -H 'content-type: application/json' \\\n    \
          -d '{{\"orderId\":\"order-0001\",\"amount\":58000,\"method\":\"card\"}}'\n  \

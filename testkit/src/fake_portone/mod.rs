@@ -12,6 +12,11 @@
 //! - `currentCancellableAmount` (409 `CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN` when it differs);
 //! - optionally asynchronous cancels (`REQUESTED`, completed through the control API).
 //!
+//! The payment window (`/__window/portone`, with the browser SDK stand-in at
+//! `/sdk/portone.js`) is the browser half of checkout: the customer pays by card or virtual
+//! account, or declines or closes it, and is redirected to the storefront's `redirectUrl` with
+//! PortOne's parameters (see the `window` module).
+//!
 //! The control API plays the customer and PortOne: pay with a card or easy pay (approved in
 //! the browser, or left for a manual confirm), issue and fund a virtual account, fail a
 //! payment, register billing keys, fail or delay the next requests. It is available as Rust
@@ -42,6 +47,7 @@ mod routes;
 mod sample;
 mod state;
 mod webhooks;
+mod window;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -425,7 +431,9 @@ impl FakePortOneBuilder {
         });
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let app = routes::router(Arc::clone(&shared)).merge(control::router(Arc::clone(&shared)));
+        let app = routes::router(Arc::clone(&shared))
+            .merge(control::router(Arc::clone(&shared)))
+            .merge(window::router(Arc::clone(&shared)));
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::warn!(error = %e, "fake PortOne server stopped");

@@ -63,7 +63,9 @@ impl FakePlugin for FakePortOnePlugin {
 
 fn guide(portone: &str) -> String {
     format!(
-        "Webhooks: signed with Standard Webhooks (PORTONE_WEBHOOK_SECRET above).\n\n  \
+        "Webhooks: signed with Standard Webhooks (PORTONE_WEBHOOK_SECRET above).\n\
+         Browser checkout: <script src=\"{portone}/sdk/portone.js\"> (a sandbox stand-in for \
+         PortOne.requestPayment) opens the payment window {portone}/__window/portone.\n\n  \
          # the customer pays payment-0001 in the browser (approved at once)\n  \
          curl -s -XPOST {portone}/__fake/payments/payment-0001/pay -H 'content-type: application/json' \\\n    \
          -d '{{\"amount\":58000,\"orderName\":\"티셔츠\"}}'\n  \

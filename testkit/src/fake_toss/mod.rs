@@ -21,6 +21,10 @@
 //! - **Control API** (Rust methods below, and HTTP under `/__fake/…` for the CLI sandbox):
 //!   authenticated sessions, expiry, deposits, billing auth keys, faults, delays, recorded
 //!   requests and webhook attempts.
+//! - **Payment window** (`/__window/toss`, with the widget stand-in at `/sdk/toss.js`): the
+//!   browser half of checkout, redirecting to `successUrl`/`failUrl` as Toss does; see the
+//!   `window` module's routes (card, virtual account, decline, close; expiry after
+//!   [`FakeTossBuilder::window_expiry`]).
 //! - **Webhooks**: `PAYMENT_STATUS_CHANGED` (and `DEPOSIT_CALLBACK` for virtual accounts) on each
 //!   status change, with the `tosspayments-webhook-transmission-*` headers, redelivered on Toss's
 //!   schedule ([`hanpay_core::webhook::RedeliverySchedule::toss`]) scaled by
@@ -42,6 +46,7 @@ mod sample;
 mod server;
 mod state;
 mod webhook;
+mod window;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -88,6 +93,7 @@ pub struct FakeTossBuilder {
     consecutive_cancel_window: Duration,
     deposit_callback: bool,
     accepted_keys: Vec<String>,
+    window_expiry: Duration,
 }
 
 impl Default for FakeTossBuilder {
@@ -100,6 +106,7 @@ impl Default for FakeTossBuilder {
             consecutive_cancel_window: Duration::from_secs(1),
             deposit_callback: true,
             accepted_keys: Vec::new(),
+            window_expiry: Duration::from_secs(600),
         }
     }
 }
@@ -150,6 +157,14 @@ impl FakeTossBuilder {
         self
     }
 
+    /// How long a payment authenticated in the payment window (`/__window/toss`) waits for
+    /// confirm before it expires (`EXPIRED`, confirm answers `NOT_FOUND_PAYMENT_SESSION`).
+    /// Default 10 minutes, Toss's confirm window (reference §2); shorten it for the sandbox.
+    pub fn window_expiry(mut self, after: Duration) -> Self {
+        self.window_expiry = after;
+        self
+    }
+
     /// Binds `addr` (use `127.0.0.1:0` in tests) and starts serving.
     pub async fn bind(self, addr: SocketAddr) -> std::io::Result<FakeToss> {
         let shared = Arc::new(Shared::new(
@@ -162,6 +177,7 @@ impl FakeTossBuilder {
             },
             self.scale,
             self.accepted_keys,
+            self.window_expiry,
         ));
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;

@@ -114,6 +114,10 @@ fn guide(toss: &str, relay_signed: bool, accept_any_key: bool) -> String {
         );
     }
     out.push_str(&format!(
+        "Browser checkout: <script src=\"{toss}/sdk/toss.js\"> (a sandbox stand-in for the Toss SDK) \
+         opens the payment window {toss}/__window/toss.\n"
+    ));
+    out.push_str(&format!(
         "\n  # the customer authenticates a card payment (the widget's successUrl carries paymentKey)\n  \
          curl -s -XPOST {toss}/__fake/sessions -H 'content-type: application/json' \\\n    \
          -d '{{\"orderId\":\"order-0001\",\"amount\":58000,\"method\":\"card\"}}'\n  \

@@ -156,6 +156,8 @@ pub(crate) struct Shared {
     /// `test_sk_`/`test_gsk_` key is.
     pub(crate) accepted_keys: Vec<String>,
     pub(crate) dispatcher: WebhookDispatcher,
+    /// How long a payment authenticated in the payment window waits for confirm.
+    pub(crate) window_expiry: Duration,
 }
 
 impl Shared {
@@ -164,6 +166,7 @@ impl Shared {
         webhook: WebhookConfig,
         scale: TimeScale,
         accepted_keys: Vec<String>,
+        window_expiry: Duration,
     ) -> Self {
         let (changed, _) = watch::channel(0);
         Self {
@@ -180,6 +183,7 @@ impl Shared {
             webhook,
             accepted_keys,
             dispatcher: WebhookDispatcher::new(scale),
+            window_expiry,
         }
     }
 
@@ -240,6 +244,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/__fake/delays", post(control_delay))
         .route("/__fake/requests", get(control_requests))
         .route("/__fake/webhooks", get(control_webhooks))
+        .merge(super::window::routes())
         .fallback(api)
         .with_state(shared)
 }
