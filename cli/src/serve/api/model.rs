@@ -75,11 +75,13 @@ pub struct ConfirmBody {
     #[serde(default)]
     pub provider: Option<String>,
     /// The PG's payment key (Toss `paymentKey`, PortOne `paymentId`) from the success URL.
+    #[schema(min_length = 1, max_length = 200, example = "tgen_20240903")]
     pub payment_key: String,
-    /// Your order id.
+    /// Your order id (6 to 64 of `A-Z a-z 0-9 _ = -`).
+    #[schema(pattern = "^[A-Za-z0-9_=-]{6,64}$", example = "order-0001")]
     pub order_id: String,
     /// The order's amount in minor units (won): must equal the authenticated amount.
-    #[schema(value_type = i64, example = 58000)]
+    #[schema(value_type = i64, minimum = 1, example = 58000)]
     pub amount: Amount,
     /// ISO 4217 code (default `KRW`).
     #[serde(default)]
@@ -101,9 +103,10 @@ pub struct RefundAccountBody {
     #[schema(example = "088")]
     pub bank: String,
     /// The account number, digits only.
-    #[schema(example = "1102147270")]
+    #[schema(pattern = "^[0-9]{1,20}$", example = "1102147270")]
     pub number: String,
     /// The account holder's name.
+    #[schema(min_length = 1, max_length = 60, example = "윤한빈")]
     pub holder_name: String,
 }
 
@@ -112,14 +115,15 @@ pub struct RefundAccountBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CancelBody {
     /// Why (1 to 200 characters; shown to the customer).
+    #[schema(min_length = 1, max_length = 200, example = "고객 요청")]
     pub reason: String,
     /// The amount to cancel in minor units; absent: everything that remains.
     #[serde(default)]
-    #[schema(value_type = Option<i64>, example = 8000)]
+    #[schema(value_type = Option<i64>, minimum = 1, example = 8000)]
     pub amount: Option<Amount>,
     /// Of which tax-free, in minor units.
     #[serde(default)]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 0)]
     pub tax_free_amount: Option<Amount>,
     /// The balance you believe the payment has; PGs that support it refuse the cancel if it
     /// changed meanwhile.
@@ -169,22 +173,27 @@ pub struct VirtualAccountBody {
     /// The PG; default: the configured default PG.
     #[serde(default)]
     pub provider: Option<String>,
-    /// Your order id.
+    /// Your order id (6 to 64 of `A-Z a-z 0-9 _ = -`).
+    #[schema(pattern = "^[A-Za-z0-9_=-]{6,64}$", example = "order-0002")]
     pub order_id: String,
     /// The order name.
+    #[schema(min_length = 1, max_length = 100, example = "티셔츠 외 1건")]
     pub order_name: String,
     /// The depositor's name (입금자명).
+    #[schema(min_length = 1, max_length = 100, example = "윤한빈")]
     pub customer_name: String,
     /// The amount to deposit, in minor units.
-    #[schema(value_type = i64, example = 390000)]
+    #[schema(value_type = i64, minimum = 1, example = 390000)]
     pub amount: Amount,
     /// ISO 4217 code (default `KRW`).
     #[serde(default)]
     pub currency: Option<String>,
     /// The bank: KFTC code (`"004"`) or name (`"KOOKMIN"`).
+    #[schema(example = "004")]
     pub bank: String,
     /// Open this many hours (1 to 720; default 72).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 720)]
     pub valid_hours: Option<u32>,
     /// Or open until this moment (RFC 3339).
     #[serde(default)]
