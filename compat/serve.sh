@@ -51,6 +51,8 @@ pids+=($!)
 wait_for "$work/serve.txt" "listening on"
 base=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$work/serve.txt")
 
+# From the temporary directory: schemathesis keeps its example database in the current one.
+cd "$work"
 "$venv/bin/st" run "$base/openapi.json" \
   --checks not_a_server_error,response_schema_conformance \
   --header "Authorization: Bearer $HANPAY_API_KEYS" \
