@@ -10,6 +10,7 @@
 //! hanpay events list [--failed] [--provider P] [--since T]
 //! hanpay events replay ID|--all-failed (--exec CMD | --no-handler)
 //! hanpay reconcile [--once] [--unchanged-for SECS] (--exec CMD | --no-handler)
+//! hanpay serve [--listen ADDR] [--config FILE] [--print-openapi]   # HANPAY_API_KEYS, …
 //! ```
 #![forbid(unsafe_code)]
 
@@ -17,6 +18,7 @@ mod browser_demo;
 mod demo;
 mod events;
 mod sandbox;
+mod serve;
 mod webhook;
 
 use std::io::Write;
@@ -95,6 +97,20 @@ enum Command {
         unchanged_for: u64,
         #[command(flatten)]
         handler: HandlerArgs,
+    },
+    /// Serve the payment API over HTTP for any language: REST under /v1 (HANPAY_API_KEYS
+    /// bearer keys), POST /webhooks/{provider}, /healthz, /readyz, /metrics, /openapi.json.
+    /// Reads the library's configuration (HANPAY_DATABASE_URL, default sqlite://hanpay.db).
+    Serve {
+        /// Where to listen.
+        #[arg(long, env = "HANPAY_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// A TOML configuration file (environment variables override it).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print the OpenAPI 3.1 document and exit.
+        #[arg(long)]
+        print_openapi: bool,
     },
 }
 
@@ -301,6 +317,21 @@ fn emit(report: &webhook::Report) -> ExitCode {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Serve {
+        listen,
+        config,
+        print_openapi,
+    } = cli.command
+    {
+        // serve installs its own subscriber: JSON logs and the metrics layer.
+        return serve::main(serve::Args {
+            listen,
+            config,
+            print_openapi,
+        })
+        .await;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -308,7 +339,8 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    match cli.command {
+        Command::Serve { .. } => ExitCode::SUCCESS,
         Command::Demo {
             browser: true,
             shop_addr,

@@ -29,6 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod error;
+pub mod idempotency;
 pub mod inbox;
 mod lock;
 pub mod memory;
@@ -43,8 +44,10 @@ mod traits;
 mod url;
 
 pub use error::StoreError;
+pub use idempotency::{Begin, IdempotencyStore, StoredResponse};
 pub use inbox::{InboxEntry, InboxFilter, InboxOutcome, InboxRecord};
 pub use lock::{HeldLock, LocalPaymentLocks, PaymentGuard};
+pub use memory::InMemoryIdempotency;
 pub use memory::{
     InMemoryDedupeStore, InMemoryInbox, InMemoryPaymentSecrets, InMemoryPaymentStates,
 };
@@ -110,6 +113,8 @@ pub struct Stores {
     pub locks: Arc<dyn PaymentLocks>,
     /// Every verified delivery.
     pub inbox: Arc<dyn Inbox>,
+    /// Answers of `POST` requests by idempotency key (`hanpay serve`).
+    pub idempotency: Arc<dyn IdempotencyStore>,
     backend: Backend,
     closer: Closer,
 }
@@ -132,8 +137,15 @@ enum Closer {
 }
 
 /// A store of every kind.
-trait AllStores: DedupeStore + PaymentStateStore + PaymentSecrets + PaymentLocks + Inbox {}
-impl<T: DedupeStore + PaymentStateStore + PaymentSecrets + PaymentLocks + Inbox> AllStores for T {}
+trait AllStores:
+    DedupeStore + PaymentStateStore + PaymentSecrets + PaymentLocks + Inbox + IdempotencyStore
+{
+}
+impl<
+        T: DedupeStore + PaymentStateStore + PaymentSecrets + PaymentLocks + Inbox + IdempotencyStore,
+    > AllStores for T
+{
+}
 
 impl Stores {
     /// In-process stores (lost on restart).
@@ -144,6 +156,7 @@ impl Stores {
             secrets: Arc::new(InMemoryPaymentSecrets::new()),
             locks: Arc::new(LocalPaymentLocks::new()),
             inbox: Arc::new(InMemoryInbox::new()),
+            idempotency: Arc::new(InMemoryIdempotency::new()),
             backend: Backend::Memory,
             closer: Closer::None,
         }
@@ -156,6 +169,7 @@ impl Stores {
             states: store.clone(),
             secrets: store.clone(),
             locks: store.clone(),
+            idempotency: store.clone(),
             inbox: store,
             backend,
             closer,
@@ -204,6 +218,18 @@ impl Stores {
     /// The backend.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The embedded migrations not applied to the database (empty when up to date; always
+    /// empty for memory). Fails when the database cannot be reached: a readiness check.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        match &self.closer {
+            Closer::None => Ok(Vec::new()),
+            #[cfg(feature = "sqlite")]
+            Closer::Sqlite(store) => store.pending_migrations().await,
+            #[cfg(feature = "postgres")]
+            Closer::Postgres(store) => store.pending_migrations().await,
+        }
     }
 
     /// Closes the database pools (nothing for memory): every later call fails.

@@ -450,3 +450,95 @@ impl Inbox for InMemoryInbox {
         Ok(deleted)
     }
 }
+
+// ---- Idempotency keys (serve) -------------------------------------------------------------
+
+/// In-process [`IdempotencyStore`](crate::IdempotencyStore).
+#[derive(Debug, Default)]
+pub struct InMemoryIdempotency {
+    inner: Mutex<HashMap<String, IdempotencyEntry>>,
+    calls: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Debug, Clone)]
+struct IdempotencyEntry {
+    fingerprint: String,
+    response: Option<crate::idempotency::StoredResponse>,
+    until: Instant,
+}
+
+impl InMemoryIdempotency {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl crate::IdempotencyStore for InMemoryIdempotency {
+    async fn begin(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        lease: Duration,
+    ) -> Result<crate::idempotency::Begin, StoreError> {
+        use crate::idempotency::Begin;
+        let now = Instant::now();
+        let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        // An amortised sweep of expired keys, so the map does not grow without bound.
+        let calls = self
+            .calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if calls % 256 == 255 {
+            inner.retain(|_, e| e.until > now);
+        }
+        if let Some(entry) = inner.get(key).filter(|e| e.until > now) {
+            return Ok(if entry.fingerprint != fingerprint {
+                Begin::Mismatch
+            } else {
+                match &entry.response {
+                    Some(r) => Begin::Completed(r.clone()),
+                    None => Begin::InProgress,
+                }
+            });
+        }
+        inner.insert(
+            key.to_owned(),
+            IdempotencyEntry {
+                fingerprint: fingerprint.to_owned(),
+                response: None,
+                until: later(now, lease),
+            },
+        );
+        Ok(Begin::Started)
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        response: &crate::idempotency::StoredResponse,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        if let Some(entry) = inner
+            .get_mut(key)
+            .filter(|e| e.fingerprint == fingerprint && e.response.is_none())
+        {
+            entry.response = Some(response.clone());
+            entry.until = later(Instant::now(), ttl);
+        }
+        Ok(())
+    }
+
+    async fn release(&self, key: &str, fingerprint: &str) -> Result<(), StoreError> {
+        let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        if inner
+            .get(key)
+            .is_some_and(|e| e.fingerprint == fingerprint && e.response.is_none())
+        {
+            inner.remove(key);
+        }
+        Ok(())
+    }
+}

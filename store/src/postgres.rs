@@ -591,3 +591,120 @@ impl Inbox for PgStore {
         Ok(inbox.rows_affected() + ignored.rows_affected())
     }
 }
+
+// ---- Idempotency keys (serve) -------------------------------------------------------------
+
+static IDEMPOTENCY_SWEEPS: SweepCounter = SweepCounter::new();
+
+#[async_trait]
+impl crate::IdempotencyStore for PgStore {
+    async fn begin(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        lease: Duration,
+    ) -> Result<crate::idempotency::Begin, StoreError> {
+        use crate::idempotency::{Begin, StoredResponse};
+        if IDEMPOTENCY_SWEEPS.due() {
+            sqlx::query(
+                "DELETE FROM hanpay_idempotency WHERE ctid IN \
+                 (SELECT ctid FROM hanpay_idempotency WHERE expires_at <= now() LIMIT $1)",
+            )
+            .bind(SWEEP_BATCH)
+            .execute(&self.pool)
+            .await
+            .map_err(self.err("idempotency sweep"))?;
+        }
+        // Inserts, or takes over a lapsed row; a concurrent caller waits for the row lock and
+        // then sees the new, unexpired row, so exactly one of them starts.
+        let started = sqlx::query(
+            "INSERT INTO hanpay_idempotency \
+             (idempotency_key, fingerprint, done, status, body, expires_at) \
+             VALUES ($1, $2, false, NULL, NULL, now() + $3 * interval '1 millisecond') \
+             ON CONFLICT (idempotency_key) DO UPDATE \
+             SET fingerprint = EXCLUDED.fingerprint, done = false, status = NULL, body = NULL, \
+                 expires_at = EXCLUDED.expires_at \
+             WHERE hanpay_idempotency.expires_at <= now()",
+        )
+        .bind(key)
+        .bind(fingerprint)
+        .bind(millis(lease))
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("idempotency begin"))?;
+        if started.rows_affected() == 1 {
+            return Ok(Begin::Started);
+        }
+        let row: Option<(String, bool, Option<i32>, Option<Vec<u8>>)> = sqlx::query_as(
+            "SELECT fingerprint, done, status, body FROM hanpay_idempotency \
+             WHERE idempotency_key = $1 AND expires_at > now()",
+        )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(self.err("idempotency begin"))?;
+        Ok(match row {
+            // Lapsed between the two statements: the caller retries later.
+            None => Begin::InProgress,
+            Some((stored, _, _, _)) if stored != fingerprint => Begin::Mismatch,
+            Some((_, true, Some(status), body)) => Begin::Completed(StoredResponse {
+                status: u16::try_from(status).unwrap_or(500),
+                body: body.unwrap_or_default(),
+            }),
+            Some(_) => Begin::InProgress,
+        })
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        response: &crate::idempotency::StoredResponse,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE hanpay_idempotency SET done = true, status = $3, body = $4, \
+             expires_at = now() + $5 * interval '1 millisecond' \
+             WHERE idempotency_key = $1 AND fingerprint = $2 AND NOT done",
+        )
+        .bind(key)
+        .bind(fingerprint)
+        .bind(i32::from(response.status))
+        .bind(&response.body)
+        .bind(millis(ttl))
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("idempotency complete"))?;
+        Ok(())
+    }
+
+    async fn release(&self, key: &str, fingerprint: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM hanpay_idempotency \
+             WHERE idempotency_key = $1 AND fingerprint = $2 AND NOT done",
+        )
+        .bind(key)
+        .bind(fingerprint)
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("idempotency release"))?;
+        Ok(())
+    }
+}
+
+impl PgStore {
+    /// The versions of the embedded migrations not applied to this database (empty when it is
+    /// up to date), for readiness checks.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        let applied: Vec<(i64,)> =
+            sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(self.err("migration check"))?;
+        Ok(migrator()
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !applied.iter().any(|(a,)| a == v))
+            .collect())
+    }
+}

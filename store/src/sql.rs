@@ -30,6 +30,10 @@ pub(crate) const SWEEP_BATCH: i64 = 1_000;
 pub(crate) struct SweepCounter(AtomicU64);
 
 impl SweepCounter {
+    pub(crate) const fn new() -> Self {
+        SweepCounter(AtomicU64::new(0))
+    }
+
     pub(crate) fn due(&self) -> bool {
         self.0.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1
     }

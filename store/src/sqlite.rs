@@ -593,3 +593,121 @@ impl Inbox for SqliteStore {
         Ok(inbox.rows_affected() + ignored.rows_affected())
     }
 }
+
+// ---- Idempotency keys (serve) -------------------------------------------------------------
+
+static IDEMPOTENCY_SWEEPS: SweepCounter = SweepCounter::new();
+
+#[async_trait]
+impl crate::IdempotencyStore for SqliteStore {
+    async fn begin(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        lease: Duration,
+    ) -> Result<crate::idempotency::Begin, StoreError> {
+        use crate::idempotency::{Begin, StoredResponse};
+        let now = now_ms();
+        if IDEMPOTENCY_SWEEPS.due() {
+            sqlx::query(
+                "DELETE FROM hanpay_idempotency WHERE rowid IN \
+                 (SELECT rowid FROM hanpay_idempotency WHERE expires_at <= ?1 LIMIT ?2)",
+            )
+            .bind(now)
+            .bind(SWEEP_BATCH)
+            .execute(&self.pool)
+            .await
+            .map_err(err("idempotency sweep"))?;
+        }
+        let started = sqlx::query(
+            "INSERT INTO hanpay_idempotency \
+             (idempotency_key, fingerprint, done, status, body, expires_at) \
+             VALUES (?1, ?2, 0, NULL, NULL, ?3) \
+             ON CONFLICT (idempotency_key) DO UPDATE \
+             SET fingerprint = excluded.fingerprint, done = 0, status = NULL, body = NULL, \
+                 expires_at = excluded.expires_at \
+             WHERE hanpay_idempotency.expires_at <= ?4",
+        )
+        .bind(key)
+        .bind(fingerprint)
+        .bind(now.saturating_add(millis(lease)))
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(err("idempotency begin"))?;
+        if started.rows_affected() == 1 {
+            return Ok(Begin::Started);
+        }
+        let row: Option<(String, bool, Option<i64>, Option<Vec<u8>>)> = sqlx::query_as(
+            "SELECT fingerprint, done, status, body FROM hanpay_idempotency \
+             WHERE idempotency_key = ?1 AND expires_at > ?2",
+        )
+        .bind(key)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err("idempotency begin"))?;
+        Ok(match row {
+            // Lapsed between the two statements: the caller retries later.
+            None => Begin::InProgress,
+            Some((stored, _, _, _)) if stored != fingerprint => Begin::Mismatch,
+            Some((_, true, Some(status), body)) => Begin::Completed(StoredResponse {
+                status: u16::try_from(status).unwrap_or(500),
+                body: body.unwrap_or_default(),
+            }),
+            Some(_) => Begin::InProgress,
+        })
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        response: &crate::idempotency::StoredResponse,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE hanpay_idempotency SET done = 1, status = ?3, body = ?4, expires_at = ?5 \
+             WHERE idempotency_key = ?1 AND fingerprint = ?2 AND done = 0",
+        )
+        .bind(key)
+        .bind(fingerprint)
+        .bind(i64::from(response.status))
+        .bind(&response.body)
+        .bind(now_ms().saturating_add(millis(ttl)))
+        .execute(&self.pool)
+        .await
+        .map_err(err("idempotency complete"))?;
+        Ok(())
+    }
+
+    async fn release(&self, key: &str, fingerprint: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM hanpay_idempotency \
+             WHERE idempotency_key = ?1 AND fingerprint = ?2 AND done = 0",
+        )
+        .bind(key)
+        .bind(fingerprint)
+        .execute(&self.pool)
+        .await
+        .map_err(err("idempotency release"))?;
+        Ok(())
+    }
+}
+
+impl SqliteStore {
+    /// The versions of the embedded migrations not applied to this database (empty when it is
+    /// up to date), for readiness checks.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        let applied: Vec<(i64,)> =
+            sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(err("migration check"))?;
+        Ok(migrator()
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !applied.iter().any(|(a,)| a == v))
+            .collect())
+    }
+}

@@ -67,6 +67,16 @@ pub const CASES: &[(&str, CaseFn)] = &[
     ("inbox_records_lists_and_prunes", |a, b| {
         Box::pin(inbox_records_lists_and_prunes(a, b))
     }),
+    // Idempotency keys (`hanpay serve`).
+    ("idempotency_replays_and_refuses_another_request", |a, b| {
+        Box::pin(idempotency::replays_and_refuses_another_request(a, b))
+    }),
+    ("idempotency_release_lease_and_ttl", |a, b| {
+        Box::pin(idempotency::release_lease_and_ttl(a, b))
+    }),
+    ("idempotency_concurrent_begins_one_starts", |a, b| {
+        Box::pin(idempotency::concurrent_begins_one_starts(a, b))
+    }),
 ];
 
 /// The result of [`run_all`].
@@ -623,4 +633,112 @@ async fn inbox_records_lists_and_prunes(a: &Stores, b: &Stores) -> CaseResult {
         e2.outcome == InboxOutcome::Applied && e2.attempts == 2,
         || format!("e2: {e2:?}"),
     )
+}
+
+/// The idempotency-key cases.
+mod idempotency {
+    use super::*;
+    use hanpay_store::{Begin, StoredResponse};
+
+    fn answer() -> StoredResponse {
+        StoredResponse {
+            status: 201,
+            body: "{\"status\":\"PAID\",\"amount\":58000}".as_bytes().to_vec(),
+        }
+    }
+
+    pub(super) async fn replays_and_refuses_another_request(a: &Stores, b: &Stores) -> CaseResult {
+        let k = fresh("idem");
+        let first = tri!(a.idempotency.begin(&k, "fp-1", LONG).await);
+        ensure(first == Begin::Started, || {
+            format!("first begin: {first:?}")
+        })?;
+        let running = tri!(b.idempotency.begin(&k, "fp-1", LONG).await);
+        ensure(running == Begin::InProgress, || {
+            format!("begin while running: {running:?}")
+        })?;
+        let other = tri!(b.idempotency.begin(&k, "fp-2", LONG).await);
+        ensure(other == Begin::Mismatch, || {
+            format!("another request while running: {other:?}")
+        })?;
+        tri!(a.idempotency.complete(&k, "fp-1", &answer(), LONG).await);
+        let replay = tri!(b.idempotency.begin(&k, "fp-1", LONG).await);
+        ensure(replay == Begin::Completed(answer()), || {
+            format!("begin after complete: {replay:?}")
+        })?;
+        let other = tri!(a.idempotency.begin(&k, "fp-2", LONG).await);
+        ensure(other == Begin::Mismatch, || {
+            format!("another request after complete: {other:?}")
+        })?;
+        tri!(b.idempotency.release(&k, "fp-1").await);
+        let kept = tri!(a.idempotency.begin(&k, "fp-1", LONG).await);
+        ensure(kept == Begin::Completed(answer()), || {
+            format!("release forgot a completed answer: {kept:?}")
+        })
+    }
+
+    pub(super) async fn release_lease_and_ttl(a: &Stores, b: &Stores) -> CaseResult {
+        let k = fresh("idem");
+        tri!(a.idempotency.begin(&k, "fp", LONG).await);
+        tri!(a.idempotency.release(&k, "fp").await);
+        let again = tri!(b.idempotency.begin(&k, "fp", LONG).await);
+        ensure(again == Begin::Started, || {
+            format!("begin after release: {again:?}")
+        })?;
+
+        // A lapsed lease (the instance crashed) is taken over, by another request too.
+        let crashed = fresh("idem");
+        tri!(a.idempotency.begin(&crashed, "fp", Duration::ZERO).await);
+        let taken = tri!(b.idempotency.begin(&crashed, "fp-other", LONG).await);
+        ensure(taken == Begin::Started, || {
+            format!("a lapsed lease was not taken over: {taken:?}")
+        })?;
+        // The crashed holder's late completion does not overwrite the new request's.
+        tri!(
+            a.idempotency
+                .complete(&crashed, "fp", &answer(), LONG)
+                .await
+        );
+        let held = tri!(a.idempotency.begin(&crashed, "fp-other", LONG).await);
+        ensure(held == Begin::InProgress, || {
+            format!("a stale holder completed another request's key: {held:?}")
+        })?;
+
+        // An answer is forgotten after its TTL.
+        let old = fresh("idem");
+        tri!(a.idempotency.begin(&old, "fp", LONG).await);
+        tri!(
+            a.idempotency
+                .complete(&old, "fp", &answer(), Duration::ZERO)
+                .await
+        );
+        let expired = tri!(b.idempotency.begin(&old, "fp-new", LONG).await);
+        ensure(expired == Begin::Started, || {
+            format!("an expired answer was remembered: {expired:?}")
+        })
+    }
+
+    pub(super) async fn concurrent_begins_one_starts(a: &Stores, b: &Stores) -> CaseResult {
+        let k = fresh("idem");
+        let begins = (0..16).map(|i| {
+            let store = if i % 2 == 0 {
+                a.idempotency.clone()
+            } else {
+                b.idempotency.clone()
+            };
+            let k = k.clone();
+            async move { store.begin(&k, "fp", LONG).await }
+        });
+        let mut started = 0;
+        for r in join_all(begins).await {
+            match tri!(r) {
+                Begin::Started => started += 1,
+                Begin::InProgress => {}
+                other => return Err(format!("a concurrent begin saw {other:?}")),
+            }
+        }
+        ensure(started == 1, || {
+            format!("{started} concurrent begins started, expected 1")
+        })
+    }
 }

@@ -1,0 +1,122 @@
+//! The REST API under `/v1`, one module per resource. Every route needs an API key
+//! ([`super::auth`]); every `POST` honours `Idempotency-Key` ([`super::idempotency`]).
+
+pub mod model;
+pub mod orders;
+pub mod payments;
+pub mod providers;
+pub mod virtual_accounts;
+
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use hanpay::{Gateway, Hanpay};
+use hanpay_core::{Capability, PaymentProvider};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+
+/// The largest request body the API reads.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What the handlers share.
+#[derive(Clone, Debug)]
+pub struct ApiState {
+    /// The configured PGs and the stores.
+    pub hanpay: Hanpay,
+}
+
+impl ApiState {
+    /// The PG `name` (or the default one), checking it can do `capability`.
+    pub fn gateway(&self, name: Option<&str>, capability: Capability) -> Result<Gateway, ApiError> {
+        let gateway = match name {
+            Some(name) => self.hanpay.gateway_for(name)?,
+            None => self.hanpay.gateway(),
+        };
+        if !gateway.capabilities().contains(capability) {
+            return Err(ApiError::unsupported(
+                gateway.id().as_str(),
+                providers::capability_name(capability),
+            ));
+        }
+        Ok(gateway)
+    }
+
+    /// Starts tracking a payment the API changed, so that the reconciler converges it even if
+    /// every webhook about it is lost (confirm and virtual-account issue are tracked by the
+    /// facade's [`Gateway`]; a cancel is tracked here).
+    pub async fn track(&self, payment: &hanpay::Payment) {
+        if let Err(e) = self
+            .hanpay
+            .stores()
+            .states
+            .track(
+                &payment.provider,
+                &payment.payment_key,
+                Some(&payment.order_id),
+            )
+            .await
+        {
+            tracing::warn!(provider = %payment.provider, error = %e, "could not track the payment");
+        }
+    }
+}
+
+/// The `Idempotency-Key` header, when sent (validated by the idempotency layer).
+pub fn idempotency_key(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(super::idempotency::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// A JSON body: malformed JSON is a 400, a well-formed body of the wrong shape a 422, both in
+/// the API's error format.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "invalid_request",
+                    format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                )
+            })?;
+        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
+            let status = if e.is_data() {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            ApiError::new(status, "invalid_request", format!("invalid JSON body: {e}"))
+        })
+    }
+}
+
+/// The `/v1` routes (without the auth and idempotency layers, added by the caller).
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/v1/providers", get(providers::list))
+        .route("/v1/payments/confirm", post(payments::confirm))
+        .route("/v1/payments/{provider}/{payment_key}", get(payments::get))
+        .route(
+            "/v1/payments/{provider}/{payment_key}/cancel",
+            post(payments::cancel),
+        )
+        .route(
+            "/v1/orders/{provider}/{order_id}/payment",
+            get(orders::payment),
+        )
+        .route("/v1/virtual-accounts", post(virtual_accounts::issue))
+        // Pending (issue 13, outbox): `POST /v1/events/{id}/redeliver` goes in an `events`
+        // module here, next to the outbox it re-sends from.
+        .with_state(state)
+}

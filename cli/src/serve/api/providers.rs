@@ -1,0 +1,63 @@
+//! `/v1/providers`: the configured PGs and what each supports.
+
+use axum::extract::State;
+use axum::Json;
+use hanpay_core::Capability;
+
+use super::model::{ProviderView, ProvidersView};
+use super::ApiState;
+use crate::serve::error::ErrorBody;
+
+/// The API's name of a capability.
+pub fn capability_name(capability: Capability) -> &'static str {
+    match capability {
+        Capability::Confirm => "confirm",
+        Capability::LookupByKey => "lookup_by_key",
+        Capability::LookupByOrderId => "lookup_by_order_id",
+        Capability::Cancel => "cancel",
+        Capability::PartialCancel => "partial_cancel",
+        Capability::VirtualAccounts => "virtual_accounts",
+        Capability::BillingKeys => "billing_keys",
+        Capability::Webhooks => "webhooks",
+        _ => "other",
+    }
+}
+
+/// Lists the configured PGs, the default one, and what each supports.
+#[utoipa::path(
+    get,
+    path = "/v1/providers",
+    tag = "providers",
+    responses(
+        (status = 200, description = "The configured PGs", body = ProvidersView),
+        (status = 401, description = "No or a wrong API key", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(State(api): State<ApiState>) -> Json<ProvidersView> {
+    let hanpay = &api.hanpay;
+    let providers = hanpay
+        .names()
+        .into_iter()
+        .filter_map(|name| {
+            let provider = hanpay.provider(name)?;
+            let mut capabilities: Vec<String> = provider
+                .capabilities()
+                .iter()
+                .map(|c| capability_name(c).to_owned())
+                .collect();
+            if hanpay.verifier(name).is_some() && !capabilities.iter().any(|c| c == "webhooks") {
+                capabilities.push("webhooks".to_owned());
+            }
+            Some(ProviderView {
+                id: name.to_owned(),
+                default: name == hanpay.default_name(),
+                capabilities,
+            })
+        })
+        .collect();
+    Json(ProvidersView {
+        default: hanpay.default_name().to_owned(),
+        providers,
+    })
+}

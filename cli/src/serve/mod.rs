@@ -1,0 +1,243 @@
+//! `hanpay serve`: every capability of the facade over HTTP, for platforms not written in
+//! Rust.
+//!
+//! - `/v1/…` REST API ([`api`]), bearer keys ([`auth`]), `Idempotency-Key` ([`idempotency`]),
+//!   errors ([`error`]);
+//! - `POST /webhooks/{provider}` ([`webhooks`]);
+//! - `GET /healthz`, `GET /readyz` ([`ops`]), `GET /metrics` ([`metrics`]),
+//!   `GET /openapi.json` ([`openapi`]);
+//! - JSON logs with a request id ([`telemetry`]); graceful shutdown on SIGTERM or Ctrl-C:
+//!   the listener closes, in-flight requests finish, background workers stop, the database
+//!   pools close.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod idempotency;
+pub mod metrics;
+pub mod openapi;
+pub mod ops;
+pub mod telemetry;
+pub mod webhooks;
+
+#[cfg(test)]
+mod tests;
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use axum::http::header;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::get;
+use axum::Router;
+use hanpay::{handler_fn, Hanpay, PaymentEvent, WebhookPipeline};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+use self::config::ServeConfig;
+
+/// The command's arguments.
+#[derive(Clone)]
+pub struct Args {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// A TOML configuration file (as the library reads); the environment overrides it.
+    pub config: Option<PathBuf>,
+    /// Print the OpenAPI document and exit.
+    pub print_openapi: bool,
+}
+
+/// Runs `hanpay serve` until SIGTERM or Ctrl-C.
+pub async fn main(args: Args) -> ExitCode {
+    if args.print_openapi {
+        print!("{}", openapi::document());
+        return ExitCode::SUCCESS;
+    }
+    telemetry::init(true);
+    let config = match ServeConfig::load(args.config.as_deref(), |name| std::env::var(name).ok()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let server = match Server::start(config, args.listen).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing::info!(addr = %server.addr(), "hanpay serve listening");
+    eprintln!("hanpay serve listening on http://{}", server.addr());
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    match server.shutdown().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    hanpay: Hanpay,
+    stop: watch::Sender<bool>,
+    http: JoinHandle<std::io::Result<()>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The webhook handler: the pipeline has applied the move to the state store by the time it
+/// runs. (The outbox turns these into the application's events.)
+fn webhook_handler() -> impl hanpay::WebhookHandler {
+    handler_fn(|event: PaymentEvent| async move {
+        tracing::info!(
+            provider = %event.provider,
+            payment_key = %event.payment_key,
+            new_status = %event.new_status,
+            "payment event applied"
+        );
+        Ok(())
+    })
+}
+
+/// The whole HTTP surface.
+pub fn app(hanpay: &Hanpay, pipeline: WebhookPipeline, keys: auth::ApiKeys) -> Router {
+    let store: idempotency::Store = Arc::clone(&hanpay.stores().idempotency);
+    let api = api::router(api::ApiState {
+        hanpay: hanpay.clone(),
+    })
+    // Layers run outside in: the key is checked first, then the idempotency key.
+    .layer(from_fn_with_state(store, idempotency::layer))
+    .layer(from_fn_with_state(keys, auth::require_key));
+    let ops = Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .with_state(hanpay.clone());
+    Router::new()
+        .merge(api)
+        .merge(webhooks::router(pipeline))
+        .merge(ops)
+        .route("/metrics", get(metrics::render))
+        .route(
+            "/openapi.json",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    openapi::document(),
+                )
+            }),
+        )
+        .route_layer(from_fn(metrics::count_requests))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(telemetry::request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+impl Server {
+    /// Opens the database (migrating it), builds every configured PG, binds `listen` and
+    /// serves. Fails naming the setting: an unreachable database, a refused PG key, an address
+    /// in use.
+    pub async fn start(config: ServeConfig, listen: SocketAddr) -> Result<Server, String> {
+        let hanpay = Hanpay::open(&config.hanpay)
+            .await
+            .map_err(|e| e.to_string())?;
+        let pipeline = WebhookPipeline::builder(hanpay.clone(), webhook_handler()).build();
+        let app = app(&hanpay, pipeline, config.api_keys.clone());
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("--listen {listen}: {e}"))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("--listen {listen}: {e}"))?;
+        let (stop, stopped) = watch::channel(false);
+
+        // ---- Background workers ----------------------------------------------------------
+        // Each is spawned here with `stopped.clone()` and must return once it reads `true`;
+        // `shutdown` waits for them after the HTTP server has drained. Pending (issue 13):
+        // the outbox delivery worker, fed by `config.events`.
+        let workers: Vec<JoinHandle<()>> = Vec::new();
+        let _ = &config.events;
+
+        let mut until = stopped;
+        let http = tokio::spawn(
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = until.wait_for(|stop| *stop).await;
+            })
+            .into_future(),
+        );
+        Ok(Server {
+            addr,
+            hanpay,
+            stop,
+            http,
+            workers,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets in-flight requests finish, stops the workers, closes the
+    /// database.
+    pub async fn shutdown(self) -> Result<(), String> {
+        let _ = self.stop.send(true);
+        let served = self
+            .http
+            .await
+            .map_err(|e| format!("the HTTP server task failed: {e}"))?;
+        for worker in self.workers {
+            let _ = worker.await;
+        }
+        self.hanpay.stores().close().await;
+        served.map_err(|e| format!("the HTTP server failed: {e}"))
+    }
+}

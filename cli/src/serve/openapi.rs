@@ -1,0 +1,86 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations (`utoipa`), served at
+//! `/openapi.json` and committed as `openapi.json` at the repository root.
+//!
+//! Regenerate the committed file with `hanpay serve --print-openapi > openapi.json` or
+//! `HANPAY_UPDATE_OPENAPI=1 cargo test -p hanpay-cli openapi`; the test fails while they
+//! differ.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::api;
+use super::error::{ErrorBody, PgErrorBody};
+use super::ops;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "hanpay",
+        description = "One payment API over Korean PGs (Toss Payments, PortOne): confirm, look up, \
+                       cancel, virtual accounts. Amounts are integers in the currency's minor \
+                       unit (won). Every POST takes an Idempotency-Key.",
+        license(name = "MIT OR Apache-2.0"),
+    ),
+    paths(
+        api::providers::list,
+        api::payments::confirm,
+        api::payments::get,
+        api::payments::cancel,
+        api::orders::payment,
+        api::virtual_accounts::issue,
+        ops::healthz,
+        ops::readyz,
+    ),
+    components(schemas(ErrorBody, PgErrorBody)),
+    modifiers(&BearerAuth),
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The document as pretty JSON with a final newline (the committed file's form).
+pub fn document() -> String {
+    let mut doc = ApiDoc::openapi();
+    // The version of the service, not of the generator's default.
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let mut text = doc
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    #[test]
+    fn openapi_json_matches_the_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.json");
+        let generated = super::document();
+        if std::env::var_os("HANPAY_UPDATE_OPENAPI").is_some() {
+            std::fs::write(path, &generated).unwrap();
+            return;
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        if committed != generated {
+            panic!(
+                "openapi.json differs from the code: regenerate it with \
+                 `HANPAY_UPDATE_OPENAPI=1 cargo test -p hanpay-cli openapi` \
+                 (or `hanpay serve --print-openapi > openapi.json`)"
+            );
+        }
+        let doc: serde_json::Value = serde_json::from_str(&generated).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    }
+}

@@ -1,0 +1,53 @@
+//! Logs and metrics wiring: JSON log lines on standard output (`RUST_LOG`, default `info`),
+//! each request's inside a span carrying its `request_id` (the `x-request-id` header, made
+//! when absent and echoed in the answer), and the PG-call metrics layer.
+
+use std::sync::OnceLock;
+
+use axum::http::Request;
+use tracing::Span;
+use tracing_subscriber::filter::{filter_fn, EnvFilter};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
+
+use super::metrics::PgCallMetrics;
+
+/// Installs the process's subscriber once: JSON logs (when `logs`) and the metrics layer,
+/// each with its own filter, so that `RUST_LOG=warn` does not switch the metrics off.
+pub fn init(logs: bool) {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let _ = super::metrics::handle();
+        let pg_calls = PgCallMetrics.with_filter(filter_fn(|m| m.name() == "hanpay.pg_call"));
+        let json = logs.then(|| {
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_writer(std::io::stdout)
+                .with_filter(
+                    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+                )
+        });
+        let _ = tracing_subscriber::registry()
+            .with(pg_calls)
+            .with(json)
+            .try_init();
+    });
+}
+
+/// The span of one request: method, route path and request id.
+pub fn request_span<B>(request: &Request<B>) -> Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id
+    )
+}
