@@ -3,7 +3,9 @@
 //! Durable webhook state for hanpay: which deliveries were processed ([`DedupeStore`]), the
 //! last status applied per payment ([`PaymentStateStore`]), per-payment secrets
 //! ([`PaymentSecrets`]), one payment's events serialised ([`PaymentLocks`]), and every verified
-//! delivery ([`Inbox`]). One implementation per backend, each implementing all five:
+//! delivery ([`Inbox`]), and the events applied changes produce, to deliver ([`Outbox`],
+//! written in the same transaction as the change). One implementation per backend, each
+//! implementing all six:
 //!
 //! | URL (`HANPAY_DATABASE_URL`) | Backend | Promises |
 //! | --- | --- | --- |
@@ -33,6 +35,7 @@ pub mod inbox;
 mod lock;
 pub mod memory;
 mod model;
+pub mod outbox;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -46,12 +49,14 @@ pub use error::StoreError;
 pub use inbox::{InboxEntry, InboxFilter, InboxOutcome, InboxRecord};
 pub use lock::{HeldLock, LocalPaymentLocks, PaymentGuard};
 pub use memory::{
-    InMemoryDedupeStore, InMemoryInbox, InMemoryPaymentSecrets, InMemoryPaymentStates,
+    InMemoryDedupeStore, InMemoryInbox, InMemoryOutbox, InMemoryPaymentSecrets,
+    InMemoryPaymentStates,
 };
 pub use model::{
     Claim, DedupeKey, IgnoredEvent, PaymentState, SavedSecret, StalePayment, RECONCILED_STATUSES,
 };
-pub use traits::{DedupeStore, Inbox, PaymentLocks, PaymentSecrets, PaymentStateStore};
+pub use outbox::{ClaimedEvent, Lease, NewEvent, OutboxEvent, OutboxFilter, OutboxState};
+pub use traits::{DedupeStore, Inbox, Outbox, PaymentLocks, PaymentSecrets, PaymentStateStore};
 pub use url::{Backend, DatabaseUrl, UrlError};
 
 /// How [`Stores::open`] connects.
@@ -110,6 +115,8 @@ pub struct Stores {
     pub locks: Arc<dyn PaymentLocks>,
     /// Every verified delivery.
     pub inbox: Arc<dyn Inbox>,
+    /// The events applied changes produced, to deliver (written by `states`).
+    pub outbox: Arc<dyn Outbox>,
     backend: Backend,
     closer: Closer,
 }
@@ -132,15 +139,24 @@ enum Closer {
 }
 
 /// A store of every kind.
-trait AllStores: DedupeStore + PaymentStateStore + PaymentSecrets + PaymentLocks + Inbox {}
-impl<T: DedupeStore + PaymentStateStore + PaymentSecrets + PaymentLocks + Inbox> AllStores for T {}
+trait AllStores:
+    DedupeStore + PaymentStateStore + PaymentSecrets + PaymentLocks + Inbox + Outbox
+{
+}
+impl<T: DedupeStore + PaymentStateStore + PaymentSecrets + PaymentLocks + Inbox + Outbox> AllStores
+    for T
+{
+}
 
 impl Stores {
     /// In-process stores (lost on restart).
     pub fn memory() -> Stores {
+        let states = InMemoryPaymentStates::new();
+        let outbox = states.outbox();
         Stores {
             dedupe: Arc::new(InMemoryDedupeStore::new()),
-            states: Arc::new(InMemoryPaymentStates::new()),
+            states: Arc::new(states),
+            outbox,
             secrets: Arc::new(InMemoryPaymentSecrets::new()),
             locks: Arc::new(LocalPaymentLocks::new()),
             inbox: Arc::new(InMemoryInbox::new()),
@@ -156,7 +172,8 @@ impl Stores {
             states: store.clone(),
             secrets: store.clone(),
             locks: store.clone(),
-            inbox: store,
+            inbox: store.clone(),
+            outbox: store,
             backend,
             closer,
         }
