@@ -169,7 +169,16 @@ pub struct OutboxWorkerBuilder {
     lease: Duration,
     poll_interval: Duration,
     owner: Option<String>,
+    on_report: Option<ReportHook>,
 }
+
+/// Called with every round's [`DeliveryReport`] (for metrics).
+type ReportHook = Arc<dyn Fn(&DeliveryReport) + Send + Sync>;
+
+/// The variable naming where the application receives events.
+pub const HANPAY_EVENTS_URL: &str = "HANPAY_EVENTS_URL";
+/// The variable holding the `whsec_…` secret events are signed with.
+pub const HANPAY_EVENTS_SECRET: &str = "HANPAY_EVENTS_SECRET";
 
 impl std::fmt::Debug for OutboxWorkerBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -242,6 +251,12 @@ impl OutboxWorkerBuilder {
         self
     }
 
+    /// Calls `hook` with the report of every round (delivery attempts for metrics).
+    pub fn on_report(mut self, hook: impl Fn(&DeliveryReport) + Send + Sync + 'static) -> Self {
+        self.on_report = Some(Arc::new(hook));
+        self
+    }
+
     /// Checks the URL and the secret and builds the worker.
     pub fn build(self) -> Result<OutboxWorker, OutboxConfigError> {
         let url = reqwest::Url::parse(&self.url)
@@ -275,6 +290,7 @@ impl OutboxWorkerBuilder {
                 poll_interval: self.poll_interval,
                 owner,
                 wake: Notify::new(),
+                on_report: self.on_report,
             }),
         })
     }
@@ -316,6 +332,7 @@ struct WorkerInner {
     poll_interval: Duration,
     owner: String,
     wake: Notify,
+    on_report: Option<ReportHook>,
 }
 
 /// Delivers the outbox's events; see the [module docs](self). Cheap to clone.
@@ -402,7 +419,33 @@ impl OutboxWorker {
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_secs(1),
             owner: None,
+            on_report: None,
         }
+    }
+
+    /// A worker from [`HANPAY_EVENTS_URL`] and [`HANPAY_EVENTS_SECRET`] as `get` returns them
+    /// (e.g. `|name| std::env::var(name).ok()`): `None` when no URL is set (no events are
+    /// delivered); an error naming the variable when the secret is missing.
+    pub fn from_env_with(
+        outbox: Arc<dyn Outbox>,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<OutboxWorkerBuilder>, OutboxConfigError> {
+        let Some(url) = get(HANPAY_EVENTS_URL).filter(|u| !u.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let secret = get(HANPAY_EVENTS_SECRET)
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| {
+                OutboxConfigError::InvalidSecret(format!(
+                    "{HANPAY_EVENTS_URL} is set but {HANPAY_EVENTS_SECRET} is not (a whsec_… \
+                     secret the application verifies events with)"
+                ))
+            })?;
+        Ok(Some(OutboxWorker::builder(
+            outbox,
+            url.trim(),
+            Secret::new(secret.trim()),
+        )))
     }
 
     /// The outbox delivered from.
@@ -456,6 +499,9 @@ impl OutboxWorker {
                     first_error.get_or_insert(e);
                 }
             }
+        }
+        if let Some(hook) = &inner.on_report {
+            hook(&report);
         }
         match first_error {
             Some(e) => Err(e),
@@ -662,9 +708,27 @@ mod tests {
         .build()
         .unwrap_err();
         assert!(!err.to_string().contains("not*base64"), "{err}");
-        let err = OutboxWorker::builder(outbox, "ftp://shop.example/", Secret::new(secret))
+        let err = OutboxWorker::builder(outbox.clone(), "ftp://shop.example/", Secret::new(secret))
             .build()
             .unwrap_err();
         assert!(matches!(err, OutboxConfigError::InvalidUrl(_)), "{err}");
+
+        let none = OutboxWorker::from_env_with(outbox.clone(), |_| None).unwrap();
+        assert!(none.is_none());
+        let err = OutboxWorker::from_env_with(outbox.clone(), |name| {
+            (name == HANPAY_EVENTS_URL).then(|| "https://shop.example/events".to_owned())
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains(HANPAY_EVENTS_SECRET), "{err}");
+        let built = OutboxWorker::from_env_with(outbox, |name| match name {
+            HANPAY_EVENTS_URL => Some("https://shop.example/events".to_owned()),
+            HANPAY_EVENTS_SECRET => Some(secret.to_owned()),
+            _ => None,
+        })
+        .unwrap()
+        .unwrap()
+        .build()
+        .unwrap();
+        assert!(!format!("{built:?}").contains("MfKQ9r8G"));
     }
 }

@@ -297,7 +297,14 @@ async fn every_event_arrives_once_in_order_and_verified(b: Backend) {
     let db = fresh(b).await;
     let receiver = Receiver::start().await;
     let ids = lifecycles(&db.stores, 5).await;
-    let worker = worker(&db.stores, &receiver.url()).build().unwrap();
+    let counted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = Arc::clone(&counted);
+    let worker = worker(&db.stores, &receiver.url())
+        .on_report(move |r| {
+            count.fetch_add(r.delivered, std::sync::atomic::Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
     assert_eq!(worker.depth().await.unwrap(), 15);
     let first = worker.run_once().await.unwrap();
     assert_eq!(
@@ -308,6 +315,11 @@ async fn every_event_arrives_once_in_order_and_verified(b: Backend) {
     drain(&worker).await;
     assert_all_once_in_order(&receiver, &ids);
     assert_eq!(receiver.deliveries().len(), 15, "nothing was sent twice");
+    assert_eq!(
+        counted.load(std::sync::atomic::Ordering::SeqCst),
+        15,
+        "reported"
+    );
     let body = &receiver.processed()[0];
     let keys: Vec<&str> = body
         .as_object()
