@@ -26,6 +26,8 @@
 //!   [`max_age`](OutboxWorkerBuilder::max_age) (default 3 days), whichever comes first, the
 //!   event is kept as `failed` with its last error; [`OutboxWorker::redeliver`] (or `hanpay
 //!   events redeliver ID`) sends it again with the same id.
+//! - **Retention**: delivered events are deleted after
+//!   [`retention`](OutboxWorkerBuilder::retention) (default 30 days); failed ones stay.
 //! - **Order**: one payment's events are delivered one at a time, in order; a retry holds the
 //!   payment's later events back (a given-up event does not).
 //! - **Several workers** (instances on one PostgreSQL, or a restarted process) share the
@@ -170,10 +172,14 @@ pub struct OutboxWorkerBuilder {
     poll_interval: Duration,
     owner: Option<String>,
     on_report: Option<ReportHook>,
+    retention: Duration,
 }
 
 /// Called with every round's [`DeliveryReport`] (for metrics).
 type ReportHook = Arc<dyn Fn(&DeliveryReport) + Send + Sync>;
+
+/// How often [`OutboxWorker::run`] deletes delivered events past the retention.
+const PRUNE_EVERY: Duration = Duration::from_secs(3_600);
 
 /// The variable naming where the application receives events.
 pub const HANPAY_EVENTS_URL: &str = "HANPAY_EVENTS_URL";
@@ -251,6 +257,13 @@ impl OutboxWorkerBuilder {
         self
     }
 
+    /// How long delivered events are kept before [`run`](OutboxWorker::run) deletes them
+    /// (default 30 days; checked hourly). Failed and pending events are never deleted.
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
     /// Calls `hook` with the report of every round (delivery attempts for metrics).
     pub fn on_report(mut self, hook: impl Fn(&DeliveryReport) + Send + Sync + 'static) -> Self {
         self.on_report = Some(Arc::new(hook));
@@ -291,6 +304,7 @@ impl OutboxWorkerBuilder {
                 owner,
                 wake: Notify::new(),
                 on_report: self.on_report,
+                retention: self.retention,
             }),
         })
     }
@@ -333,6 +347,7 @@ struct WorkerInner {
     owner: String,
     wake: Notify,
     on_report: Option<ReportHook>,
+    retention: Duration,
 }
 
 /// Delivers the outbox's events; see the [module docs](self). Cheap to clone.
@@ -420,6 +435,7 @@ impl OutboxWorker {
             poll_interval: Duration::from_secs(1),
             owner: None,
             on_report: None,
+            retention: Duration::from_secs(30 * 86_400),
         }
     }
 
@@ -516,9 +532,20 @@ impl OutboxWorker {
     pub async fn run<F: Future<Output = ()>>(&self, shutdown: F) {
         let shutdown = shutdown.fuse();
         futures_util::pin_mut!(shutdown);
+        let mut next_prune = tokio::time::Instant::now();
         loop {
             if (&mut shutdown).now_or_never().is_some() {
                 break;
+            }
+            if tokio::time::Instant::now() >= next_prune {
+                next_prune += PRUNE_EVERY;
+                if let Err(e) = self.inner.outbox.prune(self.inner.retention).await {
+                    tracing::warn!(
+                        target: hanpay_core::observe::TARGET,
+                        error = %e,
+                        "outbox prune failed"
+                    );
+                }
             }
             let busy = match self.run_once().await {
                 Ok(report) => report.claimed == self.inner.batch,

@@ -576,6 +576,7 @@ async fn run_stops_cleanly_on_shutdown() {
     let ids = lifecycles(&stores, 2).await;
     let worker = worker(&stores, &receiver.url())
         .poll_interval(Duration::from_secs(3_600))
+        .retention(Duration::ZERO)
         .build()
         .unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -601,7 +602,9 @@ async fn run_stops_cleanly_on_shutdown() {
     task.await.unwrap();
     assert_all_once_in_order(&receiver, &ids);
     let events = stores.outbox.list(&OutboxFilter::default()).await.unwrap();
+    assert_eq!(events.len(), 6);
     assert!(events.iter().all(|e| e.state == OutboxState::Delivered));
+    assert_eq!(stores.outbox.depth().await.unwrap(), 0);
 }
 
 /// Webhooks from the fake PortOne through the pipeline with the outbox on: one event row per

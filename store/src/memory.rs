@@ -690,4 +690,24 @@ impl Outbox for InMemoryOutbox {
         let inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
         Ok(inner.pending.values().map(|s| s.len() as u64).sum())
     }
+
+    async fn prune(&self, retention: Duration) -> Result<u64, StoreError> {
+        let cutoff = crate::model::cutoff(retention);
+        let mut guard = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        let inner = &mut *guard;
+        // Written in order: stop at the first event written after the cutoff.
+        let mut old = Vec::new();
+        for (&n, id) in &inner.order {
+            match inner.rows.get(id) {
+                Some(row) if row.created_at >= cutoff => break,
+                Some(row) if row.state == OutboxState::Delivered => old.push((n, id.clone())),
+                _ => {}
+            }
+        }
+        for (n, id) in &old {
+            inner.order.remove(n);
+            inner.rows.remove(id);
+        }
+        Ok(old.len() as u64)
+    }
 }

@@ -838,4 +838,16 @@ impl Outbox for PgStore {
                 .map_err(self.err("outbox depth"))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+
+    async fn prune(&self, retention: Duration) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM hanpay_outbox WHERE state = 'delivered' \
+             AND created_at < now() - $1 * interval '1 millisecond'",
+        )
+        .bind(millis(retention))
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("outbox prune"))?;
+        Ok(done.rows_affected())
+    }
 }

@@ -836,4 +836,14 @@ impl Outbox for SqliteStore {
                 .map_err(err("outbox depth"))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+
+    async fn prune(&self, retention: Duration) -> Result<u64, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM hanpay_outbox WHERE state = 'delivered' AND created_at < ?1")
+                .bind(now_ms().saturating_sub(millis(retention)))
+                .execute(&self.pool)
+                .await
+                .map_err(err("outbox prune"))?;
+        Ok(done.rows_affected())
+    }
 }

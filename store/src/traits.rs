@@ -194,4 +194,8 @@ pub trait Outbox: Send + Sync {
 
     /// How many events are pending (for metrics).
     async fn depth(&self) -> Result<u64, StoreError>;
+
+    /// Deletes delivered events written more than `retention` ago (pending and failed ones
+    /// stay). Returns how many were deleted.
+    async fn prune(&self, retention: Duration) -> Result<u64, StoreError>;
 }

@@ -82,6 +82,9 @@ pub const CASES: &[(&str, CaseFn)] = &[
     ("outbox_concurrent_claims_hand_out_once", |a, b| {
         Box::pin(outbox_concurrent_claims_hand_out_once(a, b))
     }),
+    ("outbox_prunes_delivered_events_only", |a, b| {
+        Box::pin(outbox_prunes_delivered_events_only(a, b))
+    }),
 ];
 
 /// The result of [`run_all`].
@@ -1081,4 +1084,34 @@ async fn outbox_concurrent_claims_hand_out_once(a: &Stores, b: &Stores) -> CaseR
         ensure(done, || "a holder could not mark its event".into())?;
     }
     deliver_all(b, &key_refs).await
+}
+
+async fn outbox_prunes_delivered_events_only(a: &Stores, b: &Stores) -> CaseResult {
+    let pk = fresh("pay");
+    let events = three_moves(a, &pk).await?;
+    let keys = [pk.as_str()];
+    // First delivered, second given up, third pending.
+    let first = tri!(a.outbox.claim("pruner", LONG, MANY).await);
+    let first = ours(&first, &keys);
+    ensure(first.len() == 1, || format!("claim: {:?}", ids(&first)))?;
+    tri!(a.outbox.mark_delivered(&first[0].lease).await);
+    let second = tri!(a.outbox.claim("pruner", LONG, MANY).await);
+    let second = ours(&second, &keys);
+    ensure(second.len() == 1, || format!("claim: {:?}", ids(&second)))?;
+    tri!(a.outbox.mark_failed(&second[0].lease, "gave up").await);
+    tri!(b.outbox.prune(LONG).await);
+    let still = tri!(b.outbox.event(&events[0].id).await);
+    ensure(still.is_some(), || {
+        "a recent delivered event was pruned".into()
+    })?;
+    tri!(b.outbox.prune(Duration::ZERO).await);
+    let gone = tri!(a.outbox.event(&events[0].id).await);
+    ensure(gone.is_none(), || "an old delivered event was kept".into())?;
+    for id in [&events[1].id, &events[2].id] {
+        let kept = tri!(a.outbox.event(id).await);
+        ensure(kept.is_some(), || {
+            format!("a failed or pending event {id} was pruned")
+        })?;
+    }
+    deliver_all(a, &keys).await
 }

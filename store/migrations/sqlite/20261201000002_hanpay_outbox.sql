@@ -27,3 +27,5 @@ CREATE TABLE hanpay_outbox (
 -- unique index above).
 CREATE INDEX hanpay_outbox_due ON hanpay_outbox (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX hanpay_outbox_state ON hanpay_outbox (state, position);
+-- Pruning delivered events.
+CREATE INDEX hanpay_outbox_created ON hanpay_outbox (state, created_at);
