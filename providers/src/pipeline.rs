@@ -319,7 +319,7 @@ pub struct WebhookPipelineBuilder {
 
 impl WebhookPipelineBuilder {
     /// Writes the events of every applied change to the state store's
-    /// [`Outbox`](crate::store::Outbox), in the same transaction as the change (default off:
+    /// [`Outbox`], in the same transaction as the change (default off:
     /// an application that reacts only through its handler grows no table). One event per
     /// step ([`PaymentEvent::outbox_events`]); deliver them with
     /// [`OutboxWorker`](crate::outbox::OutboxWorker) over [`WebhookPipeline::outbox`].
