@@ -22,6 +22,9 @@
 //! before the PG is answered (its outcome, attempts, first and last seen); an event whose
 //! handler kept failing stays there after the PG gives up, for [`WebhookPipeline::replay`].
 //! Processed rows are pruned by the pipeline after [`WebhookPipelineBuilder::inbox_retention`].
+//! With [`WebhookPipelineBuilder::outbox`] on, each applied change's events (one per step,
+//! [`PaymentEvent::outbox_events`]) are written to the outbox in the same transaction as the
+//! state move: a handler failure or a lost compare-and-set writes none.
 //!
 //! Reconciliation: every event whose trust is not
 //! [`Trust::Signed`](hanpay_core::Trust::Signed), every event without a status, and every event

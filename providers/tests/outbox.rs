@@ -851,7 +851,67 @@ mod through_the_pipeline {
         ));
     }
 
+    /// A handler that fails: the PG gets a 5xx, nothing is moved and no event is written; the
+    /// redelivery moves the state and writes the events once.
+    async fn a_failed_handler_writes_no_event(b: Backend) {
+        let db = fresh(b).await;
+        let setup = Setup::start(&db.url).await;
+        let stores = setup.hanpay.stores().clone();
+        let failing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let flag = Arc::clone(&failing);
+        let pipeline = WebhookPipeline::builder(
+            setup.hanpay.clone(),
+            handler_fn(move |_event: PaymentEvent| {
+                let flag = Arc::clone(&flag);
+                async move {
+                    if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                        return Err::<(), hanpay::HandlerError>("order database down".into());
+                    }
+                    Ok(())
+                }
+            }),
+        )
+        .outbox(true)
+        .build();
+        setup
+            .portone
+            .pay("order-outbox-fail", 12_000, "KRW", "컵", PayMethod::Card)
+            .unwrap();
+        let sent: Vec<String> = setup
+            .portone
+            .webhooks_sent()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let mut received = setup.inbox.wait_for(sent.len(), WAIT).await;
+        received.sort_by_key(|d| {
+            let id = d.headers["webhook-id"].to_str().unwrap().to_owned();
+            sent.iter().position(|s| *s == id)
+        });
+        for delivery in &received {
+            let outcome = pipeline.process("portone", &delivery.request()).await;
+            assert_eq!(outcome.http_status(), 500, "{:?}", outcome.body());
+        }
+        assert!(events_of(&stores, "order-outbox-fail").await.is_empty());
+        assert_eq!(stores.outbox.depth().await.unwrap(), 0);
+
+        failing.store(false, std::sync::atomic::Ordering::SeqCst);
+        for delivery in &received {
+            let outcome = pipeline.process("portone", &delivery.request()).await;
+            assert_eq!(outcome.http_status(), 200, "{:?}", outcome.body());
+        }
+        let events = events_of(&stores, "order-outbox-fail").await;
+        assert_eq!(
+            events.last().map(|e| (e.0.as_str(), e.2)),
+            Some(("payment.paid", PaymentStatus::Paid)),
+            "{events:?}"
+        );
+        let ids: HashSet<i64> = events.iter().map(|e| e.3).collect();
+        assert_eq!(ids.len(), events.len(), "one row per step: {events:?}");
+    }
+
     each_backend!(
+        a_failed_handler_writes_no_event,
         portone_webhooks_become_one_event_per_step,
         an_observed_pg_answer_writes_its_events_once,
     );
