@@ -1,10 +1,13 @@
-//! `hanpay db migrate`, `hanpay events list|replay`, `hanpay reconcile`: the durable webhook
-//! state named by `HANPAY_DATABASE_URL`.
+//! `hanpay db migrate`, `hanpay events list|replay|outbox|redeliver`, `hanpay reconcile`: the
+//! durable webhook state named by `HANPAY_DATABASE_URL`.
 
 use std::process::Stdio;
 use std::time::Duration;
 
-use hanpay::store::{DatabaseUrl, InboxEntry, InboxFilter, OpenOptions, Stores};
+use hanpay::store::{
+    DatabaseUrl, InboxEntry, InboxFilter, OpenOptions, OutboxEvent, OutboxFilter, OutboxState,
+    Stores,
+};
 use hanpay::{handler_fn, HandlerError, Hanpay, PaymentEvent, Reconciler, WebhookPipeline};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -180,4 +183,77 @@ pub async fn reconcile(
     }
     reconciler.run().await;
     Ok(String::new())
+}
+
+fn outbox_line(e: &OutboxEvent) -> String {
+    let created = e.created_at.format(&Rfc3339).unwrap_or_default();
+    let status = match e.event.old_status {
+        Some(old) => format!("{old}->{}", e.event.new_status),
+        None => format!("->{}", e.event.new_status),
+    };
+    let state = match (e.state, &e.last_error) {
+        (OutboxState::Delivered, _) | (_, None) => e.state.to_string(),
+        (state, Some(error)) => format!("{state}: {error}"),
+    };
+    format!(
+        "{:<36}  {created}  {:<26}  {:<12}  {:<24}  {:<4}  {:<32}  {:>3}  {state}\n",
+        e.event.id,
+        e.event.event_type,
+        e.event.provider,
+        e.event.payment_key,
+        e.sequence,
+        status,
+        e.attempts,
+    )
+}
+
+/// `hanpay events outbox [--failed|--pending]`.
+pub async fn outbox(failed: bool, pending: bool, limit: usize) -> Result<String, String> {
+    let stores = stores().await?;
+    let state = match (failed, pending) {
+        (true, _) => Some(OutboxState::Failed),
+        (false, true) => Some(OutboxState::Pending),
+        (false, false) => None,
+    };
+    let events = stores
+        .outbox
+        .list(&OutboxFilter {
+            state,
+            limit,
+            ..OutboxFilter::default()
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = format!(
+        "{:<36}  {:<25}  {:<26}  {:<12}  {:<24}  {:<4}  {:<32}  {:>3}  STATE\n",
+        "ID", "CREATED", "TYPE", "PROVIDER", "PAYMENT", "SEQ", "STATUS", "TRY"
+    );
+    for e in &events {
+        out.push_str(&outbox_line(e));
+    }
+    let depth = stores.outbox.depth().await.map_err(|e| e.to_string())?;
+    out.push_str(&format!(
+        "{} event(s), {depth} pending in all\n",
+        events.len()
+    ));
+    Ok(out)
+}
+
+/// `hanpay events redeliver EVENT_ID`.
+pub async fn redeliver(id: &str) -> Result<String, String> {
+    let stores = stores().await?;
+    if stores
+        .outbox
+        .redeliver(id)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(format!(
+            "{id}: pending again; the delivering worker (hanpay serve) sends it at its next round\n"
+        ));
+    }
+    match stores.outbox.event(id).await.map_err(|e| e.to_string())? {
+        Some(_) => Err(format!("{id} is already pending delivery\n")),
+        None => Err(format!("no event {id} in the outbox\n")),
+    }
 }

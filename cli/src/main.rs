@@ -9,6 +9,8 @@
 //! hanpay db migrate                                   # HANPAY_DATABASE_URL
 //! hanpay events list [--failed] [--provider P] [--since T]
 //! hanpay events replay ID|--all-failed (--exec CMD | --no-handler)
+//! hanpay events outbox [--failed] [--pending] [--limit N]   # events out (to HANPAY_EVENTS_URL)
+//! hanpay events redeliver EVENT_ID
 //! hanpay reconcile [--once] [--unchanged-for SECS] (--exec CMD | --no-handler)
 //! hanpay serve [--listen ADDR] [--config FILE] [--print-openapi]   # HANPAY_API_KEYS, …
 //! ```
@@ -169,6 +171,23 @@ enum EventsCommand {
         all_failed: bool,
         #[command(flatten)]
         handler: HandlerArgs,
+    },
+    /// List the outbox: the events applied changes produced for the application, newest first.
+    Outbox {
+        /// Only those given up (kept until redelivered).
+        #[arg(long, conflicts_with = "pending")]
+        failed: bool,
+        /// Only those not delivered yet.
+        #[arg(long)]
+        pending: bool,
+        /// At most N.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Send an outbox event again (same id), at the next round of the delivering worker.
+    Redeliver {
+        /// The event's id (`evt_…`, from `events outbox`).
+        event_id: String,
     },
 }
 
@@ -412,6 +431,12 @@ async fn main() -> ExitCode {
                 all_failed: _,
                 handler,
             } => finish(events::replay(id, handler.handler()).await),
+            EventsCommand::Outbox {
+                failed,
+                pending,
+                limit,
+            } => finish(events::outbox(failed, pending, limit).await),
+            EventsCommand::Redeliver { event_id } => finish(events::redeliver(&event_id).await),
         },
         Command::Reconcile {
             once,

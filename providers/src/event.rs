@@ -20,7 +20,9 @@
 //! so the shop can run the order actions it missed, in order.
 
 use hanpay_core::{Money, Payment, PaymentStatus, ProviderId, WebhookEventKind};
+use hanpay_store::NewEvent;
 use serde::Serialize;
+use time::OffsetDateTime;
 
 /// What a shop should do with its order after a payment event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -174,10 +176,255 @@ impl PaymentEvent {
     }
 }
 
+/// The type of an event written to the outbox, one per applied step (see
+/// [`PaymentEvent::outbox_events`]):
+///
+/// | Step | Type |
+/// | --- | --- |
+/// | → `Paid` from `WaitingForDeposit`, or a deposit event | `virtual_account.deposited` |
+/// | → `Paid` otherwise | `payment.paid` |
+/// | → `PartiallyCanceled` | `payment.partially_canceled` |
+/// | → `Canceled` | `payment.canceled` |
+/// | → `Failed` | `payment.failed` |
+/// | → `Expired` | `payment.expired` |
+/// | → `WaitingForDeposit` (not from `Paid`) | `virtual_account.issued` |
+/// | anything else (e.g. `Ready` → `Pending`, a reversed deposit) | `payment.status_changed` |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
+pub enum EventType {
+    /// `payment.paid`.
+    #[serde(rename = "payment.paid")]
+    PaymentPaid,
+    /// `payment.partially_canceled`.
+    #[serde(rename = "payment.partially_canceled")]
+    PaymentPartiallyCanceled,
+    /// `payment.canceled`.
+    #[serde(rename = "payment.canceled")]
+    PaymentCanceled,
+    /// `payment.failed`.
+    #[serde(rename = "payment.failed")]
+    PaymentFailed,
+    /// `payment.expired`.
+    #[serde(rename = "payment.expired")]
+    PaymentExpired,
+    /// `virtual_account.issued`.
+    #[serde(rename = "virtual_account.issued")]
+    VirtualAccountIssued,
+    /// `virtual_account.deposited`.
+    #[serde(rename = "virtual_account.deposited")]
+    VirtualAccountDeposited,
+    /// `payment.status_changed`.
+    #[serde(rename = "payment.status_changed")]
+    PaymentStatusChanged,
+}
+
+impl EventType {
+    /// The type's name (`payment.paid`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::PaymentPaid => "payment.paid",
+            EventType::PaymentPartiallyCanceled => "payment.partially_canceled",
+            EventType::PaymentCanceled => "payment.canceled",
+            EventType::PaymentFailed => "payment.failed",
+            EventType::PaymentExpired => "payment.expired",
+            EventType::VirtualAccountIssued => "virtual_account.issued",
+            EventType::VirtualAccountDeposited => "virtual_account.deposited",
+            EventType::PaymentStatusChanged => "payment.status_changed",
+        }
+    }
+
+    /// The table in [`EventType`]'s documentation.
+    pub fn for_step(
+        from: Option<PaymentStatus>,
+        to: PaymentStatus,
+        kind: &WebhookEventKind,
+    ) -> EventType {
+        use PaymentStatus::*;
+        match (from, to) {
+            (Some(WaitingForDeposit), Paid) => EventType::VirtualAccountDeposited,
+            (_, Paid) if matches!(kind, WebhookEventKind::DepositReceived) => {
+                EventType::VirtualAccountDeposited
+            }
+            (_, Paid) => EventType::PaymentPaid,
+            (_, PartiallyCanceled) => EventType::PaymentPartiallyCanceled,
+            (_, Canceled) => EventType::PaymentCanceled,
+            (_, Failed) => EventType::PaymentFailed,
+            (_, Expired) => EventType::PaymentExpired,
+            (Some(Paid), WaitingForDeposit) => EventType::PaymentStatusChanged,
+            (_, WaitingForDeposit) => EventType::VirtualAccountIssued,
+            _ => EventType::PaymentStatusChanged,
+        }
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A new event id: `evt_` and 32 random hex digits (the same on every delivery attempt).
+pub fn new_event_id() -> String {
+    format!("evt_{}", uuid::Uuid::new_v4().simple())
+}
+
+impl PaymentEvent {
+    /// The outbox events of this change, one per step ([`steps`](Self::steps)), typed by
+    /// [`EventType::for_step`], each with a new id. `amount` is the payment's total; the
+    /// `balance` of the last step is the PG's, that of a step into `Paid` passed on the way
+    /// is the total (nothing was canceled yet), and other passed steps carry none.
+    pub fn outbox_events(&self, occurred_at: OffsetDateTime) -> Vec<NewEvent> {
+        let steps = self.steps();
+        let last = steps.len().saturating_sub(1);
+        steps
+            .into_iter()
+            .enumerate()
+            .map(|(i, (from, to))| {
+                // Only the last step is what the event's kind reported.
+                let kind = if i == last {
+                    self.kind.clone()
+                } else {
+                    WebhookEventKind::PaymentStatusChanged
+                };
+                let balance = if i == last {
+                    self.balance.clone()
+                } else if to == PaymentStatus::Paid {
+                    self.total.clone()
+                } else {
+                    None
+                };
+                NewEvent {
+                    id: new_event_id(),
+                    event_type: EventType::for_step(from, to, &kind).as_str().to_owned(),
+                    provider: self.provider.clone(),
+                    payment_key: self.payment_key.clone(),
+                    order_id: self.order_id.clone(),
+                    old_status: from,
+                    new_status: to,
+                    amount: self.total.clone(),
+                    balance,
+                    occurred_at,
+                }
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use PaymentStatus::*;
+
+    #[test]
+    fn event_types_per_step() {
+        let change = WebhookEventKind::PaymentStatusChanged;
+        let deposit = WebhookEventKind::DepositReceived;
+        let cases = [
+            (None, Paid, &change, "payment.paid"),
+            (Some(Pending), Paid, &change, "payment.paid"),
+            (
+                Some(WaitingForDeposit),
+                Paid,
+                &change,
+                "virtual_account.deposited",
+            ),
+            (None, Paid, &deposit, "virtual_account.deposited"),
+            (None, WaitingForDeposit, &change, "virtual_account.issued"),
+            (
+                Some(Pending),
+                WaitingForDeposit,
+                &change,
+                "virtual_account.issued",
+            ),
+            (
+                Some(Paid),
+                WaitingForDeposit,
+                &deposit,
+                "payment.status_changed",
+            ),
+            (
+                Some(Paid),
+                PartiallyCanceled,
+                &change,
+                "payment.partially_canceled",
+            ),
+            (
+                Some(PartiallyCanceled),
+                PartiallyCanceled,
+                &change,
+                "payment.partially_canceled",
+            ),
+            (Some(Paid), Canceled, &change, "payment.canceled"),
+            (Some(Ready), Failed, &change, "payment.failed"),
+            (Some(WaitingForDeposit), Expired, &change, "payment.expired"),
+            (Some(Ready), Pending, &change, "payment.status_changed"),
+        ];
+        for (old, new, kind, name) in cases {
+            let t = EventType::for_step(old, new, kind);
+            assert_eq!(t.as_str(), name, "{old:?} -> {new}");
+            assert_eq!(
+                serde_json::to_value(t).ok(),
+                Some(serde_json::Value::String(name.into()))
+            );
+        }
+    }
+
+    #[test]
+    fn one_outbox_event_per_step() {
+        let event = PaymentEvent {
+            provider: ProviderId::from_static("tosspayments"),
+            dedupe_id: "d".into(),
+            kind: WebhookEventKind::PaymentStatusChanged,
+            payment_key: "pk".into(),
+            order_id: Some("order-1".into()),
+            old_status: None,
+            new_status: Canceled,
+            skipped: vec![WaitingForDeposit, Paid],
+            total: Some(Money::krw(10_000)),
+            balance: Some(Money::krw(0)),
+            canceled: Some(Money::krw(10_000)),
+            reconciled: true,
+            trust: "signed",
+            action: OrderAction::CancelOrder,
+            actions: vec![],
+            payment: None,
+        };
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let events = event.outbox_events(at);
+        let got: Vec<(&str, Option<PaymentStatus>, PaymentStatus, Option<i64>)> = events
+            .iter()
+            .map(|e| {
+                (
+                    e.event_type.as_str(),
+                    e.old_status,
+                    e.new_status,
+                    e.balance.as_ref().map(Money::minor_units),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("virtual_account.issued", None, WaitingForDeposit, None),
+                (
+                    "virtual_account.deposited",
+                    Some(WaitingForDeposit),
+                    Paid,
+                    Some(10_000)
+                ),
+                ("payment.canceled", Some(Paid), Canceled, Some(0)),
+            ]
+        );
+        let mut ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+        assert!(ids
+            .iter()
+            .all(|id| id.starts_with("evt_") && id.len() == 36));
+        ids.dedup();
+        assert_eq!(ids.len(), 3);
+        assert!(events.iter().all(|e| e.amount == Some(Money::krw(10_000))
+            && e.occurred_at == at
+            && e.order_id.as_deref() == Some("order-1")));
+    }
 
     #[test]
     fn the_documented_table() {

@@ -11,6 +11,9 @@
 //!   your [`WebhookHandler`] → the answer the PG expects.
 //! - [`checkout`]: confirm errors a storefront can act on; [`event`]: the PG event → order
 //!   action table.
+//! - [`outbox`]: every applied change as an event (`payment.paid`, …) in a durable outbox,
+//!   written with the change ([`WebhookPipelineBuilder::outbox`]) and delivered signed with
+//!   Standard Webhooks by an [`OutboxWorker`].
 //! - `axum` feature: [`axum::webhook_router`] serving `POST /webhooks/{provider}`.
 //!
 //! - [`plugins()`]: the PGs compiled in, one feature-gated line each; each PG crate owns its
@@ -41,6 +44,8 @@ pub mod axum;
 pub mod checkout;
 pub mod config;
 pub mod event;
+pub mod observe;
+pub mod outbox;
 pub mod pipeline;
 pub mod plugins;
 pub mod reconcile;
@@ -51,7 +56,9 @@ pub mod store;
 
 pub use checkout::CheckoutError;
 pub use config::{ConfigError, HanpayConfig, ProviderSettings, PORTONE, TOSSPAYMENTS};
-pub use event::{OrderAction, PaymentEvent};
+pub use event::{EventType, OrderAction, PaymentEvent};
+pub use observe::ObserveError;
+pub use outbox::{OutboxWorker, OutboxWorkerBuilder};
 pub use pipeline::{
     handler_fn, Endpoint, HandlerError, WebhookAnswer, WebhookHandler, WebhookOutcome,
     WebhookPipeline, WebhookPipelineBuilder,

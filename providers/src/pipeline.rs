@@ -22,6 +22,9 @@
 //! before the PG is answered (its outcome, attempts, first and last seen); an event whose
 //! handler kept failing stays there after the PG gives up, for [`WebhookPipeline::replay`].
 //! Processed rows are pruned by the pipeline after [`WebhookPipelineBuilder::inbox_retention`].
+//! With [`WebhookPipelineBuilder::outbox`] on, each applied change's events (one per step,
+//! [`PaymentEvent::outbox_events`]) are written to the outbox in the same transaction as the
+//! state move: a handler failure or a lost compare-and-set writes none.
 //!
 //! Reconciliation: every event whose trust is not
 //! [`Trust::Signed`](hanpay_core::Trust::Signed), every event without a status, and every event
@@ -61,7 +64,7 @@ use time::OffsetDateTime;
 use crate::event::{OrderAction, PaymentEvent};
 use crate::registry::{Gateway, Hanpay};
 use crate::store::{
-    Backend, Claim, DedupeKey, DedupeStore, IgnoredEvent, Inbox, InboxOutcome, InboxRecord,
+    Backend, Claim, DedupeKey, DedupeStore, IgnoredEvent, Inbox, InboxOutcome, InboxRecord, Outbox,
     PaymentLocks, PaymentState, PaymentStateStore, StoreError,
 };
 
@@ -314,9 +317,20 @@ pub struct WebhookPipelineBuilder {
     dedupe_margin: Duration,
     lease: Duration,
     inbox_retention: Option<Duration>,
+    outbox: bool,
 }
 
 impl WebhookPipelineBuilder {
+    /// Writes the events of every applied change to the state store's
+    /// [`Outbox`], in the same transaction as the change (default off:
+    /// an application that reacts only through its handler grows no table). One event per
+    /// step ([`PaymentEvent::outbox_events`]); deliver them with
+    /// [`OutboxWorker`](crate::outbox::OutboxWorker) over [`WebhookPipeline::outbox`].
+    pub fn outbox(mut self, enabled: bool) -> Self {
+        self.outbox = enabled;
+        self
+    }
+
     /// Where processed deliveries are remembered (default: the [`Hanpay`]'s
     /// [`Stores`](crate::store::Stores)).
     pub fn dedupe_store(mut self, store: Arc<dyn DedupeStore>) -> Self {
@@ -391,6 +405,7 @@ impl WebhookPipelineBuilder {
                 lease: self.lease,
                 inbox_retention,
                 recorded: AtomicU64::new(0),
+                outbox: self.outbox,
             }),
         }
     }
@@ -410,6 +425,7 @@ struct PipelineInner {
     inbox: Arc<dyn Inbox>,
     inbox_retention: Duration,
     recorded: AtomicU64,
+    outbox: bool,
 }
 
 /// Receives webhooks for every provider of a [`Hanpay`]. Cheap to clone.
@@ -496,7 +512,19 @@ impl WebhookPipeline {
             dedupe_margin: Duration::from_secs(86_400),
             lease: Duration::from_secs(60),
             inbox_retention: None,
+            outbox: false,
         }
+    }
+
+    /// Whether applied changes write outbox events ([`WebhookPipelineBuilder::outbox`]).
+    pub fn writes_events(&self) -> bool {
+        self.inner.outbox
+    }
+
+    /// The outbox the events are written to: the [`Hanpay`]'s stores' (with a custom
+    /// [`state_store`](WebhookPipelineBuilder::state_store), use that store's outbox instead).
+    pub fn outbox(&self) -> Arc<dyn Outbox> {
+        Arc::clone(&self.inner.hanpay.stores().outbox)
     }
 
     /// The facade this pipeline serves.
@@ -870,6 +898,7 @@ impl WebhookPipeline {
             if let Err(e) = self.inner.handler.handle(&payment_event).await {
                 return failed(FailedStage::Handler, e.to_string());
             }
+            let occurred_at = event.occurred_at.unwrap_or_else(OffsetDateTime::now_utc);
             let state = PaymentState {
                 provider: provider.clone(),
                 payment_key: payment_key.clone(),
@@ -878,9 +907,15 @@ impl WebhookPipeline {
                 total: payment_event.total.clone(),
                 balance: payment_event.balance.clone(),
                 canceled: payment_event.canceled.clone(),
-                updated_at: event.occurred_at.unwrap_or_else(OffsetDateTime::now_utc),
+                updated_at: occurred_at,
             };
-            match states.compare_and_set(old, state).await {
+            // The change's events commit with it, or not at all.
+            let events = if self.inner.outbox {
+                payment_event.outbox_events(occurred_at)
+            } else {
+                Vec::new()
+            };
+            match states.compare_and_set_with_events(old, state, events).await {
                 Ok(true) => return WebhookOutcome::Processed(Box::new(payment_event)),
                 Ok(false) => {
                     attempts += 1;

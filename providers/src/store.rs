@@ -1,5 +1,5 @@
 //! The webhook state stores, from [`hanpay_store`]: [`DedupeStore`], [`PaymentStateStore`],
-//! [`PaymentSecrets`](crate::PaymentSecrets), [`PaymentLocks`] and [`Inbox`], on memory,
+//! [`PaymentSecrets`](crate::PaymentSecrets), [`PaymentLocks`], [`Inbox`] and [`Outbox`], on memory,
 //! SQLite (feature `sqlite`, default) or PostgreSQL (feature `postgres`), chosen by
 //! [`DatabaseUrl`] (`HANPAY_DATABASE_URL` / `database_url`).
 
@@ -9,6 +9,9 @@ pub use hanpay_store::{
     InboxOutcome, InboxRecord, LocalPaymentLocks, OpenOptions, PaymentGuard, PaymentLocks,
     PaymentState, PaymentStateStore, StalePayment, StoreError, Stores, UrlError,
     RECONCILED_STATUSES,
+};
+pub use hanpay_store::{
+    ClaimedEvent, InMemoryOutbox, Lease, NewEvent, Outbox, OutboxEvent, OutboxFilter, OutboxState,
 };
 /// Answers of `POST` requests by idempotency key (`hanpay serve`).
 pub use hanpay_store::{Begin, IdempotencyStore, InMemoryIdempotency, StoredResponse};

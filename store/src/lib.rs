@@ -3,7 +3,9 @@
 //! Durable webhook state for hanpay: which deliveries were processed ([`DedupeStore`]), the
 //! last status applied per payment ([`PaymentStateStore`]), per-payment secrets
 //! ([`PaymentSecrets`]), one payment's events serialised ([`PaymentLocks`]), and every verified
-//! delivery ([`Inbox`]). One implementation per backend, each implementing all five:
+//! delivery ([`Inbox`]), and the events applied changes produce, to deliver ([`Outbox`],
+//! written in the same transaction as the change). One implementation per backend, each
+//! implementing all six:
 //!
 //! | URL (`HANPAY_DATABASE_URL`) | Backend | Promises |
 //! | --- | --- | --- |
@@ -34,6 +36,7 @@ pub mod inbox;
 mod lock;
 pub mod memory;
 mod model;
+pub mod outbox;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -49,12 +52,14 @@ pub use inbox::{InboxEntry, InboxFilter, InboxOutcome, InboxRecord};
 pub use lock::{HeldLock, LocalPaymentLocks, PaymentGuard};
 pub use memory::InMemoryIdempotency;
 pub use memory::{
-    InMemoryDedupeStore, InMemoryInbox, InMemoryPaymentSecrets, InMemoryPaymentStates,
+    InMemoryDedupeStore, InMemoryInbox, InMemoryOutbox, InMemoryPaymentSecrets,
+    InMemoryPaymentStates,
 };
 pub use model::{
     Claim, DedupeKey, IgnoredEvent, PaymentState, SavedSecret, StalePayment, RECONCILED_STATUSES,
 };
-pub use traits::{DedupeStore, Inbox, PaymentLocks, PaymentSecrets, PaymentStateStore};
+pub use outbox::{ClaimedEvent, Lease, NewEvent, OutboxEvent, OutboxFilter, OutboxState};
+pub use traits::{DedupeStore, Inbox, Outbox, PaymentLocks, PaymentSecrets, PaymentStateStore};
 pub use url::{Backend, DatabaseUrl, UrlError};
 
 /// How [`Stores::open`] connects.
@@ -115,6 +120,8 @@ pub struct Stores {
     pub inbox: Arc<dyn Inbox>,
     /// Answers of `POST` requests by idempotency key (`hanpay serve`).
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// The events applied changes produced, to deliver (written by `states`).
+    pub outbox: Arc<dyn Outbox>,
     backend: Backend,
     closer: Closer,
 }
@@ -138,11 +145,23 @@ enum Closer {
 
 /// A store of every kind.
 trait AllStores:
-    DedupeStore + PaymentStateStore + PaymentSecrets + PaymentLocks + Inbox + IdempotencyStore
+    DedupeStore
+    + PaymentStateStore
+    + PaymentSecrets
+    + PaymentLocks
+    + Inbox
+    + Outbox
+    + IdempotencyStore
 {
 }
 impl<
-        T: DedupeStore + PaymentStateStore + PaymentSecrets + PaymentLocks + Inbox + IdempotencyStore,
+        T: DedupeStore
+            + PaymentStateStore
+            + PaymentSecrets
+            + PaymentLocks
+            + Inbox
+            + Outbox
+            + IdempotencyStore,
     > AllStores for T
 {
 }
@@ -150,9 +169,12 @@ impl<
 impl Stores {
     /// In-process stores (lost on restart).
     pub fn memory() -> Stores {
+        let states = InMemoryPaymentStates::new();
+        let outbox = states.outbox();
         Stores {
             dedupe: Arc::new(InMemoryDedupeStore::new()),
-            states: Arc::new(InMemoryPaymentStates::new()),
+            states: Arc::new(states),
+            outbox,
             secrets: Arc::new(InMemoryPaymentSecrets::new()),
             locks: Arc::new(LocalPaymentLocks::new()),
             inbox: Arc::new(InMemoryInbox::new()),
@@ -170,7 +192,8 @@ impl Stores {
             secrets: store.clone(),
             locks: store.clone(),
             idempotency: store.clone(),
-            inbox: store,
+            inbox: store.clone(),
+            outbox: store,
             backend,
             closer,
         }

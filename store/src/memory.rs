@@ -2,7 +2,7 @@
 //! two processes never see each other's state; building a pipeline on them logs a warning.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hanpay_core::{async_trait, PaymentStatus, ProviderId, Secret};
@@ -12,7 +12,8 @@ use crate::inbox::{InboxEntry, InboxFilter, InboxOutcome, InboxRecord};
 use crate::model::{
     Claim, DedupeKey, IgnoredEvent, PaymentState, SavedSecret, StalePayment, RECONCILED_STATUSES,
 };
-use crate::traits::{DedupeStore, Inbox, PaymentSecrets, PaymentStateStore};
+use crate::outbox::{clip, ClaimedEvent, Lease, NewEvent, OutboxEvent, OutboxFilter, OutboxState};
+use crate::traits::{DedupeStore, Inbox, Outbox, PaymentSecrets, PaymentStateStore};
 use crate::StoreError;
 
 /// `now + d`, or a century from now when that overflows ("forever" in practice).
@@ -154,16 +155,24 @@ impl PaymentRow {
     }
 }
 
-/// An in-process [`PaymentStateStore`].
+/// An in-process [`PaymentStateStore`], with its [`InMemoryOutbox`] (the events of a move are
+/// appended under the same lock as the move).
 #[derive(Debug, Default)]
 pub struct InMemoryPaymentStates {
     inner: Mutex<HashMap<(ProviderId, String), PaymentRow>>,
+    outbox: Arc<InMemoryOutbox>,
 }
 
 impl InMemoryPaymentStates {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The outbox [`compare_and_set_with_events`](PaymentStateStore::compare_and_set_with_events)
+    /// writes to.
+    pub fn outbox(&self) -> Arc<InMemoryOutbox> {
+        Arc::clone(&self.outbox)
     }
 }
 
@@ -186,10 +195,11 @@ impl PaymentStateStore for InMemoryPaymentStates {
             }))
     }
 
-    async fn compare_and_set(
+    async fn compare_and_set_with_events(
         &self,
         expected: Option<PaymentStatus>,
         state: PaymentState,
+        events: Vec<NewEvent>,
     ) -> Result<bool, StoreError> {
         let now = Instant::now();
         let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
@@ -198,6 +208,23 @@ impl PaymentStateStore for InMemoryPaymentStates {
             .or_insert_with(|| PaymentRow::new(now));
         if row.state.as_ref().map(|s| s.status) != expected {
             return Ok(false);
+        }
+        // Both locks held: the events and the move are seen together or not at all.
+        if !events.is_empty() {
+            let mut outbox = self
+                .outbox
+                .inner
+                .lock()
+                .map_err(|_| StoreError::poisoned())?;
+            if let Some(taken) = events.iter().find(|e| outbox.rows.contains_key(&e.id)) {
+                return Err(StoreError::new(format!(
+                    "outbox: event id {} already exists",
+                    taken.id
+                )));
+            }
+            for event in events {
+                outbox.insert(event);
+            }
         }
         if state.order_id.is_some() {
             row.order_id.clone_from(&state.order_id);
@@ -448,6 +475,240 @@ impl Inbox for InMemoryInbox {
             }
         }
         Ok(deleted)
+    }
+}
+
+#[derive(Debug, Default)]
+struct OutboxInner {
+    rows: HashMap<String, OutboxEvent>,
+    /// Write order → id (for listing newest first).
+    order: BTreeMap<u64, String>,
+    next: u64,
+    /// The last sequence per payment.
+    sequences: HashMap<(ProviderId, String), i64>,
+    /// The pending events' sequences per payment: the first one is the only one claimable.
+    pending: HashMap<(ProviderId, String), BTreeMap<i64, String>>,
+}
+
+impl OutboxInner {
+    fn insert(&mut self, event: NewEvent) {
+        let payment = (event.provider.clone(), event.payment_key.clone());
+        let sequence = self.sequences.entry(payment.clone()).or_insert(0);
+        *sequence = sequence.saturating_add(1);
+        let sequence = *sequence;
+        let now = OffsetDateTime::now_utc();
+        self.pending
+            .entry(payment)
+            .or_default()
+            .insert(sequence, event.id.clone());
+        self.next += 1;
+        self.order.insert(self.next, event.id.clone());
+        self.rows.insert(
+            event.id.clone(),
+            OutboxEvent {
+                event,
+                sequence,
+                attempts: 0,
+                next_attempt_at: now,
+                state: OutboxState::Pending,
+                last_error: None,
+                lease_owner: None,
+                lease_expires_at: None,
+                created_at: now,
+            },
+        );
+    }
+
+    /// The leased row, if `lease` is still its latest claim and it is pending.
+    fn held(&mut self, lease: &Lease) -> Option<&mut OutboxEvent> {
+        self.rows.get_mut(&lease.event_id).filter(|row| {
+            row.state == OutboxState::Pending
+                && row.attempts == lease.attempt
+                && row.lease_owner.as_deref() == Some(lease.owner.as_str())
+        })
+    }
+
+    fn leave_pending(&mut self, id: &str) {
+        let Some(row) = self.rows.get(id) else {
+            return;
+        };
+        let payment = (row.event.provider.clone(), row.event.payment_key.clone());
+        if let Some(seqs) = self.pending.get_mut(&payment) {
+            seqs.remove(&row.sequence);
+            if seqs.is_empty() {
+                self.pending.remove(&payment);
+            }
+        }
+    }
+}
+
+/// `now + d` for wall-clock times, saturating at a century.
+fn wall_later(now: OffsetDateTime, d: Duration) -> OffsetDateTime {
+    let d = d.min(Duration::from_secs(100 * 365 * 86_400));
+    time::Duration::try_from(d)
+        .ok()
+        .and_then(|d| now.checked_add(d))
+        .unwrap_or(now)
+}
+
+/// An in-process [`Outbox`] (lost on restart). Get the one a state store writes to with
+/// [`InMemoryPaymentStates::outbox`].
+#[derive(Debug, Default)]
+pub struct InMemoryOutbox {
+    inner: Mutex<OutboxInner>,
+}
+
+#[async_trait]
+impl Outbox for InMemoryOutbox {
+    async fn claim(
+        &self,
+        owner: &str,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<ClaimedEvent>, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let mut guard = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        let inner = &mut *guard;
+        let mut due: Vec<(OffsetDateTime, i64, String)> = inner
+            .pending
+            .values()
+            .filter_map(|seqs| seqs.values().next())
+            .filter_map(|id| inner.rows.get(id))
+            .filter(|row| {
+                row.next_attempt_at <= now && row.lease_expires_at.map_or(true, |t| t <= now)
+            })
+            .map(|row| (row.next_attempt_at, row.sequence, row.event.id.clone()))
+            .collect();
+        due.sort();
+        let mut claimed = Vec::new();
+        for (_, _, id) in due.into_iter().take(limit) {
+            if let Some(row) = inner.rows.get_mut(&id) {
+                row.attempts = row.attempts.saturating_add(1);
+                row.lease_owner = Some(owner.to_owned());
+                row.lease_expires_at = Some(wall_later(now, lease));
+                claimed.push(ClaimedEvent {
+                    lease: Lease {
+                        event_id: id,
+                        owner: owner.to_owned(),
+                        attempt: row.attempts,
+                    },
+                    event: row.clone(),
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn mark_delivered(&self, lease: &Lease) -> Result<bool, StoreError> {
+        let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        let Some(row) = inner.held(lease) else {
+            return Ok(false);
+        };
+        row.state = OutboxState::Delivered;
+        row.lease_expires_at = None;
+        row.last_error = None;
+        inner.leave_pending(&lease.event_id);
+        Ok(true)
+    }
+
+    async fn schedule_retry(
+        &self,
+        lease: &Lease,
+        delay: Duration,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        let Some(row) = inner.held(lease) else {
+            return Ok(false);
+        };
+        row.next_attempt_at = wall_later(now, delay);
+        row.lease_expires_at = None;
+        row.last_error = Some(clip(error));
+        Ok(true)
+    }
+
+    async fn mark_failed(&self, lease: &Lease, error: &str) -> Result<bool, StoreError> {
+        let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        let Some(row) = inner.held(lease) else {
+            return Ok(false);
+        };
+        row.state = OutboxState::Failed;
+        row.lease_expires_at = None;
+        row.last_error = Some(clip(error));
+        inner.leave_pending(&lease.event_id);
+        Ok(true)
+    }
+
+    async fn list(&self, filter: &OutboxFilter) -> Result<Vec<OutboxEvent>, StoreError> {
+        let inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        let limit = if filter.limit == 0 {
+            usize::MAX
+        } else {
+            filter.limit
+        };
+        Ok(inner
+            .order
+            .values()
+            .rev()
+            .filter_map(|id| inner.rows.get(id))
+            .filter(|e| filter.accepts(e))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn event(&self, id: &str) -> Result<Option<OutboxEvent>, StoreError> {
+        let inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        Ok(inner.rows.get(id).cloned())
+    }
+
+    async fn redeliver(&self, id: &str) -> Result<bool, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let mut guard = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        let inner = &mut *guard;
+        let Some(row) = inner.rows.get_mut(id) else {
+            return Ok(false);
+        };
+        if row.state == OutboxState::Pending {
+            return Ok(false);
+        }
+        row.state = OutboxState::Pending;
+        row.attempts = 0;
+        row.next_attempt_at = now;
+        row.lease_owner = None;
+        row.lease_expires_at = None;
+        inner
+            .pending
+            .entry((row.event.provider.clone(), row.event.payment_key.clone()))
+            .or_default()
+            .insert(row.sequence, id.to_owned());
+        Ok(true)
+    }
+
+    async fn depth(&self) -> Result<u64, StoreError> {
+        let inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        Ok(inner.pending.values().map(|s| s.len() as u64).sum())
+    }
+
+    async fn prune(&self, retention: Duration) -> Result<u64, StoreError> {
+        let cutoff = crate::model::cutoff(retention);
+        let mut guard = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        let inner = &mut *guard;
+        // Written in order: stop at the first event written after the cutoff.
+        let mut old = Vec::new();
+        for (&n, id) in &inner.order {
+            match inner.rows.get(id) {
+                Some(row) if row.created_at >= cutoff => break,
+                Some(row) if row.state == OutboxState::Delivered => old.push((n, id.clone())),
+                _ => {}
+            }
+        }
+        for (n, id) in &old {
+            inner.order.remove(n);
+            inner.rows.remove(id);
+        }
+        Ok(old.len() as u64)
     }
 }
 

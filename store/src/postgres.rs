@@ -27,8 +27,9 @@ use crate::lock::{HeldLock, LocalPaymentLocks, PaymentGuard};
 use crate::model::{
     millis, parse_status, Claim, DedupeKey, IgnoredEvent, PaymentState, SavedSecret, StalePayment,
 };
+use crate::outbox::{clip, ClaimedEvent, Lease, NewEvent, OutboxEvent, OutboxFilter, OutboxState};
 use crate::sql::{money_columns, money_from, SweepCounter, SWEEP_BATCH};
-use crate::traits::{DedupeStore, Inbox, PaymentLocks, PaymentSecrets, PaymentStateStore};
+use crate::traits::{DedupeStore, Inbox, Outbox, PaymentLocks, PaymentSecrets, PaymentStateStore};
 use crate::{DatabaseUrl, OpenOptions, StoreError};
 
 /// The migrations, embedded in the binary. Migrations of other applications in the same
@@ -107,6 +108,40 @@ impl PgStore {
 
     fn err(&self, what: &'static str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
         move |e| StoreError::db(what, &e, self.password.as_deref())
+    }
+
+    async fn insert_event(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let currency = event
+            .amount
+            .as_ref()
+            .or(event.balance.as_ref())
+            .map(|m| m.currency().code().to_owned());
+        sqlx::query(
+            "INSERT INTO hanpay_outbox (id, event_type, provider, payment_key, order_id, \
+             old_status, new_status, amount, balance, currency, occurred_at, sequence) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+             (SELECT COALESCE(MAX(sequence), 0) + 1 FROM hanpay_outbox \
+              WHERE provider = $3 AND payment_key = $4))",
+        )
+        .bind(&event.id)
+        .bind(&event.event_type)
+        .bind(event.provider.as_str())
+        .bind(&event.payment_key)
+        .bind(&event.order_id)
+        .bind(event.old_status.map(PaymentStatus::as_str))
+        .bind(event.new_status.as_str())
+        .bind(event.amount.as_ref().map(|m| m.minor_units()))
+        .bind(event.balance.as_ref().map(|m| m.minor_units()))
+        .bind(currency)
+        .bind(event.occurred_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(self.err("outbox write"))?;
+        Ok(())
     }
 
     async fn sweep(&self) -> Result<(), StoreError> {
@@ -235,10 +270,11 @@ impl PaymentStateStore for PgStore {
         }
     }
 
-    async fn compare_and_set(
+    async fn compare_and_set_with_events(
         &self,
         expected: Option<PaymentStatus>,
         state: PaymentState,
+        events: Vec<NewEvent>,
     ) -> Result<bool, StoreError> {
         let (total, total_cur) = money_columns(state.total.as_ref());
         let (balance, balance_cur) = money_columns(state.balance.as_ref());
@@ -285,11 +321,33 @@ impl PaymentStateStore for PgStore {
             Some(expected) => query.bind(expected.as_str()),
             None => query,
         };
-        let done = query
-            .execute(&self.pool)
+        if events.is_empty() {
+            let done = query
+                .execute(&self.pool)
+                .await
+                .map_err(self.err("payment state write"))?;
+            return Ok(done.rows_affected() == 1);
+        }
+        let mut tx = self
+            .pool
+            .begin()
             .await
             .map_err(self.err("payment state write"))?;
-        Ok(done.rows_affected() == 1)
+        let done = query
+            .execute(&mut *tx)
+            .await
+            .map_err(self.err("payment state write"))?;
+        if done.rows_affected() != 1 {
+            // Dropping the transaction rolls it back: nothing was written.
+            return Ok(false);
+        }
+        // The payment's row is locked by the write above until the commit, so the sequence
+        // numbers below cannot race with another move of the same payment.
+        for event in &events {
+            self.insert_event(&mut tx, event).await?;
+        }
+        tx.commit().await.map_err(self.err("payment state write"))?;
+        Ok(true)
     }
 
     async fn record_ignored(
@@ -589,6 +647,208 @@ impl Inbox for PgStore {
         .await
         .map_err(self.err("inbox prune"))?;
         Ok(inbox.rows_affected() + ignored.rows_affected())
+    }
+}
+
+fn outbox_from(row: &PgRow) -> Result<OutboxEvent, sqlx::Error> {
+    let currency: Option<String> = row.try_get("currency")?;
+    let old_status: Option<String> = row.try_get("old_status")?;
+    let state: String = row.try_get("state")?;
+    Ok(OutboxEvent {
+        event: NewEvent {
+            id: row.try_get("id")?,
+            event_type: row.try_get("event_type")?,
+            provider: ProviderId::new(row.try_get::<String, _>("provider")?),
+            payment_key: row.try_get("payment_key")?,
+            order_id: row.try_get("order_id")?,
+            old_status: old_status.as_deref().map(parse_status),
+            new_status: parse_status(&row.try_get::<String, _>("new_status")?),
+            amount: money_from(row.try_get("amount")?, currency.clone()),
+            balance: money_from(row.try_get("balance")?, currency),
+            occurred_at: row.try_get("occurred_at")?,
+        },
+        sequence: row.try_get("sequence")?,
+        attempts: u32::try_from(row.try_get::<i32, _>("attempts")?).unwrap_or(0),
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        state: OutboxState::parse(&state),
+        last_error: row.try_get("last_error")?,
+        lease_owner: row.try_get("lease_owner")?,
+        lease_expires_at: row.try_get("lease_expires_at")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// The row of a claim that `lease` still holds.
+const HELD: &str = "id = $1 AND lease_owner = $2 AND attempts = $3 AND state = 'pending'";
+
+fn attempt(lease: &Lease) -> i32 {
+    i32::try_from(lease.attempt).unwrap_or(i32::MAX)
+}
+
+#[async_trait]
+impl Outbox for PgStore {
+    async fn claim(
+        &self,
+        owner: &str,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<ClaimedEvent>, StoreError> {
+        // SKIP LOCKED: a row another instance is claiming right now is left to it; once that
+        // claim commits, the row's lease excludes it (the condition is checked again on the
+        // row's latest version).
+        let rows = sqlx::query(
+            "UPDATE hanpay_outbox o SET attempts = o.attempts + 1, lease_owner = $1, \
+             lease_expires_at = now() + $2 * interval '1 millisecond' \
+             FROM (SELECT c.position FROM hanpay_outbox c \
+                   WHERE c.state = 'pending' AND c.next_attempt_at <= now() \
+                   AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= now()) \
+                   AND NOT EXISTS (SELECT 1 FROM hanpay_outbox e \
+                       WHERE e.provider = c.provider AND e.payment_key = c.payment_key \
+                       AND e.state = 'pending' AND e.sequence < c.sequence) \
+                   ORDER BY c.next_attempt_at, c.position LIMIT $3 \
+                   FOR UPDATE SKIP LOCKED) due \
+             WHERE o.position = due.position \
+             RETURNING o.*",
+        )
+        .bind(owner)
+        .bind(millis(lease))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("outbox claim"))?;
+        let mut claimed = rows
+            .iter()
+            .map(outbox_from)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.err("outbox decode"))?;
+        claimed.sort_by_key(|e| (e.next_attempt_at, e.created_at));
+        Ok(claimed
+            .into_iter()
+            .map(|event| ClaimedEvent {
+                lease: Lease {
+                    event_id: event.event.id.clone(),
+                    owner: owner.to_owned(),
+                    attempt: event.attempts,
+                },
+                event,
+            })
+            .collect())
+    }
+
+    async fn mark_delivered(&self, lease: &Lease) -> Result<bool, StoreError> {
+        let done = sqlx::query(&format!(
+            "UPDATE hanpay_outbox SET state = 'delivered', lease_expires_at = NULL, \
+             last_error = NULL WHERE {HELD}"
+        ))
+        .bind(&lease.event_id)
+        .bind(&lease.owner)
+        .bind(attempt(lease))
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("outbox mark delivered"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn schedule_retry(
+        &self,
+        lease: &Lease,
+        delay: Duration,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(&format!(
+            "UPDATE hanpay_outbox SET next_attempt_at = now() + $4 * interval '1 millisecond', \
+             lease_expires_at = NULL, last_error = $5 WHERE {HELD}"
+        ))
+        .bind(&lease.event_id)
+        .bind(&lease.owner)
+        .bind(attempt(lease))
+        .bind(millis(delay))
+        .bind(clip(error))
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("outbox retry"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn mark_failed(&self, lease: &Lease, error: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(&format!(
+            "UPDATE hanpay_outbox SET state = 'failed', lease_expires_at = NULL, \
+             last_error = $4 WHERE {HELD}"
+        ))
+        .bind(&lease.event_id)
+        .bind(&lease.owner)
+        .bind(attempt(lease))
+        .bind(clip(error))
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("outbox mark failed"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn list(&self, filter: &OutboxFilter) -> Result<Vec<OutboxEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM hanpay_outbox \
+             WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR provider = $2) \
+             AND ($3::text IS NULL OR payment_key = $3) \
+             ORDER BY position DESC LIMIT $4",
+        )
+        .bind(filter.state.map(OutboxState::as_str))
+        .bind(filter.provider.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(&filter.payment_key)
+        .bind(filter.sql_limit())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("outbox read"))?;
+        rows.iter()
+            .map(outbox_from)
+            .collect::<Result<_, _>>()
+            .map_err(self.err("outbox decode"))
+    }
+
+    async fn event(&self, id: &str) -> Result<Option<OutboxEvent>, StoreError> {
+        let row = sqlx::query("SELECT * FROM hanpay_outbox WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.err("outbox read"))?;
+        row.as_ref()
+            .map(outbox_from)
+            .transpose()
+            .map_err(self.err("outbox decode"))
+    }
+
+    async fn redeliver(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE hanpay_outbox SET state = 'pending', attempts = 0, next_attempt_at = now(), \
+             lease_owner = NULL, lease_expires_at = NULL \
+             WHERE id = $1 AND state <> 'pending'",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("outbox redeliver"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn depth(&self) -> Result<u64, StoreError> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM hanpay_outbox WHERE state = 'pending'")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(self.err("outbox depth"))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn prune(&self, retention: Duration) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM hanpay_outbox WHERE state = 'delivered' \
+             AND created_at < now() - $1 * interval '1 millisecond'",
+        )
+        .bind(millis(retention))
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("outbox prune"))?;
+        Ok(done.rows_affected())
     }
 }
 

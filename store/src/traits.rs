@@ -9,6 +9,7 @@ use hanpay_core::{async_trait, PaymentStatus, ProviderId, Secret};
 use crate::inbox::{InboxEntry, InboxFilter, InboxRecord};
 use crate::lock::PaymentGuard;
 use crate::model::{Claim, DedupeKey, IgnoredEvent, PaymentState, SavedSecret, StalePayment};
+use crate::outbox::{ClaimedEvent, Lease, NewEvent, OutboxEvent, OutboxFilter};
 use crate::StoreError;
 
 /// Remembers which webhook deliveries were processed.
@@ -48,6 +49,19 @@ pub trait PaymentStateStore: Send + Sync {
         &self,
         expected: Option<PaymentStatus>,
         state: PaymentState,
+    ) -> Result<bool, StoreError> {
+        self.compare_and_set_with_events(expected, state, Vec::new())
+            .await
+    }
+
+    /// [`compare_and_set`](Self::compare_and_set), and in the same transaction, when the
+    /// state is written, `events` are appended to this store's [`Outbox`] (in order, each
+    /// with the payment's next sequence number). When the state is not written, no event is.
+    async fn compare_and_set_with_events(
+        &self,
+        expected: Option<PaymentStatus>,
+        state: PaymentState,
+        events: Vec<NewEvent>,
     ) -> Result<bool, StoreError>;
 
     /// Records an event that was not applied (late, out of order, or illegal).
@@ -132,5 +146,56 @@ pub trait Inbox: Send + Sync {
     /// Deletes entries that did not fail, and ignored-event records, last seen more than
     /// `retention` ago. Failed entries stay until a replay or redelivery succeeds. Returns how
     /// many rows were deleted.
+    async fn prune(&self, retention: Duration) -> Result<u64, StoreError>;
+}
+
+/// The durable outbox of events to deliver; see [`crate::outbox`]. Events are written by
+/// [`PaymentStateStore::compare_and_set_with_events`] of the same backend.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Hands out up to `limit` due events, each leased to `owner` for `lease`: pending, due
+    /// ([`next_attempt_at`](OutboxEvent::next_attempt_at) passed), not leased (or the lease
+    /// lapsed), and with no earlier pending event of the same payment. Each claim counts an
+    /// attempt. A concurrent claimer (another instance) never gets the same event while the
+    /// lease runs.
+    async fn claim(
+        &self,
+        owner: &str,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<ClaimedEvent>, StoreError>;
+
+    /// Marks the leased event delivered. `false` when the lease is no longer the event's
+    /// (lapsed and taken over, or the event was marked meanwhile): nothing is written.
+    async fn mark_delivered(&self, lease: &Lease) -> Result<bool, StoreError>;
+
+    /// Releases the leased event for another attempt after `delay`, keeping `error`.
+    /// `false` when the lease is no longer the event's.
+    async fn schedule_retry(
+        &self,
+        lease: &Lease,
+        delay: Duration,
+        error: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives the leased event up (`failed`), keeping `error`. `false` when the lease is no
+    /// longer the event's.
+    async fn mark_failed(&self, lease: &Lease, error: &str) -> Result<bool, StoreError>;
+
+    /// The events passing `filter`, newest first.
+    async fn list(&self, filter: &OutboxFilter) -> Result<Vec<OutboxEvent>, StoreError>;
+
+    /// One event by id.
+    async fn event(&self, id: &str) -> Result<Option<OutboxEvent>, StoreError>;
+
+    /// Sends a failed (or delivered) event again: pending, due now, attempts reset, its id
+    /// unchanged. `false` when there is no such event or it is already pending.
+    async fn redeliver(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// How many events are pending (for metrics).
+    async fn depth(&self) -> Result<u64, StoreError>;
+
+    /// Deletes delivered events written more than `retention` ago (pending and failed ones
+    /// stay). Returns how many were deleted.
     async fn prune(&self, retention: Duration) -> Result<u64, StoreError>;
 }

@@ -22,8 +22,8 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use hanpay_core::{Money, PaymentStatus, ProviderId, Secret};
 use hanpay_store::{
-    Claim, DedupeKey, IgnoredEvent, InboxFilter, InboxOutcome, InboxRecord, PaymentState,
-    SavedSecret, Stores,
+    Claim, ClaimedEvent, DedupeKey, IgnoredEvent, InboxFilter, InboxOutcome, InboxRecord, NewEvent,
+    OutboxFilter, OutboxState, PaymentState, SavedSecret, Stores,
 };
 use time::OffsetDateTime;
 
@@ -66,6 +66,24 @@ pub const CASES: &[(&str, CaseFn)] = &[
     }),
     ("inbox_records_lists_and_prunes", |a, b| {
         Box::pin(inbox_records_lists_and_prunes(a, b))
+    }),
+    ("outbox_events_commit_with_the_move", |a, b| {
+        Box::pin(outbox_events_commit_with_the_move(a, b))
+    }),
+    ("outbox_claims_in_payment_order", |a, b| {
+        Box::pin(outbox_claims_in_payment_order(a, b))
+    }),
+    ("outbox_lease_lapses_and_is_taken_over", |a, b| {
+        Box::pin(outbox_lease_lapses_and_is_taken_over(a, b))
+    }),
+    ("outbox_fail_and_redeliver", |a, b| {
+        Box::pin(outbox_fail_and_redeliver(a, b))
+    }),
+    ("outbox_concurrent_claims_hand_out_once", |a, b| {
+        Box::pin(outbox_concurrent_claims_hand_out_once(a, b))
+    }),
+    ("outbox_prunes_delivered_events_only", |a, b| {
+        Box::pin(outbox_prunes_delivered_events_only(a, b))
     }),
     // Idempotency keys (`hanpay serve`).
     ("idempotency_replays_and_refuses_another_request", |a, b| {
@@ -633,6 +651,479 @@ async fn inbox_records_lists_and_prunes(a: &Stores, b: &Stores) -> CaseResult {
         e2.outcome == InboxOutcome::Applied && e2.attempts == 2,
         || format!("e2: {e2:?}"),
     )
+}
+
+// ----- the outbox -----
+//
+// Every case leaves none of its events pending (they are delivered or failed), so the claims
+// of a later case see only its own; claims use a large limit and keep the case's own events.
+
+const MANY: usize = 10_000;
+
+fn new_event(
+    pk: &str,
+    event_type: &str,
+    old: Option<PaymentStatus>,
+    new: PaymentStatus,
+) -> NewEvent {
+    NewEvent {
+        id: fresh("evt"),
+        event_type: event_type.to_owned(),
+        provider: provider(),
+        payment_key: pk.to_owned(),
+        order_id: Some(format!("order-of-{pk}")),
+        old_status: old,
+        new_status: new,
+        amount: Some(Money::krw(58_000)),
+        balance: Some(Money::krw(50_000)),
+        occurred_at: OffsetDateTime::from_unix_timestamp(1_725_390_022)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+    }
+}
+
+/// A payment moved None → Paid → PartiallyCanceled → Canceled, one event per move.
+async fn three_moves(stores: &Stores, pk: &str) -> Result<Vec<NewEvent>, String> {
+    use PaymentStatus::*;
+    let moves = [
+        (None, Paid, "payment.paid"),
+        (Some(Paid), PartiallyCanceled, "payment.partially_canceled"),
+        (Some(PartiallyCanceled), Canceled, "payment.canceled"),
+    ];
+    let mut events = Vec::new();
+    for (old, new, kind) in moves {
+        let event = new_event(pk, kind, old, new);
+        let set = tri!(
+            stores
+                .states
+                .compare_and_set_with_events(old, state(pk, new), vec![event.clone()])
+                .await
+        );
+        ensure(set, || format!("the move {old:?} -> {new} failed"))?;
+        events.push(event);
+    }
+    Ok(events)
+}
+
+fn ours<'c>(claimed: &'c [ClaimedEvent], keys: &[&str]) -> Vec<&'c ClaimedEvent> {
+    claimed
+        .iter()
+        .filter(|c| keys.contains(&c.event.event.payment_key.as_str()))
+        .collect()
+}
+
+fn ids(claimed: &[&ClaimedEvent]) -> Vec<String> {
+    claimed.iter().map(|c| c.event.event.id.clone()).collect()
+}
+
+/// Claims and delivers the pending events of `keys` until none is left.
+async fn deliver_all(stores: &Stores, keys: &[&str]) -> CaseResult {
+    for _ in 0..64 {
+        let claimed = tri!(stores.outbox.claim("suite-drain", LONG, MANY).await);
+        let mine = ours(&claimed, keys);
+        for c in &claimed {
+            tri!(stores.outbox.mark_delivered(&c.lease).await);
+        }
+        if mine.is_empty() {
+            let left = tri!(
+                stores
+                    .outbox
+                    .list(&OutboxFilter {
+                        state: Some(OutboxState::Pending),
+                        ..OutboxFilter::default()
+                    })
+                    .await
+            );
+            let left = left
+                .iter()
+                .filter(|e| keys.contains(&e.event.payment_key.as_str()))
+                .count();
+            return ensure(left == 0, || format!("{left} events stuck pending"));
+        }
+    }
+    Err("the outbox did not drain".into())
+}
+
+async fn outbox_events_commit_with_the_move(a: &Stores, b: &Stores) -> CaseResult {
+    use PaymentStatus::*;
+    let pk = fresh("pay");
+    let before = tri!(a.outbox.depth().await);
+    let first = new_event(&pk, "virtual_account.issued", None, WaitingForDeposit);
+    let second = new_event(
+        &pk,
+        "virtual_account.deposited",
+        Some(WaitingForDeposit),
+        Paid,
+    );
+    let set = tri!(
+        a.states
+            .compare_and_set_with_events(
+                None,
+                state(&pk, Paid),
+                vec![first.clone(), second.clone()]
+            )
+            .await
+    );
+    ensure(set, || "the move with events failed".into())?;
+    // A move that does not happen writes no event.
+    let lost = new_event(&pk, "payment.canceled", None, Canceled);
+    let set = tri!(
+        b.states
+            .compare_and_set_with_events(None, state(&pk, Canceled), vec![lost.clone()])
+            .await
+    );
+    ensure(!set, || "CAS from None succeeded over a state".into())?;
+    let wrong = new_event(&pk, "payment.canceled", Some(WaitingForDeposit), Canceled);
+    let set = tri!(
+        b.states
+            .compare_and_set_with_events(
+                Some(WaitingForDeposit),
+                state(&pk, Canceled),
+                vec![wrong.clone()]
+            )
+            .await
+    );
+    ensure(!set, || "CAS from the wrong status succeeded".into())?;
+    for id in [&lost.id, &wrong.id] {
+        let got = tri!(b.outbox.event(id).await);
+        ensure(got.is_none(), || {
+            format!("a failed CAS wrote an event: {got:?}")
+        })?;
+    }
+    let got = tri!(b.states.get(&provider(), &pk).await);
+    ensure(got.map(|s| s.status) == Some(Paid), || {
+        "the state is wrong".into()
+    })?;
+    let listed = tri!(
+        b.outbox
+            .list(&OutboxFilter {
+                payment_key: Some(pk.clone()),
+                ..OutboxFilter::default()
+            })
+            .await
+    );
+    let seen: Vec<(String, i64)> = listed
+        .iter()
+        .map(|e| (e.event.id.clone(), e.sequence))
+        .collect();
+    ensure(
+        seen == [(second.id.clone(), 2), (first.id.clone(), 1)],
+        || format!("listed newest first with sequences: {seen:?}"),
+    )?;
+    let stored = &listed[1];
+    ensure(stored.event == first, || {
+        format!("round trip: {:?}", stored.event)
+    })?;
+    ensure(
+        stored.state == OutboxState::Pending && stored.attempts == 0 && stored.last_error.is_none(),
+        || format!("a new event: {stored:?}"),
+    )?;
+    let depth = tri!(b.outbox.depth().await);
+    ensure(depth == before + 2, || {
+        format!("depth {depth}, expected {}", before + 2)
+    })?;
+    // The next move continues the payment's sequence.
+    let third = new_event(&pk, "payment.canceled", Some(Paid), Canceled);
+    let set = tri!(
+        b.states
+            .compare_and_set_with_events(Some(Paid), state(&pk, Canceled), vec![third.clone()])
+            .await
+    );
+    ensure(set, || "the third move failed".into())?;
+    let got = tri!(a.outbox.event(&third.id).await);
+    ensure(got.as_ref().map(|e| e.sequence) == Some(3), || {
+        format!("the third event: {got:?}")
+    })?;
+    deliver_all(a, &[&pk]).await?;
+    let depth = tri!(b.outbox.depth().await);
+    ensure(depth == before, || {
+        format!("depth after delivery {depth}, expected {before}")
+    })
+}
+
+async fn outbox_claims_in_payment_order(a: &Stores, b: &Stores) -> CaseResult {
+    let p = fresh("pay");
+    let q = fresh("pay");
+    let pe = three_moves(a, &p).await?;
+    let qe = three_moves(b, &q).await?;
+    let keys = [p.as_str(), q.as_str()];
+    let claimed = tri!(a.outbox.claim("instance-a", LONG, MANY).await);
+    let mine = ours(&claimed, &keys);
+    let mut got = ids(&mine);
+    got.sort();
+    let mut want = vec![pe[0].id.clone(), qe[0].id.clone()];
+    want.sort();
+    ensure(got == want, || {
+        format!("first claim handed out {got:?}, expected only the first of each payment")
+    })?;
+    ensure(
+        mine.iter().all(|c| {
+            c.lease.attempt == 1
+                && c.event.attempts == 1
+                && c.event.lease_owner.as_deref() == Some("instance-a")
+        }),
+        || format!("leases: {mine:?}"),
+    )?;
+    let again = tri!(b.outbox.claim("instance-b", LONG, MANY).await);
+    ensure(ours(&again, &keys).is_empty(), || {
+        format!(
+            "a leased event (or a later one) was handed out again: {:?}",
+            ids(&ours(&again, &keys))
+        )
+    })?;
+    let Some(p1) = mine.iter().find(|c| c.event.event.payment_key == p) else {
+        return Err("no claim for the first payment".into());
+    };
+    let mut forged = p1.lease.clone();
+    forged.owner = "instance-b".into();
+    let stolen = tri!(b.outbox.mark_delivered(&forged).await);
+    ensure(!stolen, || "a non-holder marked an event delivered".into())?;
+    let done = tri!(b.outbox.mark_delivered(&p1.lease).await);
+    ensure(done, || "the holder could not mark it delivered".into())?;
+    let twice = tri!(a.outbox.mark_delivered(&p1.lease).await);
+    ensure(!twice, || "an event was marked delivered twice".into())?;
+    let next = tri!(b.outbox.claim("instance-b", LONG, MANY).await);
+    let next_mine = ours(&next, &keys);
+    ensure(ids(&next_mine) == [pe[1].id.clone()], || {
+        format!("after the first was delivered: {:?}", ids(&next_mine))
+    })?;
+    // A retry waiting for its time still blocks the payment's later events.
+    let retried = tri!(
+        b.outbox
+            .schedule_retry(&next_mine[0].lease, LONG, "HTTP 503")
+            .await
+    );
+    ensure(retried, || "the holder could not schedule a retry".into())?;
+    let blocked = tri!(a.outbox.claim("instance-a", LONG, MANY).await);
+    ensure(ours(&blocked, &keys).is_empty(), || {
+        format!(
+            "handed out past a waiting retry: {:?}",
+            ids(&ours(&blocked, &keys))
+        )
+    })?;
+    let waiting = tri!(a.outbox.event(&pe[1].id).await);
+    ensure(
+        waiting.as_ref().is_some_and(|e| {
+            e.state == OutboxState::Pending
+                && e.last_error.as_deref() == Some("HTTP 503")
+                && e.next_attempt_at > OffsetDateTime::now_utc()
+        }),
+        || format!("the retried event: {waiting:?}"),
+    )?;
+    // Done with the case: deliver everything (the waiting retry is failed and redelivered
+    // to make it due now).
+    let q1 = mine.iter().find(|c| c.event.event.payment_key == q);
+    if let Some(q1) = q1 {
+        tri!(a.outbox.mark_delivered(&q1.lease).await);
+    }
+    finish_waiting(a, &pe[1].id).await?;
+    deliver_all(a, &keys).await
+}
+
+/// Makes a pending event waiting for a retry due again: it is redelivered after being marked
+/// failed by whoever holds it next (for cleaning up a case).
+async fn finish_waiting(stores: &Stores, id: &str) -> CaseResult {
+    // A redelivery applies to failed events only; a waiting retry is failed through a fresh
+    // claim once due. Here it is not due (LONG): fail it via the store's view of the lease.
+    let event = tri!(stores.outbox.event(id).await);
+    let Some(event) = event else {
+        return Err(format!("no event {id}"));
+    };
+    let lease = hanpay_store::Lease {
+        event_id: id.to_owned(),
+        owner: event.lease_owner.clone().unwrap_or_default(),
+        attempt: event.attempts,
+    };
+    let failed = tri!(stores.outbox.mark_failed(&lease, "suite cleanup").await);
+    ensure(failed, || "could not fail the waiting event".into())?;
+    let again = tri!(stores.outbox.redeliver(id).await);
+    ensure(again, || "could not redeliver it".into())
+}
+
+async fn outbox_lease_lapses_and_is_taken_over(a: &Stores, b: &Stores) -> CaseResult {
+    let pk = fresh("pay");
+    let event = new_event(&pk, "payment.paid", None, PaymentStatus::Paid);
+    tri!(
+        a.states
+            .compare_and_set_with_events(None, state(&pk, PaymentStatus::Paid), vec![event.clone()])
+            .await
+    );
+    let keys = [pk.as_str()];
+    // An instance claims and crashes: its lease lapses.
+    let first = tri!(a.outbox.claim("crashed", Duration::ZERO, MANY).await);
+    let first = ours(&first, &keys);
+    ensure(ids(&first) == [event.id.clone()], || {
+        format!("first claim: {:?}", ids(&first))
+    })?;
+    let taken = tri!(b.outbox.claim("survivor", LONG, MANY).await);
+    let taken = ours(&taken, &keys);
+    ensure(ids(&taken) == [event.id.clone()], || {
+        format!("a lapsed lease was not taken over: {:?}", ids(&taken))
+    })?;
+    ensure(taken[0].lease.attempt == 2, || {
+        format!("attempt {}", taken[0].lease.attempt)
+    })?;
+    let late = tri!(a.outbox.mark_delivered(&first[0].lease).await);
+    ensure(!late, || {
+        "the crashed claimer's lease still marked the event".into()
+    })?;
+    let late = tri!(a.outbox.mark_failed(&first[0].lease, "late").await);
+    ensure(!late, || {
+        "the crashed claimer's lease still failed the event".into()
+    })?;
+    let done = tri!(b.outbox.mark_delivered(&taken[0].lease).await);
+    ensure(done, || "the new holder could not mark it delivered".into())?;
+    let got = tri!(a.outbox.event(&event.id).await);
+    ensure(
+        got.as_ref()
+            .is_some_and(|e| e.state == OutboxState::Delivered && e.attempts == 2),
+        || format!("after the takeover: {got:?}"),
+    )
+}
+
+async fn outbox_fail_and_redeliver(a: &Stores, b: &Stores) -> CaseResult {
+    let pk = fresh("pay");
+    let events = three_moves(a, &pk).await?;
+    let keys = [pk.as_str()];
+    let claimed = tri!(a.outbox.claim("worker", LONG, MANY).await);
+    let claimed = ours(&claimed, &keys);
+    ensure(ids(&claimed) == [events[0].id.clone()], || {
+        format!("claim: {:?}", ids(&claimed))
+    })?;
+    let failed = tri!(
+        a.outbox
+            .mark_failed(&claimed[0].lease, "gave up after 1 attempt")
+            .await
+    );
+    ensure(failed, || "could not mark it failed".into())?;
+    let listed = tri!(
+        b.outbox
+            .list(&OutboxFilter {
+                state: Some(OutboxState::Failed),
+                payment_key: Some(pk.clone()),
+                ..OutboxFilter::default()
+            })
+            .await
+    );
+    ensure(
+        listed.len() == 1
+            && listed[0].event.id == events[0].id
+            && listed[0].last_error.as_deref() == Some("gave up after 1 attempt"),
+        || format!("failed events: {listed:?}"),
+    )?;
+    // A failed event does not block the payment's later ones.
+    let next = tri!(b.outbox.claim("worker", LONG, MANY).await);
+    let next = ours(&next, &keys);
+    ensure(ids(&next) == [events[1].id.clone()], || {
+        format!("after a give-up: {:?}", ids(&next))
+    })?;
+    tri!(b.outbox.mark_delivered(&next[0].lease).await);
+    let depth_before = tri!(a.outbox.depth().await);
+    let again = tri!(b.outbox.redeliver(&events[0].id).await);
+    ensure(again, || "redeliver of a failed event refused".into())?;
+    let twice = tri!(b.outbox.redeliver(&events[0].id).await);
+    ensure(!twice, || "redeliver of a pending event accepted".into())?;
+    let missing = tri!(b.outbox.redeliver("evt_no_such_event").await);
+    ensure(!missing, || "redeliver of an unknown id accepted".into())?;
+    let depth = tri!(a.outbox.depth().await);
+    ensure(depth == depth_before + 1, || {
+        format!("depth {depth} after a redeliver")
+    })?;
+    // The redelivered event (same id, attempts reset) comes before the payment's third.
+    let resent = tri!(a.outbox.claim("worker", LONG, MANY).await);
+    let resent = ours(&resent, &keys);
+    ensure(ids(&resent) == [events[0].id.clone()], || {
+        format!("after the redeliver: {:?}", ids(&resent))
+    })?;
+    ensure(resent[0].lease.attempt == 1, || {
+        format!("attempt {}", resent[0].lease.attempt)
+    })?;
+    tri!(a.outbox.mark_delivered(&resent[0].lease).await);
+    deliver_all(b, &keys).await?;
+    let last = tri!(a.outbox.event(&events[2].id).await);
+    ensure(
+        last.is_some_and(|e| e.state == OutboxState::Delivered),
+        || "the third event was not delivered".into(),
+    )
+}
+
+async fn outbox_concurrent_claims_hand_out_once(a: &Stores, b: &Stores) -> CaseResult {
+    let mut keys = Vec::new();
+    for _ in 0..24 {
+        let pk = fresh("pay");
+        let event = new_event(&pk, "payment.paid", None, PaymentStatus::Paid);
+        tri!(
+            a.states
+                .compare_and_set_with_events(None, state(&pk, PaymentStatus::Paid), vec![event])
+                .await
+        );
+        keys.push(pk);
+    }
+    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let claims = (0..8).map(|i| {
+        let outbox = if i % 2 == 0 {
+            a.outbox.clone()
+        } else {
+            b.outbox.clone()
+        };
+        async move { outbox.claim(&format!("claimer-{i}"), LONG, 4).await }
+    });
+    let mut handed = Vec::new();
+    for r in join_all(claims).await {
+        let claimed = tri!(r);
+        for c in claimed {
+            if key_refs.contains(&c.event.event.payment_key.as_str()) {
+                handed.push(c);
+            }
+        }
+    }
+    let mut seen: Vec<String> = handed.iter().map(|c| c.event.event.id.clone()).collect();
+    seen.sort();
+    let before = seen.len();
+    seen.dedup();
+    ensure(seen.len() == before, || {
+        format!(
+            "{} events handed out twice by concurrent claims",
+            before - seen.len()
+        )
+    })?;
+    ensure(before == 24, || {
+        format!("{before} of 24 due events handed out by 8 claims of 4")
+    })?;
+    for c in &handed {
+        let done = tri!(a.outbox.mark_delivered(&c.lease).await);
+        ensure(done, || "a holder could not mark its event".into())?;
+    }
+    deliver_all(b, &key_refs).await
+}
+
+async fn outbox_prunes_delivered_events_only(a: &Stores, b: &Stores) -> CaseResult {
+    let pk = fresh("pay");
+    let events = three_moves(a, &pk).await?;
+    let keys = [pk.as_str()];
+    // First delivered, second given up, third pending.
+    let first = tri!(a.outbox.claim("pruner", LONG, MANY).await);
+    let first = ours(&first, &keys);
+    ensure(first.len() == 1, || format!("claim: {:?}", ids(&first)))?;
+    tri!(a.outbox.mark_delivered(&first[0].lease).await);
+    let second = tri!(a.outbox.claim("pruner", LONG, MANY).await);
+    let second = ours(&second, &keys);
+    ensure(second.len() == 1, || format!("claim: {:?}", ids(&second)))?;
+    tri!(a.outbox.mark_failed(&second[0].lease, "gave up").await);
+    tri!(b.outbox.prune(LONG).await);
+    let still = tri!(b.outbox.event(&events[0].id).await);
+    ensure(still.is_some(), || {
+        "a recent delivered event was pruned".into()
+    })?;
+    tri!(b.outbox.prune(Duration::ZERO).await);
+    let gone = tri!(a.outbox.event(&events[0].id).await);
+    ensure(gone.is_none(), || "an old delivered event was kept".into())?;
+    for id in [&events[1].id, &events[2].id] {
+        let kept = tri!(a.outbox.event(id).await);
+        ensure(kept.is_some(), || {
+            format!("a failed or pending event {id} was pruned")
+        })?;
+    }
+    deliver_all(a, &keys).await
 }
 
 /// The idempotency-key cases.
