@@ -10,11 +10,11 @@ pub use hanpay_store::{
     PaymentState, PaymentStateStore, StalePayment, StoreError, Stores, UrlError,
     RECONCILED_STATUSES,
 };
+/// Answers of `POST` requests by idempotency key (`hanpay serve`).
+pub use hanpay_store::{Begin, IdempotencyStore, InMemoryIdempotency, StoredResponse};
 pub use hanpay_store::{
     ClaimedEvent, InMemoryOutbox, Lease, NewEvent, Outbox, OutboxEvent, OutboxFilter, OutboxState,
 };
-/// Answers of `POST` requests by idempotency key (`hanpay serve`).
-pub use hanpay_store::{Begin, IdempotencyStore, InMemoryIdempotency, StoredResponse};
 
 /// The PostgreSQL backend.
 #[cfg(feature = "postgres")]

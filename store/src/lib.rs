@@ -145,13 +145,7 @@ enum Closer {
 
 /// A store of every kind.
 trait AllStores:
-    DedupeStore
-    + PaymentStateStore
-    + PaymentSecrets
-    + PaymentLocks
-    + Inbox
-    + Outbox
-    + IdempotencyStore
+    DedupeStore + PaymentStateStore + PaymentSecrets + PaymentLocks + Inbox + Outbox + IdempotencyStore
 {
 }
 impl<
