@@ -26,8 +26,6 @@ pub struct EventsTarget {
     /// The receiver's URL.
     pub url: String,
     /// The Standard Webhooks secret (`whsec_…`), validated at start-up.
-    // Read by the outbox delivery worker (issue 13, pending in this branch).
-    #[allow(dead_code)]
     pub secret: Secret,
 }
 

@@ -9,6 +9,10 @@
 //!   from the `hanpay.pg_call` span each PG crate opens ([`PgCallMetrics`] is a tracing layer:
 //!   the PG crates know nothing of metrics).
 //!
+//! - `hanpay_events_outbox_depth` (gauge, read at each scrape): events waiting for delivery;
+//!   `hanpay_events_delivery_attempts_total{outcome}`: `delivered`, `retried`, `failed` (given
+//!   up), `lost` (lease taken over).
+//!
 //! One recorder per process ([`handle`]), installed as the `metrics` crate's global recorder.
 
 use std::sync::OnceLock;
@@ -78,6 +82,33 @@ pub async fn render() -> Response {
             "metrics are not available\n",
         )
             .into_response(),
+    }
+}
+
+/// Events waiting for delivery.
+pub const OUTBOX_DEPTH: &str = "hanpay_events_outbox_depth";
+/// Event delivery attempts by outcome.
+pub const DELIVERY_ATTEMPTS: &str = "hanpay_events_delivery_attempts_total";
+
+/// Sets the outbox depth gauge (before a scrape).
+pub async fn outbox_depth(outbox: &dyn hanpay::store::Outbox) {
+    match outbox.depth().await {
+        Ok(depth) => metrics::gauge!(OUTBOX_DEPTH).set(depth as f64),
+        Err(e) => tracing::warn!(error = %e, "outbox depth unavailable"),
+    }
+}
+
+/// Counts one delivery round of the outbox worker.
+pub fn delivery_report(report: &hanpay::outbox::DeliveryReport) {
+    for (outcome, n) in [
+        ("delivered", report.delivered),
+        ("retried", report.retried),
+        ("failed", report.failed),
+        ("lost", report.lost),
+    ] {
+        if n > 0 {
+            metrics::counter!(DELIVERY_ATTEMPTS, "outcome" => outcome).increment(n as u64);
+        }
     }
 }
 

@@ -4,6 +4,10 @@
 //! - `/v1/…` REST API ([`api`]), bearer keys ([`auth`]), `Idempotency-Key` ([`idempotency`]),
 //!   errors ([`error`]);
 //! - `POST /webhooks/{provider}` ([`webhooks`]);
+//! - events out: with `HANPAY_EVENTS_URL`, every applied change (a webhook, or a confirm or
+//!   cancel through the API) is written to the outbox in the state change's transaction and
+//!   delivered signed with Standard Webhooks by [`hanpay::outbox::OutboxWorker`], spawned here;
+//!   `POST /v1/events/{id}/redeliver` ([`api::events`]) re-sends a given-up event;
 //! - `GET /healthz`, `GET /readyz` ([`ops`]), `GET /metrics` ([`metrics`]),
 //!   `GET /openapi.json` ([`openapi`]);
 //! - JSON logs with a request id ([`telemetry`]); graceful shutdown on SIGTERM or Ctrl-C:
@@ -34,6 +38,7 @@ use axum::http::header;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
 use axum::Router;
+use hanpay::outbox::{OutboxWorker, OutboxWorkerBuilder};
 use hanpay::{handler_fn, Hanpay, PaymentEvent, WebhookPipeline};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -139,11 +144,19 @@ fn webhook_handler() -> impl hanpay::WebhookHandler {
     })
 }
 
-/// The whole HTTP surface.
-pub fn app(hanpay: &Hanpay, pipeline: WebhookPipeline, keys: auth::ApiKeys) -> Router {
+/// The whole HTTP surface. `events` is the outbox worker, when events are delivered.
+pub fn app(
+    hanpay: &Hanpay,
+    pipeline: WebhookPipeline,
+    events: Option<OutboxWorker>,
+    keys: auth::ApiKeys,
+) -> Router {
     let store: idempotency::Store = Arc::clone(&hanpay.stores().idempotency);
+    let outbox = pipeline.outbox();
     let api = api::router(api::ApiState {
         hanpay: hanpay.clone(),
+        pipeline: pipeline.clone(),
+        events,
     })
     // Layers run outside in: the key is checked first, then the idempotency key.
     .layer(from_fn_with_state(store, idempotency::layer))
@@ -156,7 +169,16 @@ pub fn app(hanpay: &Hanpay, pipeline: WebhookPipeline, keys: auth::ApiKeys) -> R
         .merge(api)
         .merge(webhooks::router(pipeline))
         .merge(ops)
-        .route("/metrics", get(metrics::render))
+        .route(
+            "/metrics",
+            get(move || {
+                let outbox = Arc::clone(&outbox);
+                async move {
+                    metrics::outbox_depth(outbox.as_ref()).await;
+                    metrics::render().await
+                }
+            }),
+        )
         .route(
             "/openapi.json",
             get(|| async {
@@ -181,11 +203,39 @@ impl Server {
     /// serves. Fails naming the setting: an unreachable database, a refused PG key, an address
     /// in use.
     pub async fn start(config: ServeConfig, listen: SocketAddr) -> Result<Server, String> {
+        Server::start_tuned(config, listen, |worker| worker).await
+    }
+
+    /// [`start`](Server::start), with the outbox worker's builder passed through `tune` (tests
+    /// shorten its backoff).
+    pub async fn start_tuned(
+        config: ServeConfig,
+        listen: SocketAddr,
+        tune: impl FnOnce(OutboxWorkerBuilder) -> OutboxWorkerBuilder,
+    ) -> Result<Server, String> {
         let hanpay = Hanpay::open(&config.hanpay)
             .await
             .map_err(|e| e.to_string())?;
-        let pipeline = WebhookPipeline::builder(hanpay.clone(), webhook_handler()).build();
-        let app = app(&hanpay, pipeline, config.api_keys.clone());
+        // Events are written only when they are delivered somewhere.
+        let pipeline = WebhookPipeline::builder(hanpay.clone(), webhook_handler())
+            .outbox(config.events.is_some())
+            .build();
+        let worker = match &config.events {
+            Some(target) => Some(
+                tune(
+                    OutboxWorker::builder(
+                        pipeline.outbox(),
+                        target.url.clone(),
+                        target.secret.clone(),
+                    )
+                    .on_report(metrics::delivery_report),
+                )
+                .build()
+                .map_err(|e| format!("{}: {e}", config::EVENTS_URL))?,
+            ),
+            None => None,
+        };
+        let app = app(&hanpay, pipeline, worker.clone(), config.api_keys.clone());
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("--listen {listen}: {e}"))?;
@@ -196,10 +246,19 @@ impl Server {
 
         // ---- Background workers ----------------------------------------------------------
         // Each is spawned here with `stopped.clone()` and must return once it reads `true`;
-        // `shutdown` waits for them after the HTTP server has drained. Pending (issue 13):
-        // the outbox delivery worker, fed by `config.events`.
-        let workers: Vec<JoinHandle<()>> = Vec::new();
-        let _ = &config.events;
+        // `shutdown` waits for them after the HTTP server has drained.
+        let mut workers: Vec<JoinHandle<()>> = Vec::new();
+        if let Some(worker) = worker {
+            let mut stop = stopped.clone();
+            workers.push(tokio::spawn(async move {
+                // Stops between rounds: an in-flight delivery finishes and is recorded.
+                worker
+                    .run(async move {
+                        let _ = stop.wait_for(|stop| *stop).await;
+                    })
+                    .await;
+            }));
+        }
 
         let mut until = stopped;
         let http = tokio::spawn(

@@ -28,6 +28,8 @@ use super::ops;
         api::payments::cancel,
         api::orders::payment,
         api::virtual_accounts::issue,
+        api::events::get,
+        api::events::redeliver,
         ops::healthz,
         ops::readyz,
     ),

@@ -1,6 +1,7 @@
 //! The REST API under `/v1`, one module per resource. Every route needs an API key
 //! ([`super::auth`]); every `POST` honours `Idempotency-Key` ([`super::idempotency`]).
 
+pub mod events;
 pub mod model;
 pub mod orders;
 pub mod payments;
@@ -11,7 +12,8 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
-use hanpay::{Gateway, Hanpay};
+use hanpay::outbox::OutboxWorker;
+use hanpay::{Gateway, Hanpay, WebhookPipeline};
 use hanpay_core::{Capability, PaymentProvider};
 use serde::de::DeserializeOwned;
 
@@ -25,6 +27,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct ApiState {
     /// The configured PGs and the stores.
     pub hanpay: Hanpay,
+    /// The webhook pipeline: what the API learns from the PG is applied through it too.
+    pub pipeline: WebhookPipeline,
+    /// The outbox worker, when events are delivered (`HANPAY_EVENTS_URL`).
+    pub events: Option<OutboxWorker>,
 }
 
 impl ApiState {
@@ -43,9 +49,31 @@ impl ApiState {
         Ok(gateway)
     }
 
-    /// Starts tracking a payment the API changed, so that the reconciler converges it even if
-    /// every webhook about it is lost (confirm and virtual-account issue are tracked by the
-    /// facade's [`Gateway`]; a cancel is tracked here).
+    /// Applies what the PG answered a confirm, cancel or issue through the pipeline (the same
+    /// legal moves as a webhook, under the payment's lock): the state store learns it now, and
+    /// with events on, the move's events are written in its transaction and the worker is
+    /// woken. A webhook about the same change later finds nothing left to apply. If that fails,
+    /// the payment is at least tracked, so that the reconciler converges it.
+    pub async fn applied(&self, payment: &hanpay::Payment) {
+        match self.pipeline.observe(payment).await {
+            Ok(_) => {
+                if let Some(worker) = &self.events {
+                    worker.wake();
+                }
+            }
+            Err(e) => {
+                tracing::warn!(
+                    provider = %payment.provider,
+                    error = %e,
+                    "could not apply the PG's answer; tracking the payment for the reconciler"
+                );
+                self.track(payment).await;
+            }
+        }
+    }
+
+    /// Starts tracking a payment, so that the reconciler converges it even if every webhook
+    /// about it is lost.
     pub async fn track(&self, payment: &hanpay::Payment) {
         if let Err(e) = self
             .hanpay
@@ -116,7 +144,7 @@ pub fn router(state: ApiState) -> Router {
             get(orders::payment),
         )
         .route("/v1/virtual-accounts", post(virtual_accounts::issue))
-        // Pending (issue 13, outbox): `POST /v1/events/{id}/redeliver` goes in an `events`
-        // module here, next to the outbox it re-sends from.
+        .route("/v1/events/{id}", get(events::get))
+        .route("/v1/events/{id}/redeliver", post(events::redeliver))
         .with_state(state)
 }

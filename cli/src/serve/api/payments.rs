@@ -47,6 +47,7 @@ pub async fn confirm(
     }
     request.validate().map_err(ApiError::from)?;
     let payment = gateway.checkout_confirm(&request).await?;
+    api.applied(&payment).await;
     Ok(Json(PaymentView::from(&payment)))
 }
 
@@ -119,6 +120,6 @@ pub async fn cancel(
     let gateway = api.gateway(Some(&provider), capability)?;
     let request = body.request(&payment_key, idempotency_key(&headers))?;
     let payment = gateway.cancel(&request).await?;
-    api.track(&payment).await;
+    api.applied(&payment).await;
     Ok(Json(PaymentView::from(&payment)))
 }

@@ -38,5 +38,6 @@ pub async fn issue(
     let gateway = api.gateway(body.provider.as_deref(), Capability::VirtualAccounts)?;
     let request = body.request(idempotency_key(&headers))?;
     let payment = gateway.issue_virtual_account(&request).await?;
+    api.applied(&payment).await;
     Ok((StatusCode::CREATED, Json(PaymentView::from(&payment))))
 }

@@ -50,16 +50,17 @@ async fn confirm_replays_by_idempotency_key_and_refuses_its_reuse() {
     assert_eq!(err["code"], "idempotency_key_reused");
     assert_eq!(h.toss_calls("/confirm"), 1);
 
-    // The confirmed payment is tracked for the reconciler.
-    let stale = h
+    // The PG's answer is applied to the state store at once (not left to the webhook).
+    let state = h
         .server()
         .hanpay
         .stores()
         .states
-        .claim_stale(Duration::ZERO, Duration::from_secs(60), 100)
+        .get(&hanpay::ProviderId::new("tosspayments"), &key)
         .await
-        .unwrap();
-    assert!(stale.iter().any(|p| p.payment_key == key), "{stale:?}");
+        .unwrap()
+        .expect("the confirmed payment has a state");
+    assert_eq!(state.status, hanpay::PaymentStatus::Paid);
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod api;
+mod events;
 mod fuzz;
 mod ops;
 
@@ -63,6 +64,14 @@ pub fn env_for(
 
 impl Harness {
     pub async fn start() -> Harness {
+        Harness::start_with(&[], |worker| worker).await
+    }
+
+    /// A server with `extra` variables (`HANPAY_EVENTS_URL`, …) and its outbox worker tuned.
+    pub async fn start_with(
+        extra: &[(&str, String)],
+        tune: fn(hanpay::outbox::OutboxWorkerBuilder) -> hanpay::outbox::OutboxWorkerBuilder,
+    ) -> Harness {
         super::telemetry::init(false);
         let toss = FakeToss::builder()
             .consecutive_cancel_window(Duration::ZERO)
@@ -75,9 +84,12 @@ impl Harness {
             .await
             .unwrap();
         let dir = temp_dir();
-        let env = env_for(&toss, portone.as_ref(), &dir);
+        let mut env = env_for(&toss, portone.as_ref(), &dir);
+        for (k, v) in extra {
+            env.insert((*k).to_owned(), v.clone());
+        }
         let config = ServeConfig::load(None, |name| env.get(name).cloned()).unwrap();
-        let server = Server::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+        let server = Server::start_tuned(config, SocketAddr::from(([127, 0, 0, 1], 0)), tune)
             .await
             .unwrap();
         let base = format!("http://{}", server.addr());
