@@ -33,7 +33,7 @@ use clap::{Parser, Subcommand};
 /// hanpay: one API for Korean PGs. Try it locally with no PG account.
 ///
 /// The argument types deliberately do not derive `Debug`: they hold secrets (`--secret`,
-/// `--toss-relay-secret`) that must never reach a log line.
+/// `--option tosspayments.relay_secret=…`) that must never reach a log line.
 #[derive(Parser)]
 #[command(name = "hanpay", version, about, long_about = None)]
 struct Cli {
