@@ -156,17 +156,21 @@ struct Flow {
     arrivals: Arrivals,
     prefix: &'static str,
     next: AtomicU64,
+    /// Whether an outbox worker's poll is on the way (the pause of [`Flow::once`]).
+    polled: bool,
 }
 
 impl Flow {
-    /// After a pause drawn uniformly from 0 to 1.1 × [`POLL`], pays a fresh payment and returns
+    /// After a pause drawn uniformly from 0 to 1.1 × [`POLL`] (when `polled`), pays a fresh payment and returns
     /// the time until its message arrived. The pause puts the payment at a random point of the
     /// outbox worker's cycle, as a real webhook is: back to back, every payment would land just
     /// after a round and wait a whole interval.
     async fn once(&self) -> (Duration, HeaderMap, Bytes) {
-        let span = POLL.as_micros() * 11 / 10;
-        let pause = uuid::Uuid::new_v4().as_u128() % span;
-        tokio::time::sleep(Duration::from_micros(u64::try_from(pause).unwrap())).await;
+        if self.polled {
+            let span = POLL.as_micros() * 11 / 10;
+            let pause = uuid::Uuid::new_v4().as_u128() % span;
+            tokio::time::sleep(Duration::from_micros(u64::try_from(pause).unwrap())).await;
+        }
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let id = format!("bench-{}-{n:08}", self.prefix);
         let arrived = self.arrivals.expect(&id);
@@ -305,12 +309,14 @@ async fn setup() -> Setup {
             arrivals: events,
             prefix: "serve",
             next: AtomicU64::new(0),
+            polled: true,
         },
         straight: Flow {
             fake: straight_fake,
             arrivals: hooks,
             prefix: "direct",
             next: AtomicU64::new(0),
+            polled: false,
         },
     }
 }
