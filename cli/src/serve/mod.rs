@@ -156,7 +156,7 @@ pub fn app(
     let api = api::router(api::ApiState {
         hanpay: hanpay.clone(),
         pipeline: pipeline.clone(),
-        events,
+        events: events.clone(),
     })
     // Layers run outside in: the key is checked first, then the idempotency key.
     .layer(from_fn_with_state(store, idempotency::layer))
@@ -167,7 +167,7 @@ pub fn app(
         .with_state(hanpay.clone());
     Router::new()
         .merge(api)
-        .merge(webhooks::router(pipeline))
+        .merge(webhooks::router(pipeline, events))
         .merge(ops)
         .route(
             "/metrics",

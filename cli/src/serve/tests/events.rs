@@ -399,3 +399,41 @@ async fn two_servers_on_one_postgresql_deliver_each_event_once() {
     assert_eq!(receiver.seen.lock().unwrap().len(), 8);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn polls_hourly(worker: OutboxWorkerBuilder) -> OutboxWorkerBuilder {
+    worker.poll_interval(Duration::from_secs(3600))
+}
+
+/// A webhook the pipeline took wakes the worker: its event goes out at once, not at the next
+/// poll (here an hour away). Failed before the webhook route woke the worker (the bench saw
+/// every webhook's event wait for the 1 s poll).
+#[tokio::test]
+async fn a_webhook_s_event_goes_out_at_once() {
+    use hanpay_testkit::fake_portone::{FakePortOne, PayMethod};
+    const PO_SECRET: &str = "whsec_aGFucGF5LXNlcnZlLXRlc3QtcG9ydG9uZSE=";
+    let (receiver, url) = Receiver::start().await;
+    let portone = FakePortOne::builder()
+        .webhook_secret(PO_SECRET)
+        .start()
+        .await
+        .unwrap();
+    let mut extra: Vec<(&str, String)> = events_env(&url).to_vec();
+    extra.extend(hanpay_testkit::sandbox::RunningFake::env(&portone));
+    extra.push(("PORTONE_WEBHOOK_SECRET", PO_SECRET.to_owned()));
+    extra.push(("PORTONE_WEBHOOK_ALLOWLIST", "127.0.0.1,::1".to_owned()));
+    let h = Harness::start_with(&extra, polls_hourly).await;
+    portone.add_webhook_url(format!("{}/webhooks/portone", h.base));
+    portone
+        .pay(
+            "payment-wake-0001",
+            15_000,
+            "KRW",
+            "티셔츠",
+            PayMethod::Card,
+        )
+        .unwrap();
+    receiver
+        .wait("the webhook's event", |seen, _| !seen.is_empty())
+        .await;
+    assert_eq!(receiver.types_for("payment-wake-0001"), ["payment.paid"]);
+}
