@@ -1,6 +1,9 @@
 //! Both fake PGs sending their webhooks to a [`WebhookInbox`], a facade configured as an
 //! operator would (signed PortOne webhooks, sender allowlists), the real pipeline, and a
 //! handler that records every event and can be told to fail.
+//!
+//! The webhook state lives in the backend `HANPAY_MODEL_BACKEND` names: `memory` (the
+//! default), `sqlite` (a temporary file) or `postgres` (a fresh database on the test server).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -8,9 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hanpay::{
-    handler_fn, HandlerError, Hanpay, HanpayConfig, InMemoryPaymentStates, PaymentEvent,
-    PaymentProvider, PaymentStateStore, PaymentStatus, ProviderId, WebhookOutcome, WebhookPipeline,
+    handler_fn, HandlerError, Hanpay, HanpayConfig, PaymentEvent, PaymentProvider, PaymentStatus,
+    ProviderId, WebhookOutcome, WebhookPipeline,
 };
+use hanpay_testkit::backends::{fresh, TestStores};
 use hanpay_testkit::fake_portone::FakePortOne;
 use hanpay_testkit::fake_toss::FakeToss;
 use hanpay_testkit::inbox::{Received, WebhookInbox};
@@ -32,8 +36,9 @@ pub struct Live {
     pub portone: FakePortOne,
     pub hanpay: Hanpay,
     pub pipeline: WebhookPipeline,
-    pub states: Arc<InMemoryPaymentStates>,
     pub recorder: Arc<Recorder>,
+    /// The backend's stores (kept so a temporary SQLite file lives as long as the test).
+    _stores: TestStores,
     taken: usize,
 }
 
@@ -66,8 +71,16 @@ impl Live {
         ]
         .into_iter()
         .collect();
-        let config = HanpayConfig::from_env_with(|name| env.get(name).cloned()).unwrap();
-        let hanpay = Hanpay::from_config(&config).unwrap();
+        let mut config = HanpayConfig::from_env_with(|name| env.get(name).cloned()).unwrap();
+        let backend = match std::env::var("HANPAY_MODEL_BACKEND").as_deref() {
+            Ok("sqlite") => hanpay::store::Backend::Sqlite,
+            Ok("postgres") => hanpay::store::Backend::Postgres,
+            Ok("memory") | Err(_) => hanpay::store::Backend::Memory,
+            Ok(other) => panic!("HANPAY_MODEL_BACKEND={other}: memory, sqlite or postgres"),
+        };
+        let stores = fresh(backend).await;
+        config.database_url = Some(stores.url.clone());
+        let hanpay = Hanpay::open(&config).await.unwrap();
         let recorder = Arc::new(Recorder::default());
         let sink = Arc::clone(&recorder);
         let handler = handler_fn(move |event: PaymentEvent| {
@@ -81,18 +94,15 @@ impl Live {
                 Ok(())
             }
         });
-        let states = Arc::new(InMemoryPaymentStates::new());
-        let pipeline = WebhookPipeline::builder(hanpay.clone(), handler)
-            .state_store(states.clone())
-            .build();
+        let pipeline = WebhookPipeline::builder(hanpay.clone(), handler).build();
         Live {
             inbox,
             toss,
             portone,
             hanpay,
             pipeline,
-            states,
             recorder,
+            _stores: stores,
             taken: 0,
         }
     }
@@ -139,7 +149,9 @@ impl Live {
 
     /// The stored status.
     pub async fn stored(&self, provider: &str, payment_key: &str) -> Option<PaymentStatus> {
-        self.states
+        self.hanpay
+            .stores()
+            .states
             .get(&ProviderId::new(provider), payment_key)
             .await
             .unwrap()
