@@ -170,3 +170,21 @@ impl OutboxFilter {
 pub(crate) fn clip(error: &str) -> String {
     error.chars().take(500).collect()
 }
+
+/// The rows a claim just leased to `owner`, oldest due first, with their leases (what the SQL
+/// backends return from `claim`; each row's `attempts` is the attempt the claim set).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn leased(mut events: Vec<OutboxEvent>, owner: &str) -> Vec<ClaimedEvent> {
+    events.sort_by_key(|e| (e.next_attempt_at, e.created_at));
+    events
+        .into_iter()
+        .map(|event| ClaimedEvent {
+            lease: Lease {
+                event_id: event.event.id.clone(),
+                owner: owner.to_owned(),
+                attempt: event.attempts,
+            },
+            event,
+        })
+        .collect()
+}

@@ -713,23 +713,12 @@ impl Outbox for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(err("outbox claim"))?;
-        let mut claimed = rows
+        let claimed = rows
             .iter()
             .map(outbox_from)
             .collect::<Result<Vec<_>, _>>()
             .map_err(err("outbox decode"))?;
-        claimed.sort_by_key(|e| (e.next_attempt_at, e.created_at));
-        Ok(claimed
-            .into_iter()
-            .map(|event| ClaimedEvent {
-                lease: Lease {
-                    event_id: event.event.id.clone(),
-                    owner: owner.to_owned(),
-                    attempt: event.attempts,
-                },
-                event,
-            })
-            .collect())
+        Ok(crate::outbox::leased(claimed, owner))
     }
 
     async fn mark_delivered(&self, lease: &Lease) -> Result<bool, StoreError> {
