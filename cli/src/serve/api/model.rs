@@ -71,7 +71,8 @@ fn bank_of(text: &str) -> Result<Bank, ApiError> {
 /// `POST /v1/payments/confirm`: approve a payment the customer authenticated.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ConfirmBody {
-    /// The PG (`tosspayments`, `portone`); default: the configured default PG.
+    /// The PG (`tosspayments`, `portone`, `nicepay`, …: `GET /v1/providers`); default: the
+    /// configured default PG.
     #[serde(default)]
     pub provider: Option<String>,
     /// The PG's payment key (Toss `paymentKey`, PortOne `paymentId`) from the success URL.
