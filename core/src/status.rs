@@ -58,7 +58,10 @@ impl PaymentStatus {
         PaymentStatus::Expired,
     ];
 
-    /// `true` when nothing can follow: `Canceled`, `Failed`, `Expired`.
+    /// `true` for `Canceled`, `Failed` and `Expired`: nothing the merchant or the customer
+    /// does moves it on. `Canceled` is final; only the PG's own answer may still revive a
+    /// `Failed` or `Expired` payment (a late approval, see
+    /// [`needs_pg_word`](Self::needs_pg_word)).
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
@@ -75,29 +78,57 @@ impl PaymentStatus {
     ///
     /// - `Ready`/`Pending` → `Pending`, `Paid`, `Failed`, `Expired`, `WaitingForDeposit`
     ///   (and `Ready` → `Pending`)
-    /// - `WaitingForDeposit` → `Paid` (deposit), `Canceled`, `Expired`
-    /// - `Paid` → `PartiallyCanceled`, `Canceled`, `WaitingForDeposit` (Toss: a deposit error
-    ///   sends a virtual-account payment back to waiting)
+    /// - `WaitingForDeposit` → `Paid` (deposit), `Canceled`, `Expired`, `Failed` (the PG
+    ///   fails a waiting virtual account)
+    /// - `Paid` → `PartiallyCanceled`, `Canceled`, `WaitingForDeposit` (Toss: a reversed
+    ///   deposit sends a virtual-account payment back to waiting)
     /// - `PartiallyCanceled` → `PartiallyCanceled` (another partial refund), `Canceled`
-    /// - nothing leaves `Canceled`, `Failed` or `Expired`; nothing enters or leaves `Unknown`.
+    /// - `Failed`/`Expired` → `Paid`: a late approval (PortOne documents a payment first
+    ///   failed, then approved with a second `paid` webhook; card networks report declines
+    ///   later turned into successes)
+    /// - nothing leaves `Canceled`; nothing enters or leaves `Unknown`.
+    ///
+    /// The rare moves among these — a late approval, a reversed deposit, a waiting virtual
+    /// account that fails — are legal only on the PG's word ([`needs_pg_word`](Self::needs_pg_word)):
+    /// the webhook pipeline never applies them from a webhook's hint, only from the PG's API.
     ///
     /// Staying in the same state is not a move, except `PartiallyCanceled` → `PartiallyCanceled`.
-    /// The webhook pipeline applies an unreconciled hint only as one such move; a status from
-    /// the PG's API is applied whenever it is [reachable](Self::reaches).
+    /// A status from the PG's API is applied whenever it is [reachable](Self::reaches).
     pub fn can_move_to(self, next: PaymentStatus) -> bool {
         use PaymentStatus::*;
         matches!(
             (self, next),
             (Ready, Pending)
                 | (Ready | Pending, Paid | Failed | Expired | WaitingForDeposit)
-                | (WaitingForDeposit, Paid | Canceled | Expired)
+                | (WaitingForDeposit, Paid | Canceled | Expired | Failed)
                 | (Paid, PartiallyCanceled | Canceled | WaitingForDeposit)
                 | (PartiallyCanceled, PartiallyCanceled | Canceled)
+                | (Failed | Expired, Paid)
         )
     }
 
-    /// Whether `target` can be reached from `self` through one or more legal moves: the
-    /// transitive closure of [`can_move_to`](Self::can_move_to).
+    /// `true` for the legal moves that only the PG's API may assert, never a webhook's hint
+    /// alone: a late approval (`Failed`/`Expired` → `Paid`), a reversed deposit (`Paid` →
+    /// `WaitingForDeposit`) and a waiting virtual account that fails (`WaitingForDeposit` →
+    /// `Failed`). Each has its own [order action](https://docs.rs/hanpay) in the facade, so
+    /// that the application decides what to do.
+    ///
+    /// ```
+    /// use hanpay_core::PaymentStatus::*;
+    /// assert!(Failed.needs_pg_word(Paid) && Failed.can_move_to(Paid));
+    /// assert!(!Ready.needs_pg_word(Paid));
+    /// ```
+    pub fn needs_pg_word(self, next: PaymentStatus) -> bool {
+        use PaymentStatus::*;
+        matches!(
+            (self, next),
+            (Failed | Expired, Paid) | (Paid, WaitingForDeposit) | (WaitingForDeposit, Failed)
+        )
+    }
+
+    /// Whether `target` can be reached from `self` through one or more legal moves, of which
+    /// only the first may be one that [needs the PG's word](Self::needs_pg_word): one rare
+    /// event (a late approval, a reversed deposit) followed by the ordinary lifecycle.
     ///
     /// A status the PG's API reports is the truth; the webhook pipeline moves the stored status
     /// to it whenever it is reachable, and ignores it only when it is not (a real regression,
@@ -107,14 +138,17 @@ impl PaymentStatus {
     /// ```
     /// use hanpay_core::PaymentStatus::*;
     /// assert!(Ready.reaches(Canceled)); // paid, then canceled
+    /// assert!(Failed.reaches(Canceled)); // approved late, then canceled
     /// assert!(!Canceled.reaches(Paid));
+    /// assert!(!Expired.reaches(WaitingForDeposit)); // two rare events in a row: never
     /// ```
     pub fn reaches(self, target: PaymentStatus) -> bool {
         self.path_to(target).is_some()
     }
 
-    /// The states skipped on the shortest way from `self` to `target` through legal moves:
-    /// `Some(vec![])` for a single legal move, `None` when `target` is not reachable.
+    /// The states skipped on the shortest way from `self` to `target` through legal moves
+    /// (only the first of which may [need the PG's word](Self::needs_pg_word)): `Some(vec![])`
+    /// for a single legal move, `None` when `target` is not reachable.
     ///
     /// Among paths of the same length, the one following the lifecycle's usual order (the
     /// order of [`ALL`](Self::ALL)) is chosen, so the answer is deterministic. When the PG's
@@ -132,7 +166,8 @@ impl PaymentStatus {
             return None;
         }
         // Breadth-first over the known states; `previous[i]` is the state `ALL[i]` was reached
-        // from. The start is not entered again unless it is the target (a cycle).
+        // from. The start is not entered again unless it is the target (a cycle). Only the
+        // first move may need the PG's word.
         let index = |s: PaymentStatus| PaymentStatus::ALL.iter().position(|&x| x == s);
         let mut previous: [Option<PaymentStatus>; 8] = [None; 8];
         let mut seen = [false; 8];
@@ -142,10 +177,12 @@ impl PaymentStatus {
             }
         }
         let mut queue = std::collections::VecDeque::from([self]);
+        let mut first = true;
         while let Some(at) = queue.pop_front() {
             for next in PaymentStatus::ALL {
                 let Some(i) = index(next) else { continue };
-                if seen[i] || !at.can_move_to(next) {
+                let allowed = at.can_move_to(next) && (first || !at.needs_pg_word(next));
+                if seen[i] || !allowed {
                     continue;
                 }
                 if next == target {
@@ -162,6 +199,7 @@ impl PaymentStatus {
                 previous[i] = Some(at);
                 queue.push_back(next);
             }
+            first = false;
         }
         None
     }
@@ -224,9 +262,16 @@ mod tests {
 
     #[test]
     fn terminal_states_have_no_exit() {
-        for from in [Canceled, Failed, Expired, Unknown] {
+        for from in [Canceled, Unknown] {
             for to in PaymentStatus::ALL {
                 assert!(!from.can_move_to(to), "{from} -> {to} must be illegal");
+            }
+        }
+        // Failed and Expired leave only through a late approval, on the PG's word.
+        for from in [Failed, Expired] {
+            for to in PaymentStatus::ALL {
+                assert_eq!(from.can_move_to(to), to == Paid, "{from} -> {to}");
+                assert_eq!(from.needs_pg_word(to), to == Paid, "{from} -> {to}");
             }
         }
         assert!(Canceled.is_terminal() && Failed.is_terminal() && Expired.is_terminal());
@@ -248,16 +293,27 @@ mod tests {
             (WaitingForDeposit, Paid),
             (WaitingForDeposit, Canceled),
             (WaitingForDeposit, Expired),
+            (WaitingForDeposit, Failed),
             (Paid, PartiallyCanceled),
             (Paid, Canceled),
             (Paid, WaitingForDeposit),
             (PartiallyCanceled, PartiallyCanceled),
             (PartiallyCanceled, Canceled),
+            (Failed, Paid),
+            (Expired, Paid),
+        ];
+        let on_pg_word = [
+            (Failed, Paid),
+            (Expired, Paid),
+            (Paid, WaitingForDeposit),
+            (WaitingForDeposit, Failed),
         ];
         for from in PaymentStatus::ALL {
             for to in PaymentStatus::ALL {
                 let expected = legal.contains(&(from, to));
                 assert_eq!(from.can_move_to(to), expected, "{from} -> {to}");
+                let rare = on_pg_word.contains(&(from, to));
+                assert_eq!(from.needs_pg_word(to), rare, "{from} -> {to}");
             }
         }
         // Late events that must be ignored.
@@ -269,13 +325,17 @@ mod tests {
 
     #[test]
     fn reachability_is_the_closure_of_the_table() {
-        // Brute force: a state reaches a target iff some chain of legal moves leads there.
+        // Brute force: a state reaches a target iff some chain of legal moves leads there,
+        // only the first of which may need the PG's word.
         for from in PaymentStatus::ALL {
-            let mut reached = vec![from];
-            let mut closure: Vec<PaymentStatus> = Vec::new();
+            let mut reached: Vec<PaymentStatus> = PaymentStatus::ALL
+                .into_iter()
+                .filter(|&to| from.can_move_to(to))
+                .collect();
+            let mut closure: Vec<PaymentStatus> = reached.clone();
             while let Some(at) = reached.pop() {
                 for next in PaymentStatus::ALL {
-                    if at.can_move_to(next) && !closure.contains(&next) {
+                    if at.can_move_to(next) && !at.needs_pg_word(next) && !closure.contains(&next) {
                         closure.push(next);
                         reached.push(next);
                     }
@@ -319,12 +379,16 @@ mod tests {
             (Canceled, Paid),
             (PartiallyCanceled, Paid),
             (WaitingForDeposit, Ready),
-            (Failed, Paid),
+            (Failed, Ready),
             (Expired, WaitingForDeposit),
         ] {
             assert_eq!(from.path_to(to), None, "{from} -> {to}");
         }
         assert_eq!(Canceled.path_via(&[Paid], Canceled), None);
+        // A late approval, then the ordinary lifecycle.
+        assert_eq!(Failed.path_to(Paid), Some(vec![]));
+        assert_eq!(Expired.path_to(Canceled), Some(vec![Paid]));
+        assert_eq!(WaitingForDeposit.path_to(Failed), Some(vec![]));
     }
 
     #[test]

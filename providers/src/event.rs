@@ -8,8 +8,9 @@
 //! | → `Canceled` (Toss `CANCELED`, PortOne `CANCELLED`) | [`CancelOrder`](OrderAction::CancelOrder): order cancelled, refund recorded |
 //! | → `PartiallyCanceled` (Toss `PARTIAL_CANCELED`, PortOne `PARTIAL_CANCELLED`) | [`RecordPartialRefund`](OrderAction::RecordPartialRefund): partial refund recorded |
 //! | → `WaitingForDeposit` from nothing/`Ready`/`Pending` | [`AwaitDeposit`](OrderAction::AwaitDeposit): show the account, wait |
-//! | → `WaitingForDeposit` from `Paid` (Toss deposit error) | [`HoldOrder`](OrderAction::HoldOrder): the deposit was reversed; stop fulfilment |
-//! | → `Failed` / `Expired` | [`FailOrder`](OrderAction::FailOrder): release stock, let the customer retry |
+//! | → `Paid` from `Failed`/`Expired` (a late approval, on the PG's word only) | [`ReviveOrder`](OrderAction::ReviveOrder): the customer was charged after all; ship the order or refund it |
+//! | → `WaitingForDeposit` from `Paid` (a reversed deposit, on the PG's word only) | [`HoldOrder`](OrderAction::HoldOrder): the deposit was reversed; stop fulfilment |
+//! | → `Failed` / `Expired` (also a waiting virtual account the PG fails) | [`FailOrder`](OrderAction::FailOrder): release stock, let the customer retry |
 //! | anything else | [`None`](OrderAction::None) |
 //!
 //! When the PG's answer shows the payment moved on by more than one legal step since the last
@@ -42,6 +43,10 @@ pub enum OrderAction {
     AwaitDeposit,
     /// A deposit was reversed (Toss sends the payment back to waiting): stop fulfilment.
     HoldOrder,
+    /// A payment the shop took as failed or expired was approved late by the PG: the customer
+    /// has been charged. The application decides: ship the order after all, or refund it
+    /// (cancel the payment). Never applied from a webhook's hint alone, only from the PG's API.
+    ReviveOrder,
     /// The payment failed or expired: release the order.
     FailOrder,
     /// Nothing to do.
@@ -57,6 +62,7 @@ impl OrderAction {
     ) -> OrderAction {
         use PaymentStatus::*;
         match (old, new) {
+            (Some(Failed | Expired), Paid) => OrderAction::ReviveOrder,
             (Some(WaitingForDeposit), Paid) => OrderAction::ConfirmVirtualAccountOrder,
             (_, Paid) if matches!(kind, WebhookEventKind::DepositReceived) => {
                 OrderAction::ConfirmVirtualAccountOrder
@@ -112,6 +118,7 @@ impl OrderAction {
             OrderAction::RecordPartialRefund => "partial refund recorded",
             OrderAction::AwaitDeposit => "waiting for the deposit",
             OrderAction::HoldOrder => "deposit reversed, order on hold",
+            OrderAction::ReviveOrder => "approved late after failing: ship the order or refund it",
             OrderAction::FailOrder => "order released",
             OrderAction::None => "nothing to do",
         }
@@ -187,8 +194,10 @@ impl PaymentEvent {
 /// | → `Canceled` | `payment.canceled` |
 /// | → `Failed` | `payment.failed` |
 /// | → `Expired` | `payment.expired` |
-/// | → `WaitingForDeposit` (not from `Paid`) | `virtual_account.issued` |
-/// | anything else (e.g. `Ready` → `Pending`, a reversed deposit) | `payment.status_changed` |
+/// | → `Paid` from `Failed`/`Expired` (a late approval) | `payment.revived` |
+/// | → `WaitingForDeposit` from `Paid` (a reversed deposit) | `virtual_account.deposit_reversed` |
+/// | → `WaitingForDeposit` (otherwise) | `virtual_account.issued` |
+/// | anything else (e.g. `Ready` → `Pending`) | `payment.status_changed` |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[non_exhaustive]
 pub enum EventType {
@@ -213,6 +222,12 @@ pub enum EventType {
     /// `virtual_account.deposited`.
     #[serde(rename = "virtual_account.deposited")]
     VirtualAccountDeposited,
+    /// `payment.revived`: approved late after `Failed`/`Expired`.
+    #[serde(rename = "payment.revived")]
+    PaymentRevived,
+    /// `virtual_account.deposit_reversed`: a deposit was reversed, the payment waits again.
+    #[serde(rename = "virtual_account.deposit_reversed")]
+    VirtualAccountDepositReversed,
     /// `payment.status_changed`.
     #[serde(rename = "payment.status_changed")]
     PaymentStatusChanged,
@@ -229,6 +244,8 @@ impl EventType {
             EventType::PaymentExpired => "payment.expired",
             EventType::VirtualAccountIssued => "virtual_account.issued",
             EventType::VirtualAccountDeposited => "virtual_account.deposited",
+            EventType::PaymentRevived => "payment.revived",
+            EventType::VirtualAccountDepositReversed => "virtual_account.deposit_reversed",
             EventType::PaymentStatusChanged => "payment.status_changed",
         }
     }
@@ -241,6 +258,7 @@ impl EventType {
     ) -> EventType {
         use PaymentStatus::*;
         match (from, to) {
+            (Some(Failed | Expired), Paid) => EventType::PaymentRevived,
             (Some(WaitingForDeposit), Paid) => EventType::VirtualAccountDeposited,
             (_, Paid) if matches!(kind, WebhookEventKind::DepositReceived) => {
                 EventType::VirtualAccountDeposited
@@ -250,7 +268,7 @@ impl EventType {
             (_, Canceled) => EventType::PaymentCanceled,
             (_, Failed) => EventType::PaymentFailed,
             (_, Expired) => EventType::PaymentExpired,
-            (Some(Paid), WaitingForDeposit) => EventType::PaymentStatusChanged,
+            (Some(Paid), WaitingForDeposit) => EventType::VirtualAccountDepositReversed,
             (_, WaitingForDeposit) => EventType::VirtualAccountIssued,
             _ => EventType::PaymentStatusChanged,
         }
@@ -340,8 +358,11 @@ mod tests {
                 Some(Paid),
                 WaitingForDeposit,
                 &deposit,
-                "payment.status_changed",
+                "virtual_account.deposit_reversed",
             ),
+            (Some(Failed), Paid, &change, "payment.revived"),
+            (Some(Expired), Paid, &deposit, "payment.revived"),
+            (Some(WaitingForDeposit), Failed, &change, "payment.failed"),
             (
                 Some(Paid),
                 PartiallyCanceled,
@@ -460,6 +481,14 @@ mod tests {
                 OrderAction::HoldOrder,
             ),
             (Some(Ready), Expired, &change, OrderAction::FailOrder),
+            (Some(Failed), Paid, &change, OrderAction::ReviveOrder),
+            (Some(Expired), Paid, &change, OrderAction::ReviveOrder),
+            (
+                Some(WaitingForDeposit),
+                Failed,
+                &change,
+                OrderAction::FailOrder,
+            ),
             (Some(Ready), Pending, &change, OrderAction::None),
         ];
         for (old, new, kind, action) in cases {

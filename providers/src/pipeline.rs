@@ -989,7 +989,11 @@ fn decide(
     }
     let Some(payment) = fetched else {
         let late = event.occurred_at.is_some_and(|at| at < current.updated_at);
-        if current.status.can_move_to(new_status) && !late {
+        // The rare moves (a late approval, a reversed deposit, a failed waiting account) are
+        // applied on the PG's word only: a hint of one is reconciled.
+        let ordinary =
+            current.status.can_move_to(new_status) && !current.status.needs_pg_word(new_status);
+        if ordinary && !late {
             return Decision::Apply {
                 skipped: Vec::new(),
             };
@@ -1213,6 +1217,9 @@ mod tests {
         assert_eq!(decide_on(Some(Ready), &canceled), apply(&[Paid]));
         assert_eq!(decide_on(Some(Pending), &canceled), apply(&[Paid]));
         assert_eq!(decide_on(Some(Paid), &canceled), apply(&[]));
+        // Approved late after failing or expiring: the PG's answer revives it.
+        assert_eq!(decide_on(Some(Failed), &card), apply(&[]));
+        assert_eq!(decide_on(Some(Expired), &canceled), apply(&[Paid]));
         assert_eq!(decide_on(None, &canceled), apply(&[Paid]));
         // Refunded in two parts: it passed PartiallyCanceled.
         let mut twice = canceled.clone();
@@ -1256,6 +1263,7 @@ mod tests {
             (Paid, Ready),
             (WaitingForDeposit, Ready),
             (Failed, Ready),
+            (Expired, WaitingForDeposit),
         ] {
             let current = state(stored, now);
             let answer = with_status(&card, answer);
@@ -1306,6 +1314,20 @@ mod tests {
             decide(Some(&ready), Unknown, None, &hint(Unknown, None)),
             Decision::Reconcile
         );
+        // A late approval, a reversed deposit, a failed waiting account: legal, but only on
+        // the PG's word, never on a hint.
+        for (stored, hinted) in [
+            (Failed, Paid),
+            (Expired, Paid),
+            (Paid, WaitingForDeposit),
+            (WaitingForDeposit, Failed),
+        ] {
+            assert_eq!(
+                decide(Some(&state(stored, now)), hinted, None, &hint(hinted, None)),
+                Decision::Reconcile,
+                "{stored} -> {hinted}"
+            );
+        }
         assert!(matches!(
             decide(Some(&ready), Ready, None, &hint(Ready, None)),
             Decision::Ignore(_)
