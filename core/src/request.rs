@@ -204,6 +204,27 @@ impl CancelRequest {
         Ok(())
     }
 
+    /// [`validate_against`](Self::validate_against) as a provider runs it before sending:
+    /// a request that carries its own idempotency key and finds nothing left to cancel may be
+    /// the retry of a cancel that already went through (the instance that sent it died before
+    /// answering). That refusal is not final then: the request is sent, and the PG answers it —
+    /// a PG that replays answers per key (Toss, PortOne) replays the first answer, and any PG
+    /// refuses a cancel it cannot make, so nothing is ever canceled twice. Every other check
+    /// still refuses before any request.
+    pub fn validate_before_send(&self, payment: &Payment) -> Result<(), PaymentError> {
+        match self.validate_against(payment) {
+            Err(e) if self.may_be_replayed(&e) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Whether `refusal` (of [`validate_against`](Self::validate_against)) may hide the retry
+    /// of a cancel that already went through: "nothing left to cancel" for a request with its
+    /// own idempotency key.
+    pub fn may_be_replayed(&self, refusal: &PaymentError) -> bool {
+        self.idempotency_key.is_some() && refusal.kind() == crate::ErrorKind::NotCancelable
+    }
+
     /// Checks against the payment as the PG last reported it, before the cancel is sent:
     /// the currency matches, the amount is within the balance, nothing is canceled twice, and a
     /// deposited virtual account is refunded to the customer's own account — never to the
@@ -517,6 +538,26 @@ mod tests {
             secret: None,
             raw: crate::RawJson::default(),
         }
+    }
+
+    #[test]
+    fn a_retry_with_its_own_key_is_sent_for_the_pg_to_answer() {
+        let own = RefundAccount::new(Bank::Shinhan, "1102147270", "윤한빈").unwrap();
+        let mut canceled = va_payment(PaymentStatus::Canceled);
+        canceled.balance = Money::krw(0);
+        let first = CancelRequest::full("pk", "r").refund_to(own.clone());
+        assert_eq!(
+            first.validate_before_send(&canceled).unwrap_err().kind(),
+            ErrorKind::NotCancelable
+        );
+        let retry = first.clone().idempotency_key("cancel-order-1");
+        assert!(retry.validate_before_send(&canceled).is_ok());
+        // Only "nothing left to cancel" is let through; malformed requests never are.
+        let bad = CancelRequest::full("pk", "").idempotency_key("cancel-order-1");
+        assert_eq!(
+            bad.validate_before_send(&canceled).unwrap_err().kind(),
+            ErrorKind::InvalidRequest
+        );
     }
 
     #[test]

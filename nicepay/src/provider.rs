@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use hanpay_core::{
-    validate_order_id, BillingChargeRequest, CancelRequest, Capabilities, Capability,
-    ConfirmRequest, Currency, ErrorKind, Money, Payment, PaymentError, PaymentProvider,
+    validate_order_id, BillingChargeRequest, CancelRequest, CancellationStatus, Capabilities,
+    Capability, ConfirmRequest, Currency, ErrorKind, Money, Payment, PaymentError, PaymentProvider,
     PaymentStatus, ProviderId, RetryPolicy, Secret,
 };
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -571,10 +571,12 @@ impl PaymentProvider for NicePay {
             let error = match self.transport.post("cancel", &path, &body).await {
                 Ok(bytes) => return payment_from_bytes(bytes),
                 Err(e) if unknown_or_retryable(&e) => e,
-                // Our own earlier send may have taken effect: look before saying so.
+                // Our own earlier send may have taken effect — in this call, or in an earlier
+                // one with the same idempotency key whose answer was lost: look before saying so.
                 Err(e)
                     if (sends > 1 && e.kind() == ErrorKind::AlreadyProcessed)
-                        || e.pg().is_some_and(|p| is_duplicate_order_id(&p.code)) =>
+                        || e.pg().is_some_and(|p| is_duplicate_order_id(&p.code))
+                        || retried_request(request, &e) =>
                 {
                     e
                 }
@@ -592,7 +594,11 @@ impl PaymentProvider for NicePay {
                     .with_source(error))
                 }
             };
-            if cancel_took_effect(request, &before, &after) {
+            // NICEPAY replays nothing per key and its `cancels[]` do not carry the cancel's
+            // orderId: a retry with the same key is recognised by the effect it asked for
+            // being there already (canceled in full, or a cancellation of that amount).
+            let replayed = retried_request(request, &error) && shows_effect(request, &after);
+            if cancel_took_effect(request, &before, &after) || replayed {
                 tracing::info!(
                     target: hanpay_core::observe::TARGET,
                     sends,
@@ -659,6 +665,29 @@ impl PaymentProvider for NicePay {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+/// Whether `refusal` of the first send may mean that an earlier request with the same
+/// idempotency key (and so the same cancel orderId) already canceled: NICEPAY refuses the
+/// repeat as already canceled, as a used orderId, or as more than the balance.
+fn retried_request(request: &CancelRequest, refusal: &PaymentError) -> bool {
+    request.idempotency_key.is_some()
+        && matches!(
+            refusal.kind(),
+            ErrorKind::AlreadyProcessed | ErrorKind::NotCancelable
+        )
+}
+
+/// Whether `after` shows what `request` asked for: canceled in full, or a completed
+/// cancellation of the requested amount.
+fn shows_effect(request: &CancelRequest, after: &Payment) -> bool {
+    match &request.amount {
+        None => after.status == PaymentStatus::Canceled,
+        Some(amount) => after
+            .cancellations
+            .iter()
+            .any(|c| c.status == CancellationStatus::Done && &c.amount == amount),
     }
 }
 

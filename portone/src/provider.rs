@@ -377,7 +377,7 @@ impl PaymentProvider for PortOne {
         mapping::check_refund_bank(request)?;
         let key = idempotency_key(request.idempotency_key.as_deref(), "cancel")?;
         let current = self.fetch("cancel", &request.payment_key).await?;
-        request.validate_against(&current)?;
+        request.validate_before_send(&current)?;
         let body = mapping::cancel_body(request, self.store_id.as_deref());
         let bytes = self
             .client

@@ -57,7 +57,7 @@ pub mod store;
 pub use checkout::CheckoutError;
 pub use config::{ConfigError, HanpayConfig, ProviderSettings, PORTONE, TOSSPAYMENTS};
 pub use event::{EventType, OrderAction, PaymentEvent};
-pub use observe::ObserveError;
+pub use observe::{LookedUp, LookupError, ObserveError};
 pub use outbox::{OutboxWorker, OutboxWorkerBuilder};
 pub use pipeline::{
     handler_fn, Endpoint, HandlerError, WebhookAnswer, WebhookHandler, WebhookOutcome,

@@ -776,7 +776,21 @@ impl WebhookPipeline {
         &self,
         gateway: &Gateway,
         event: &WebhookEvent,
+        looked_up: Option<Payment>,
+    ) -> WebhookOutcome {
+        let mut answer = PgAnswer::default();
+        self.apply_keeping(gateway, event, looked_up, &mut answer)
+            .await
+    }
+
+    /// [`apply`](Self::apply), keeping the PG's answer (or its error) in `answer`: what a
+    /// lookup through the pipeline returns to its caller.
+    pub(crate) async fn apply_keeping(
+        &self,
+        gateway: &Gateway,
+        event: &WebhookEvent,
         mut looked_up: Option<Payment>,
+        answer: &mut PgAnswer,
     ) -> WebhookOutcome {
         let states = &self.inner.states;
         let provider = &event.provider;
@@ -817,7 +831,7 @@ impl WebhookPipeline {
             || is_money_kind(&event.kind)
             || current.as_ref().is_some_and(|s| s.status.is_paid());
         let mut fetched = if needs_fetch {
-            match reconcile(gateway, &payment_key).await {
+            match answer.fetch(gateway, &payment_key).await {
                 Ok(p) => Some(p),
                 Err(outcome) => return outcome,
             }
@@ -841,11 +855,20 @@ impl WebhookPipeline {
                 Decision::Reconcile => {
                     // A hint that is not one legal move from the stored state: the PG's answer
                     // decides, so the payment is never stranded by an ignored hint.
-                    match reconcile(gateway, &payment_key).await {
+                    match answer.fetch(gateway, &payment_key).await {
                         Ok(p) => fetched = Some(p),
                         Err(outcome) => return outcome,
                     }
                     continue;
+                }
+                Decision::Ignore(reason)
+                    if answer.quiet && current.as_ref().is_some_and(|c| c.status == new_status) =>
+                {
+                    // A lookup that found nothing new: nothing to record.
+                    return WebhookOutcome::Ignored {
+                        dedupe_id: event.dedupe_id.clone(),
+                        reason,
+                    };
                 }
                 Decision::Ignore(reason) => {
                     let ignored = IgnoredEvent {
@@ -1065,14 +1088,42 @@ fn skipped_states(
     }
 }
 
-/// Fetches the payment from the PG: the answer applied.
-async fn reconcile(gateway: &Gateway, payment_key: &str) -> Result<Payment, WebhookOutcome> {
-    gateway.payment(payment_key).await.map_err(|e| {
-        failed(
-            FailedStage::Reconcile,
-            format!("could not fetch the payment from the PG: {e}"),
-        )
-    })
+/// The PG's answer to the lookups [`WebhookPipeline::apply_keeping`] made: the last payment
+/// fetched, or the error of the last fetch.
+#[derive(Debug, Default)]
+pub(crate) struct PgAnswer {
+    /// The payment as the PG answered last.
+    pub(crate) payment: Option<Payment>,
+    /// Why the last lookup failed.
+    pub(crate) error: Option<PaymentError>,
+    /// A lookup (not a webhook): an answer with nothing new is not recorded as an ignored
+    /// event.
+    pub(crate) quiet: bool,
+}
+
+impl PgAnswer {
+    /// Fetches the payment from the PG, keeping the answer: the answer applied.
+    async fn fetch(
+        &mut self,
+        gateway: &Gateway,
+        payment_key: &str,
+    ) -> Result<Payment, WebhookOutcome> {
+        match gateway.payment(payment_key).await {
+            Ok(payment) => {
+                self.payment = Some(payment.clone());
+                self.error = None;
+                Ok(payment)
+            }
+            Err(e) => {
+                let outcome = failed(
+                    FailedStage::Reconcile,
+                    format!("could not fetch the payment from the PG: {e}"),
+                );
+                self.error = Some(e);
+                Err(outcome)
+            }
+        }
+    }
 }
 
 async fn fetch(gateway: &Gateway, event: &WebhookEvent) -> Result<Payment, WebhookOutcome> {

@@ -7,8 +7,8 @@ pub use hanpay_store::{
     Backend, Claim, DatabaseUrl, DedupeKey, DedupeStore, HeldLock, IgnoredEvent,
     InMemoryDedupeStore, InMemoryInbox, InMemoryPaymentStates, Inbox, InboxEntry, InboxFilter,
     InboxOutcome, InboxRecord, LocalPaymentLocks, OpenOptions, PaymentGuard, PaymentLocks,
-    PaymentState, PaymentStateStore, StalePayment, StoreError, Stores, UrlError,
-    RECONCILED_STATUSES,
+    PaymentState, PaymentStateStore, RecheckPolicy, StalePayment, StoreError, Stores, UrlError,
+    FINAL_STATUSES,
 };
 /// Answers of `POST` requests by idempotency key (`hanpay serve`).
 pub use hanpay_store::{Begin, IdempotencyStore, InMemoryIdempotency, StoredResponse};

@@ -280,8 +280,9 @@ async fn the_reconciler_converges_when_every_webhook_is_lost(b: Backend) {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let report = reconciler.run_once().await.unwrap();
     assert_eq!(
-        report.checked, 0,
-        "paid payments are not re-fetched: {report:?}"
+        (report.moved, report.failed),
+        (0, 0),
+        "paid payments are re-fetched, and nothing moves: {report:?}"
     );
 
     let seen = seen.lock().unwrap();
@@ -303,9 +304,86 @@ async fn the_reconciler_converges_when_every_webhook_is_lost(b: Backend) {
     assert!(moves.contains(&(card, None, PaymentStatus::Paid)));
 }
 
+/// Paid is not final: a payment refunded at the PG (its console, a late cancel) whose webhook
+/// never arrives — the PG never redelivers — is canceled by the reconciler's next pass, and a
+/// lookup through the pipeline applies what the PG says at once.
+async fn a_paid_payment_refunded_without_a_webhook_converges(b: Backend) {
+    let db = fresh(b).await;
+    let mock = MockProvider::new();
+    let hanpay = hanpay_on(&mock, db.stores.clone());
+    let (seen, handler) = recording();
+    let pipeline = WebhookPipeline::builder(hanpay.clone(), handler).build();
+    let reconciler = Reconciler::new(pipeline.clone())
+        .unchanged_for(Duration::ZERO)
+        .interval(Duration::from_millis(1))
+        .per_pg_per_second(1_000);
+    let first = paid_card(&hanpay, &mock, "order-refunded-1").await;
+    let second = paid_card(&hanpay, &mock, "order-refunded-2").await;
+    for webhook in mock.take_webhooks() {
+        assert_eq!(deliver(&pipeline, &webhook).await.http_status(), 200);
+    }
+    for key in [&first, &second] {
+        hanpay
+            .gateway()
+            .cancel(&hanpay::CancelRequest::full(key.as_str(), "콘솔에서 환불"))
+            .await
+            .unwrap();
+    }
+    mock.take_webhooks(); // lost, and never sent again
+    let state = |key: String| {
+        let states = db.stores.states.clone();
+        async move {
+            states
+                .get(&ProviderId::from_static("mock"), &key)
+                .await
+                .unwrap()
+                .map(|s| s.status)
+        }
+    };
+    assert_eq!(state(first.clone()).await, Some(PaymentStatus::Paid));
+
+    // A lookup through the pipeline applies the PG's answer.
+    let looked_up = pipeline.payment("mock", &second).await.unwrap();
+    assert_eq!(looked_up.payment.status, PaymentStatus::Canceled);
+    let moved = looked_up.moved.expect("the lookup applied the refund");
+    assert_eq!(
+        (moved.old_status, moved.new_status),
+        (Some(PaymentStatus::Paid), PaymentStatus::Canceled)
+    );
+    assert_eq!(state(second.clone()).await, Some(PaymentStatus::Canceled));
+    // Looking again finds nothing new, and records nothing.
+    assert!(pipeline
+        .payment("mock", &second)
+        .await
+        .unwrap()
+        .moved
+        .is_none());
+
+    // The reconciler re-checks the paid one and applies the refund, once.
+    let report = reconciler.run_once().await.unwrap();
+    assert_eq!(report.moved, 1, "{report:?}");
+    assert_eq!(state(first.clone()).await, Some(PaymentStatus::Canceled));
+    let cancels: Vec<_> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.new_status == PaymentStatus::Canceled)
+        .map(|e| (e.payment_key.clone(), e.actions.clone()))
+        .collect();
+    assert_eq!(cancels.len(), 2, "{cancels:?}");
+    assert!(cancels
+        .iter()
+        .all(|(_, actions)| actions == &[hanpay::OrderAction::CancelOrder]));
+    // Canceled is final: never fetched again.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let report = reconciler.run_once().await.unwrap();
+    assert_eq!(report.checked, 0, "{report:?}");
+}
+
 each_backend!(
     a_handler_failing_past_the_redelivery_span_leaves_the_event_for_replay,
     the_reconciler_converges_when_every_webhook_is_lost,
+    a_paid_payment_refunded_without_a_webhook_converges,
 );
 #[cfg(feature = "tosspayments")]
 each_backend!(a_restarted_pipeline_remembers_deliveries_and_secrets);

@@ -56,7 +56,8 @@ pub use memory::{
     InMemoryPaymentStates,
 };
 pub use model::{
-    Claim, DedupeKey, IgnoredEvent, PaymentState, SavedSecret, StalePayment, RECONCILED_STATUSES,
+    Claim, DedupeKey, IgnoredEvent, PaymentState, RecheckPolicy, SavedSecret, StalePayment,
+    FINAL_STATUSES,
 };
 pub use outbox::{ClaimedEvent, Lease, NewEvent, OutboxEvent, OutboxFilter, OutboxState};
 pub use traits::{DedupeStore, Inbox, Outbox, PaymentLocks, PaymentSecrets, PaymentStateStore};

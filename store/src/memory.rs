@@ -10,7 +10,8 @@ use time::OffsetDateTime;
 
 use crate::inbox::{InboxEntry, InboxFilter, InboxOutcome, InboxRecord};
 use crate::model::{
-    Claim, DedupeKey, IgnoredEvent, PaymentState, SavedSecret, StalePayment, RECONCILED_STATUSES,
+    Claim, DedupeKey, IgnoredEvent, PaymentState, RecheckPolicy, SavedSecret, StalePayment,
+    FINAL_STATUSES,
 };
 use crate::outbox::{clip, ClaimedEvent, Lease, NewEvent, OutboxEvent, OutboxFilter, OutboxState};
 use crate::traits::{DedupeStore, Inbox, Outbox, PaymentSecrets, PaymentStateStore};
@@ -139,7 +140,8 @@ struct PaymentRow {
     state: Option<PaymentState>,
     order_id: Option<String>,
     changed_at: Instant,
-    next_check: Instant,
+    /// `None`: never again (past the recheck horizon).
+    next_check: Option<Instant>,
     ignored: Vec<IgnoredEvent>,
 }
 
@@ -149,7 +151,7 @@ impl PaymentRow {
             state: None,
             order_id: None,
             changed_at: now,
-            next_check: now,
+            next_check: Some(now),
             ignored: Vec::new(),
         }
     }
@@ -231,7 +233,7 @@ impl PaymentStateStore for InMemoryPaymentStates {
         }
         row.state = Some(state);
         row.changed_at = now;
-        row.next_check = now;
+        row.next_check = Some(now);
         Ok(true)
     }
 
@@ -282,7 +284,8 @@ impl PaymentStateStore for InMemoryPaymentStates {
 
     async fn claim_stale(
         &self,
-        unchanged_for: Duration,
+        provider: &ProviderId,
+        policy: &RecheckPolicy,
         hold: Duration,
         limit: usize,
     ) -> Result<Vec<StalePayment>, StoreError> {
@@ -290,12 +293,14 @@ impl PaymentStateStore for InMemoryPaymentStates {
         let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
         let mut due: Vec<(&(ProviderId, String), &mut PaymentRow)> = inner
             .iter_mut()
-            .filter(|(_, row)| {
-                row.state
-                    .as_ref()
-                    .map_or(true, |s| RECONCILED_STATUSES.contains(&s.status))
-                    && now.saturating_duration_since(row.changed_at) >= unchanged_for
-                    && row.next_check <= now
+            .filter(|((p, _), row)| {
+                p == provider
+                    && row
+                        .state
+                        .as_ref()
+                        .map_or(true, |s| !FINAL_STATUSES.contains(&s.status))
+                    && now.saturating_duration_since(row.changed_at) >= policy.first
+                    && row.next_check.is_some_and(|at| at <= now)
             })
             .collect();
         due.sort_by_key(|(_, row)| row.next_check);
@@ -303,7 +308,8 @@ impl PaymentStateStore for InMemoryPaymentStates {
             .into_iter()
             .take(limit)
             .map(|((provider, payment_key), row)| {
-                row.next_check = later(now, hold);
+                let age = now.saturating_duration_since(row.changed_at);
+                row.next_check = policy.next_wait(age, hold).map(|wait| later(now, wait));
                 StalePayment {
                     provider: provider.clone(),
                     payment_key: payment_key.clone(),

@@ -1,6 +1,8 @@
 //! The values the stores keep: dedupe keys and claims, payment states, ignored events, saved
 //! secrets.
 
+use std::time::Duration;
+
 use hanpay_core::{Money, PaymentStatus, ProviderId, Secret};
 use time::OffsetDateTime;
 
@@ -73,13 +75,62 @@ pub struct StalePayment {
     pub status: Option<PaymentStatus>,
 }
 
-/// The statuses the reconciler re-fetches when they have not changed for a while: the
-/// payment is still waiting for something the PG will decide.
-pub const RECONCILED_STATUSES: [PaymentStatus; 3] = [
-    PaymentStatus::Ready,
-    PaymentStatus::Pending,
-    PaymentStatus::WaitingForDeposit,
-];
+/// The SQL stores' "never again" for `next_check_at` past the horizon.
+#[cfg(feature = "sqlite")]
+pub(crate) const NEVER_MS: i64 = i64::MAX;
+
+/// The statuses the reconciler never re-fetches: nothing follows `Canceled`. Every other
+/// status can still move at the PG — a payment waiting for something the PG decides, a
+/// `Paid` one refunded in the PG's console or canceled late, a `Failed` one approved late —
+/// so it is re-checked on its [`RecheckPolicy`] until the policy's horizon.
+pub const FINAL_STATUSES: [PaymentStatus; 1] = [PaymentStatus::Canceled];
+
+/// When the reconciler looks at a payment again, counted from its last change (its *age*):
+/// first once it is `first` old, then each time after `stretch` times its age, at least `hold`
+/// and at most `cap` later, and never after it is `horizon` old.
+///
+/// With `first` 1 min, `stretch` 5 and `cap` 1 day, a payment is re-checked at the ages 1 min,
+/// 6 min, 36 min, 3.6 h, 21.6 h, then daily; with `stretch` 2 at 1, 3, 9, 27, 81 min, 4 h,
+/// 12 h, 36 h, then daily ([`ages`](Self::ages) lists them). A status change starts over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecheckPolicy {
+    /// The age of the first re-check.
+    pub first: Duration,
+    /// Each next re-check waits this many times the payment's age (at least 1).
+    pub stretch: u32,
+    /// The longest wait between two re-checks.
+    pub cap: Duration,
+    /// No re-check once the payment is this old (e.g. the PG's cancel window).
+    pub horizon: Duration,
+}
+
+impl RecheckPolicy {
+    /// The wait before the next re-check of a payment checked at `age`: `None` past the
+    /// horizon.
+    pub fn next_wait(&self, age: Duration, hold: Duration) -> Option<Duration> {
+        let wait = age
+            .saturating_mul(self.stretch.max(1))
+            .min(self.cap)
+            .max(hold);
+        (age.saturating_add(wait) <= self.horizon).then_some(wait)
+    }
+
+    /// The ages at which a payment that never changes is re-checked, up to `until` (or the
+    /// horizon): the schedule's cost in PG lookups is the length of this list.
+    pub fn ages(&self, until: Duration) -> Vec<Duration> {
+        let until = until.min(self.horizon);
+        let mut ages = Vec::new();
+        let mut age = self.first;
+        while age <= until {
+            ages.push(age);
+            match self.next_wait(age, Duration::from_millis(1)) {
+                Some(wait) if !wait.is_zero() => age = age.saturating_add(wait),
+                _ => break,
+            }
+        }
+        ages
+    }
+}
 
 /// A saved per-payment secret and what it belongs to.
 #[derive(Debug, Clone)]

@@ -25,7 +25,8 @@ use time::OffsetDateTime;
 use crate::inbox::{InboxEntry, InboxFilter, InboxOutcome, InboxRecord};
 use crate::lock::{HeldLock, LocalPaymentLocks, PaymentGuard};
 use crate::model::{
-    millis, parse_status, Claim, DedupeKey, IgnoredEvent, PaymentState, SavedSecret, StalePayment,
+    millis, parse_status, Claim, DedupeKey, IgnoredEvent, PaymentState, RecheckPolicy, SavedSecret,
+    StalePayment,
 };
 use crate::outbox::{clip, ClaimedEvent, Lease, NewEvent, OutboxEvent, OutboxFilter, OutboxState};
 use crate::sql::{money_columns, money_from, SweepCounter, SWEEP_BATCH};
@@ -418,22 +419,35 @@ impl PaymentStateStore for PgStore {
 
     async fn claim_stale(
         &self,
-        unchanged_for: Duration,
+        provider: &ProviderId,
+        policy: &RecheckPolicy,
         hold: Duration,
         limit: usize,
     ) -> Result<Vec<StalePayment>, StoreError> {
+        // The next wait: `stretch` times the age, between `hold` and `cap`; never again
+        // ('infinity') past the horizon.
         let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
-            "UPDATE hanpay_payments p SET next_check_at = now() + $1 * interval '1 millisecond' \
-             FROM (SELECT provider, payment_key FROM hanpay_payments \
-                   WHERE (status IS NULL OR status IN ('READY', 'PENDING', 'WAITING_FOR_DEPOSIT')) \
-                   AND changed_at <= now() - $2 * interval '1 millisecond' \
+            "UPDATE hanpay_payments p SET next_check_at = CASE \
+               WHEN now() - p.changed_at + due.wait > $5 * interval '1 millisecond' \
+               THEN 'infinity'::timestamptz ELSE now() + due.wait END \
+             FROM (SELECT provider, payment_key, \
+                     GREATEST($2 * interval '1 millisecond', \
+                       LEAST((now() - changed_at) * $3::int, $4 * interval '1 millisecond')) \
+                     AS wait \
+                   FROM hanpay_payments \
+                   WHERE provider = $1 AND (status IS NULL OR status <> 'CANCELED') \
+                   AND changed_at <= now() - $6 * interval '1 millisecond' \
                    AND next_check_at <= now() \
-                   ORDER BY next_check_at LIMIT $3 FOR UPDATE SKIP LOCKED) due \
+                   ORDER BY next_check_at LIMIT $7 FOR UPDATE SKIP LOCKED) due \
              WHERE p.provider = due.provider AND p.payment_key = due.payment_key \
              RETURNING p.provider, p.payment_key, p.order_id, p.status",
         )
+        .bind(provider.as_str())
         .bind(millis(hold))
-        .bind(millis(unchanged_for))
+        .bind(i32::try_from(policy.stretch.max(1)).unwrap_or(i32::MAX))
+        .bind(millis(policy.cap))
+        .bind(millis(policy.horizon))
+        .bind(millis(policy.first))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await

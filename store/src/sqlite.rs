@@ -18,7 +18,8 @@ use time::OffsetDateTime;
 use crate::inbox::{InboxEntry, InboxFilter, InboxOutcome, InboxRecord};
 use crate::lock::{LocalPaymentLocks, PaymentGuard};
 use crate::model::{
-    millis, parse_status, Claim, DedupeKey, IgnoredEvent, PaymentState, SavedSecret, StalePayment,
+    millis, parse_status, Claim, DedupeKey, IgnoredEvent, PaymentState, RecheckPolicy, SavedSecret,
+    StalePayment, NEVER_MS,
 };
 use crate::outbox::{clip, ClaimedEvent, Lease, NewEvent, OutboxEvent, OutboxFilter, OutboxState};
 use crate::sql::{money_columns, money_from, SweepCounter, SWEEP_BATCH};
@@ -413,22 +414,33 @@ impl PaymentStateStore for SqliteStore {
 
     async fn claim_stale(
         &self,
-        unchanged_for: Duration,
+        provider: &ProviderId,
+        policy: &RecheckPolicy,
         hold: Duration,
         limit: usize,
     ) -> Result<Vec<StalePayment>, StoreError> {
         let now = now_ms();
+        // The next wait: `stretch` times the age, between `hold` and `cap`; never again past
+        // the horizon.
         let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
-            "UPDATE hanpay_payments SET next_check_at = ?1 WHERE rowid IN \
+            "UPDATE hanpay_payments SET next_check_at = CASE \
+               WHEN ?1 - changed_at + MAX(?2, MIN((?1 - changed_at) * ?3, ?4)) > ?5 THEN ?6 \
+               ELSE ?1 + MAX(?2, MIN((?1 - changed_at) * ?3, ?4)) END \
+             WHERE rowid IN \
              (SELECT rowid FROM hanpay_payments \
-              WHERE (status IS NULL OR status IN ('READY', 'PENDING', 'WAITING_FOR_DEPOSIT')) \
-              AND changed_at <= ?2 AND next_check_at <= ?3 \
-              ORDER BY next_check_at LIMIT ?4) \
+              WHERE provider = ?7 AND (status IS NULL OR status <> 'CANCELED') \
+              AND changed_at <= ?8 AND next_check_at <= ?1 \
+              ORDER BY next_check_at LIMIT ?9) \
              RETURNING provider, payment_key, order_id, status",
         )
-        .bind(now.saturating_add(millis(hold)))
-        .bind(now.saturating_sub(millis(unchanged_for)))
         .bind(now)
+        .bind(millis(hold))
+        .bind(i64::from(policy.stretch.max(1)))
+        .bind(millis(policy.cap))
+        .bind(millis(policy.horizon))
+        .bind(NEVER_MS)
+        .bind(provider.as_str())
+        .bind(now.saturating_sub(millis(policy.first)))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await

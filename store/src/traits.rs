@@ -8,7 +8,9 @@ use hanpay_core::{async_trait, PaymentStatus, ProviderId, Secret};
 
 use crate::inbox::{InboxEntry, InboxFilter, InboxRecord};
 use crate::lock::PaymentGuard;
-use crate::model::{Claim, DedupeKey, IgnoredEvent, PaymentState, SavedSecret, StalePayment};
+use crate::model::{
+    Claim, DedupeKey, IgnoredEvent, PaymentState, RecheckPolicy, SavedSecret, StalePayment,
+};
 use crate::outbox::{ClaimedEvent, Lease, NewEvent, OutboxEvent, OutboxFilter};
 use crate::StoreError;
 
@@ -89,13 +91,16 @@ pub trait PaymentStateStore: Send + Sync {
         order_id: Option<&str>,
     ) -> Result<(), StoreError>;
 
-    /// Up to `limit` payments whose status is `None` (tracked only) or one of
-    /// [`RECONCILED_STATUSES`](crate::RECONCILED_STATUSES), unchanged for at least
-    /// `unchanged_for`, and not handed out by this call within the last `hold`. Each one
-    /// returned is held for `hold`: a concurrent call (another instance) does not get it.
+    /// Up to `limit` payments of `provider` whose re-check is due under `policy`: tracked
+    /// only (status `None`) or in any status but the [final](crate::FINAL_STATUSES) ones, at
+    /// least `policy.first` old, whose next check time has come. Each one returned gets its
+    /// next check time in the same statement: `policy`'s next wait after its age (at least
+    /// `hold`, so that a concurrent call — another instance — does not get it meanwhile), or
+    /// never again past the horizon. A status change makes it due again after `policy.first`.
     async fn claim_stale(
         &self,
-        unchanged_for: Duration,
+        provider: &ProviderId,
+        policy: &RecheckPolicy,
         hold: Duration,
         limit: usize,
     ) -> Result<Vec<StalePayment>, StoreError>;

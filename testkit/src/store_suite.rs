@@ -23,7 +23,7 @@ use futures_util::future::join_all;
 use hanpay_core::{Money, PaymentStatus, ProviderId, Secret};
 use hanpay_store::{
     Claim, ClaimedEvent, DedupeKey, IgnoredEvent, InboxFilter, InboxOutcome, InboxRecord, NewEvent,
-    OutboxFilter, OutboxState, PaymentState, SavedSecret, Stores,
+    OutboxFilter, OutboxState, PaymentState, RecheckPolicy, SavedSecret, Stores,
 };
 use time::OffsetDateTime;
 
@@ -495,46 +495,61 @@ async fn payment_lock_excludes_across_handles(a: &Stores, b: &Stores) -> CaseRes
     })
 }
 
+/// A re-check policy that makes a payment due once it is `first` old, within `horizon`.
+fn recheck(first: Duration, horizon: Duration) -> RecheckPolicy {
+    RecheckPolicy {
+        first,
+        stretch: 5,
+        cap: LONG,
+        horizon,
+    }
+}
+
 async fn stale_payments_handed_out_once(a: &Stores, b: &Stores) -> CaseResult {
     let tracked = fresh("pay");
     let waiting = fresh("pay");
     let paid = fresh("pay");
+    let canceled = fresh("pay");
     tri!(a.states.track(&provider(), &tracked, Some("order-t")).await);
-    tri!(
-        a.states
-            .compare_and_set(None, state(&waiting, PaymentStatus::WaitingForDeposit))
-            .await
-    );
-    tri!(
-        a.states
-            .compare_and_set(None, state(&paid, PaymentStatus::Paid))
-            .await
-    );
+    for (key, status) in [
+        (&waiting, PaymentStatus::WaitingForDeposit),
+        (&paid, PaymentStatus::Paid),
+        (&canceled, PaymentStatus::Canceled),
+    ] {
+        tri!(a.states.compare_and_set(None, state(key, status)).await);
+    }
     let ours = |list: &[hanpay_store::StalePayment]| -> Vec<String> {
         let mut keys: Vec<String> = list
             .iter()
-            .filter(|p| [&tracked, &waiting, &paid].contains(&&p.payment_key))
+            .filter(|p| [&tracked, &waiting, &paid, &canceled].contains(&&p.payment_key))
             .map(|p| p.payment_key.clone())
             .collect();
         keys.sort();
         keys
     };
-    let young = tri!(a.states.claim_stale(LONG, LONG, 10_000).await);
+    let p = provider();
+    let young = tri!(
+        a.states
+            .claim_stale(&p, &recheck(LONG, LONG), LONG, 10_000)
+            .await
+    );
     ensure(ours(&young).is_empty(), || {
         "payments changed just now were handed out".into()
     })?;
+    let due = recheck(Duration::ZERO, LONG);
     let (first, second) = tokio::join!(
-        a.states.claim_stale(Duration::ZERO, LONG, 10_000),
-        b.states.claim_stale(Duration::ZERO, LONG, 10_000),
+        a.states.claim_stale(&p, &due, LONG, 10_000),
+        b.states.claim_stale(&p, &due, LONG, 10_000),
     );
     let (first, second) = (tri!(first), tri!(second));
-    let mut expected = vec![tracked.clone(), waiting.clone()];
+    // Paid is not final (a refund in the PG's console, a late cancel); only Canceled is.
+    let mut expected = vec![tracked.clone(), waiting.clone(), paid.clone()];
     expected.sort();
     let mut all = ours(&first);
     all.extend(ours(&second));
     all.sort();
     ensure(all == expected, || {
-        format!("handed out {all:?}, expected {expected:?} (each once, paid never)")
+        format!("handed out {all:?}, expected {expected:?} (each once, canceled never)")
     })?;
     let t = first
         .iter()
@@ -544,10 +559,78 @@ async fn stale_payments_handed_out_once(a: &Stores, b: &Stores) -> CaseResult {
         t.is_some_and(|p| p.status.is_none() && p.order_id.as_deref() == Some("order-t")),
         || format!("tracked payment: {t:?}"),
     )?;
-    let again = tri!(a.states.claim_stale(Duration::ZERO, LONG, 10_000).await);
+    let again = tri!(a.states.claim_stale(&p, &due, LONG, 10_000).await);
     ensure(ours(&again).is_empty(), || {
         "a held payment was handed out again".into()
-    })
+    })?;
+    // Other providers' payments are not handed out.
+    let elsewhere = tri!(
+        a.states
+            .claim_stale(
+                &ProviderId::new(fresh("other")),
+                &due,
+                Duration::ZERO,
+                10_000
+            )
+            .await
+    );
+    ensure(ours(&elsewhere).is_empty(), || {
+        "another provider's claim got these payments".into()
+    })?;
+    // Past the horizon: checked one last time, then never again.
+    let old = fresh("pay");
+    tri!(
+        a.states
+            .compare_and_set(None, state(&old, PaymentStatus::Paid))
+            .await
+    );
+    let last = recheck(Duration::ZERO, Duration::ZERO);
+    let once = tri!(
+        a.states
+            .claim_stale(&p, &last, Duration::ZERO, 10_000)
+            .await
+    );
+    ensure(once.iter().any(|s| s.payment_key == old), || {
+        "a due payment past its horizon was not checked a last time".into()
+    })?;
+    let never = tri!(a.states.claim_stale(&p, &due, Duration::ZERO, 10_000).await);
+    ensure(!never.iter().any(|s| s.payment_key == old), || {
+        "a payment past its horizon was handed out again".into()
+    })?;
+    // A status change makes it due again.
+    tri!(
+        a.states
+            .compare_and_set(
+                Some(PaymentStatus::Paid),
+                state(&old, PaymentStatus::Canceled)
+            )
+            .await
+    );
+    let reopened = fresh("pay");
+    tri!(
+        a.states
+            .compare_and_set(None, state(&reopened, PaymentStatus::Paid))
+            .await
+    );
+    tri!(
+        a.states
+            .claim_stale(&p, &last, Duration::ZERO, 10_000)
+            .await
+    );
+    tri!(
+        a.states
+            .compare_and_set(
+                Some(PaymentStatus::Paid),
+                state(&reopened, PaymentStatus::PartiallyCanceled)
+            )
+            .await
+    );
+    let after_change = tri!(a.states.claim_stale(&p, &due, Duration::ZERO, 10_000).await);
+    ensure(
+        after_change.iter().any(|s| s.payment_key == reopened)
+            && !after_change.iter().any(|s| s.payment_key == old),
+        || "a changed payment was not due again (or a canceled one was)".into(),
+    )
 }
 
 async fn inbox_records_lists_and_prunes(a: &Stores, b: &Stores) -> CaseResult {

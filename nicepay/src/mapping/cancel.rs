@@ -54,7 +54,7 @@ pub fn cancel_body<'a>(
     payment: &Payment,
     order_id: &'a str,
 ) -> Result<CancelBody<'a>, PaymentError> {
-    request.validate_against(payment)?;
+    request.validate_before_send(payment)?;
     if request.reason.chars().count() > MAX_REASON_CHARS {
         return Err(PaymentError::invalid(format!(
             "NICEPAY takes a cancel reason of at most {MAX_REASON_CHARS} characters"

@@ -22,7 +22,7 @@ pub fn cancel_body<'a>(
     request: &'a CancelRequest,
     payment: &Payment,
 ) -> Result<CancelBody<'a>, PaymentError> {
-    request.validate_against(payment)?;
+    request.validate_before_send(payment)?;
     let refund_receive_account = if payment.is_deposited_virtual_account() {
         match &request.refund_account {
             Some(account) => {

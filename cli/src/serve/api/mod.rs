@@ -72,6 +72,31 @@ impl ApiState {
         }
     }
 
+    /// Looks a payment up through the pipeline: the PG's answer, applied (its events out, the
+    /// worker woken when it moved). An answer that could not be applied is still returned; the
+    /// payment stays tracked for the reconciler.
+    pub async fn looked_up(
+        &self,
+        provider: &str,
+        payment_key: &str,
+    ) -> Result<hanpay::Payment, ApiError> {
+        match self.pipeline.payment(provider, payment_key).await {
+            Ok(looked_up) => {
+                if looked_up.moved.is_some() {
+                    if let Some(worker) = &self.events {
+                        worker.wake();
+                    }
+                }
+                if let Some(e) = &looked_up.error {
+                    tracing::warn!(provider, error = %e, "could not apply the PG's answer");
+                }
+                Ok(looked_up.payment)
+            }
+            Err(hanpay::LookupError::Pg(e)) => Err(e.into()),
+            Err(e) => Err(ApiError::internal(e.to_string())),
+        }
+    }
+
     /// Starts tracking a payment, so that the reconciler converges it even if every webhook
     /// about it is lost.
     pub async fn track(&self, payment: &hanpay::Payment) {

@@ -74,9 +74,11 @@ pub async fn get(
     State(api): State<ApiState>,
     Path((provider, payment_key)): Path<(String, String)>,
 ) -> Result<Json<PaymentView>, ApiError> {
-    let gateway = api.gateway(Some(&provider), Capability::LookupByKey)?;
+    api.gateway(Some(&provider), Capability::LookupByKey)?;
     hanpay::core::validate_payment_key(&payment_key)?;
-    let payment = gateway.payment(&payment_key).await?;
+    // The PG's answer is applied like a reconciled webhook (one PG call, under the payment's
+    // lock): a refund made in the PG's console reaches the application now.
+    let payment = api.looked_up(&provider, &payment_key).await?;
     Ok(Json(PaymentView::from(&payment)))
 }
 
@@ -119,7 +121,18 @@ pub async fn cancel(
     };
     let gateway = api.gateway(Some(&provider), capability)?;
     let request = body.request(&payment_key, idempotency_key(&headers))?;
-    let payment = gateway.cancel(&request).await?;
-    api.applied(&payment).await;
-    Ok(Json(PaymentView::from(&payment)))
+    match gateway.cancel(&request).await {
+        Ok(payment) => {
+            api.applied(&payment).await;
+            Ok(Json(PaymentView::from(&payment)))
+        }
+        Err(e) => {
+            // A refusal the PG answered from the payment's state (already canceled, not
+            // cancelable): that state is the truth, and is applied before the refusal goes out.
+            if e.pg().is_some() || e.kind() == hanpay::core::ErrorKind::NotCancelable {
+                let _ = api.looked_up(&provider, &payment_key).await;
+            }
+            Err(e.into())
+        }
+    }
 }
