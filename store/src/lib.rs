@@ -31,6 +31,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod error;
+#[cfg(feature = "postgres")]
+mod holder;
 pub mod idempotency;
 pub mod inbox;
 mod lock;

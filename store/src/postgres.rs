@@ -22,6 +22,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 use time::OffsetDateTime;
 
+use crate::holder::Holder;
 use crate::inbox::{InboxEntry, InboxFilter, InboxOutcome, InboxRecord};
 use crate::lock::{HeldLock, LocalPaymentLocks, PaymentGuard};
 use crate::model::{
@@ -46,6 +47,10 @@ pub fn migrator() -> sqlx::migrate::Migrator {
 pub struct PgStore {
     pool: PgPool,
     lock_pool: PgPool,
+    /// Where the liveness connection of [`holder`](Self::holder) connects.
+    connect: PgConnectOptions,
+    /// This store's liveness connection: who holds the idempotency keys it starts.
+    holder: Arc<Holder>,
     locks: LocalPaymentLocks,
     sweeps: Arc<SweepCounter>,
     password: Option<String>,
@@ -74,10 +79,12 @@ impl PgStore {
             .connect_with(connect.clone())
             .await
             .map_err(|e| scrub(format!("cannot connect to {url}"), e))?;
-        let lock_pool = pool_of(options.max_connections).connect_lazy_with(connect);
+        let lock_pool = pool_of(options.max_connections).connect_lazy_with(connect.clone());
         let store = PgStore {
             pool,
             lock_pool,
+            connect,
+            holder: Arc::default(),
             locks: LocalPaymentLocks::new(),
             sweeps: Default::default(),
             password,
@@ -878,20 +885,30 @@ impl crate::IdempotencyStore for PgStore {
             .await
             .map_err(self.err("idempotency sweep"))?;
         }
-        // Inserts, or takes over a lapsed row; a concurrent caller waits for the row lock and
-        // then sees the new, unexpired row, so exactly one of them starts.
+        // Inserts, or takes over a lapsed row or one whose holder died (its liveness
+        // connection is gone from pg_stat_activity: see `holder`); a concurrent caller waits for
+        // the row lock and then sees the new row, held by a live holder, so exactly one starts.
+        let holder = self.holder.id(&self.connect).await;
         let started = sqlx::query(
             "INSERT INTO hanpay_idempotency \
-             (idempotency_key, fingerprint, done, status, body, expires_at) \
-             VALUES ($1, $2, false, NULL, NULL, now() + $3 * interval '1 millisecond') \
+             (idempotency_key, fingerprint, done, status, body, expires_at, holder_pid, \
+              holder_started) \
+             VALUES ($1, $2, false, NULL, NULL, now() + $3 * interval '1 millisecond', $4, $5) \
              ON CONFLICT (idempotency_key) DO UPDATE \
              SET fingerprint = EXCLUDED.fingerprint, done = false, status = NULL, body = NULL, \
-                 expires_at = EXCLUDED.expires_at \
-             WHERE hanpay_idempotency.expires_at <= now()",
+                 expires_at = EXCLUDED.expires_at, holder_pid = EXCLUDED.holder_pid, \
+                 holder_started = EXCLUDED.holder_started \
+             WHERE hanpay_idempotency.expires_at <= now() \
+                OR (NOT hanpay_idempotency.done AND hanpay_idempotency.holder_pid IS NOT NULL \
+                    AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a \
+                        WHERE a.pid = hanpay_idempotency.holder_pid \
+                        AND a.backend_start = hanpay_idempotency.holder_started))",
         )
         .bind(key)
         .bind(fingerprint)
         .bind(millis(lease))
+        .bind(holder.map(|h| h.pid))
+        .bind(holder.map(|h| h.started))
         .execute(&self.pool)
         .await
         .map_err(self.err("idempotency begin"))?;

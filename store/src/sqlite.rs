@@ -853,6 +853,16 @@ impl Outbox for SqliteStore {
 
 static IDEMPOTENCY_SWEEPS: SweepCounter = SweepCounter::new();
 
+/// This process's holder token for the idempotency keys it starts: drawn once per process, so
+/// that a key started by a process that died is told apart from one this process is running.
+fn process_token() -> &'static str {
+    static TOKEN: OnceLock<String> = OnceLock::new();
+    TOKEN.get_or_init(|| {
+        let started = OffsetDateTime::now_utc().unix_timestamp_nanos();
+        format!("{}-{started}", std::process::id())
+    })
+}
+
 #[async_trait]
 impl crate::IdempotencyStore for SqliteStore {
     async fn begin(
@@ -874,19 +884,24 @@ impl crate::IdempotencyStore for SqliteStore {
             .await
             .map_err(err("idempotency sweep"))?;
         }
+        // Inserts, or takes over a lapsed row or one another process started: one process
+        // serves a SQLite file, so that process died (see `process_token`).
         let started = sqlx::query(
             "INSERT INTO hanpay_idempotency \
-             (idempotency_key, fingerprint, done, status, body, expires_at) \
-             VALUES (?1, ?2, 0, NULL, NULL, ?3) \
+             (idempotency_key, fingerprint, done, status, body, expires_at, holder) \
+             VALUES (?1, ?2, 0, NULL, NULL, ?3, ?5) \
              ON CONFLICT (idempotency_key) DO UPDATE \
              SET fingerprint = excluded.fingerprint, done = 0, status = NULL, body = NULL, \
-                 expires_at = excluded.expires_at \
-             WHERE hanpay_idempotency.expires_at <= ?4",
+                 expires_at = excluded.expires_at, holder = excluded.holder \
+             WHERE hanpay_idempotency.expires_at <= ?4 \
+                OR (NOT hanpay_idempotency.done \
+                    AND hanpay_idempotency.holder IS NOT excluded.holder)",
         )
         .bind(key)
         .bind(fingerprint)
         .bind(now.saturating_add(millis(lease)))
         .bind(now)
+        .bind(process_token())
         .execute(&self.pool)
         .await
         .map_err(err("idempotency begin"))?;

@@ -272,7 +272,7 @@ impl fmt::Display for Report {
 }
 
 /// The names of the cases [`run_all`] runs, in order.
-pub const CASES: [&str; 11] = [
+pub const CASES: [&str; 12] = [
     "confirm_card_paid",
     "confirm_amount_mismatch",
     "confirm_twice",
@@ -282,6 +282,7 @@ pub const CASES: [&str; 11] = [
     "virtual_account_deposit",
     "refund_deposited_virtual_account_needs_own_account",
     "retryable_fault_during_cancel",
+    "cancel_retried_after_its_answer_was_lost",
     "lookup_by_key",
     "lookup_by_order_id",
 ];
@@ -315,6 +316,7 @@ where
         virtual_account_deposit,
         refund_deposited_virtual_account_needs_own_account,
         retryable_fault_during_cancel,
+        cancel_retried_after_its_answer_was_lost,
         lookup_by_key,
         lookup_by_order_id,
     );
@@ -1047,6 +1049,93 @@ where
             "the PG saw {} cancel request(s): the injected fault was never hit or never retried",
             after.saturating_sub(before)
         );
+    }
+    Ok(Outcome::Passed)
+}
+
+/// The PG applied a cancel, but its caller never saw the answer (the instance that sent it
+/// died): the caller's retry with the same idempotency key gets the original answer — the
+/// canceled payment — not a refusal, and nothing is canceled twice. A PG that replays answers
+/// per key replays it; one that does not is recognised from the lookup. Partial (when the
+/// provider can) and full.
+pub async fn cancel_retried_after_its_answer_was_lost<P, D>(provider: &P, driver: &D) -> CaseResult
+where
+    P: PaymentProvider + ?Sized,
+    D: ConformanceDriver + ?Sized,
+{
+    require!(
+        provider,
+        driver,
+        [Confirm, Cancel, LookupByKey],
+        [card_payments]
+    );
+    let partial = provider.capabilities().contains(Capability::PartialCancel);
+    let paid = pay_by_card(provider, driver, &krw(AMOUNT)).await?;
+    let key = paid.payment_key.clone();
+    let mut requests = Vec::new();
+    if partial {
+        requests.push((
+            CancelRequest::partial(key.clone(), "부분 환불", krw(PART))
+                .idempotency_key(format!("part-{}", paid.order_id)),
+            PaymentStatus::PartiallyCanceled,
+            AMOUNT - PART,
+            1,
+        ));
+    }
+    requests.push((
+        CancelRequest::full(key.clone(), "고객 변심")
+            .idempotency_key(format!("full-{}", paid.order_id)),
+        PaymentStatus::Canceled,
+        0,
+        requests.len() + 1,
+    ));
+    for (request, status, balance, cancellations) in requests {
+        let first = provider
+            .cancel(&request)
+            .await
+            .map_err(provider_err("the first cancel"))?;
+        ensure!(
+            first.status == status,
+            "the first cancel left {}, expected {status}",
+            first.status
+        );
+        // The answer was lost: the caller sends the same request again.
+        let retried = provider
+            .cancel(&request)
+            .await
+            .map_err(|e| format!("the retry with the same idempotency key was refused with {} ({e}); expected the original answer", e.kind()))?;
+        ensure!(
+            retried.status == status,
+            "the retry answered {}, expected {status}",
+            retried.status
+        );
+        check_amounts(
+            &retried,
+            "the retried cancel's answer",
+            AMOUNT,
+            balance,
+            cancellations,
+        )?;
+        let after = provider
+            .payment(&key)
+            .await
+            .map_err(provider_err("lookup after the retry"))?;
+        check_amounts(
+            &after,
+            "lookup after the retry",
+            AMOUNT,
+            balance,
+            cancellations,
+        )?;
+    }
+    // A new request (another key) on the canceled payment is still refused.
+    let another = CancelRequest::full(key.clone(), "고객 변심")
+        .idempotency_key(format!("again-{}", paid.order_id));
+    match provider.cancel(&another).await {
+        Err(e) if matches!(e.kind(), ErrorKind::NotCancelable | ErrorKind::AlreadyProcessed) => {}
+        Ok(p) if p.cancellations.len() <= usize::from(partial) + 1 => {}
+        Ok(p) => return Err(format!("a new cancel of a canceled payment canceled again: {} cancellations", p.cancellations.len())),
+        Err(e) => return Err(format!("a new cancel of a canceled payment failed with {} ({e}); expected not_cancelable or already_processed", e.kind())),
     }
     Ok(Outcome::Passed)
 }
