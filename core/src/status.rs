@@ -162,12 +162,30 @@ impl PaymentStatus {
     /// assert_eq!(Paid.path_to(Ready), None);
     /// ```
     pub fn path_to(self, target: PaymentStatus) -> Option<Vec<PaymentStatus>> {
+        self.search(target, false)
+    }
+
+    /// Like [`path_to`](Self::path_to), but any number of the moves may
+    /// [need the PG's word](Self::needs_pg_word): a reversed deposit and then a failed waiting
+    /// account (`Paid` → `WaitingForDeposit` → `Failed`). Only for a path whose every state the
+    /// PG's answer shows (the webhook pipeline checks that).
+    ///
+    /// ```
+    /// use hanpay_core::PaymentStatus::*;
+    /// assert_eq!(Paid.path_to(Failed), None);
+    /// assert_eq!(Paid.path_on_pg_word(Failed), Some(vec![WaitingForDeposit]));
+    /// ```
+    pub fn path_on_pg_word(self, target: PaymentStatus) -> Option<Vec<PaymentStatus>> {
+        self.search(target, true)
+    }
+
+    /// Breadth-first over the known states; `previous[i]` is the state `ALL[i]` was reached
+    /// from. The start is not entered again unless it is the target (a cycle). Unless
+    /// `rare_anywhere`, only the first move may need the PG's word.
+    fn search(self, target: PaymentStatus, rare_anywhere: bool) -> Option<Vec<PaymentStatus>> {
         if target == PaymentStatus::Unknown {
             return None;
         }
-        // Breadth-first over the known states; `previous[i]` is the state `ALL[i]` was reached
-        // from. The start is not entered again unless it is the target (a cycle). Only the
-        // first move may need the PG's word.
         let index = |s: PaymentStatus| PaymentStatus::ALL.iter().position(|&x| x == s);
         let mut previous: [Option<PaymentStatus>; 8] = [None; 8];
         let mut seen = [false; 8];
@@ -181,7 +199,8 @@ impl PaymentStatus {
         while let Some(at) = queue.pop_front() {
             for next in PaymentStatus::ALL {
                 let Some(i) = index(next) else { continue };
-                let allowed = at.can_move_to(next) && (first || !at.needs_pg_word(next));
+                let allowed =
+                    at.can_move_to(next) && (first || rare_anywhere || !at.needs_pg_word(next));
                 if seen[i] || !allowed {
                     continue;
                 }

@@ -1074,7 +1074,10 @@ fn skipped_states(
     .map(|(state, _)| state)
     .collect();
     match from {
-        Some(from) => from.path_via(&via, to).or_else(|| from.path_to(to)),
+        Some(from) => from
+            .path_via(&via, to)
+            .or_else(|| from.path_to(to))
+            .or_else(|| shown_rare_path(from, to, payment)),
         None => {
             let Some((&first, rest)) = via.split_first() else {
                 return Some(Vec::new());
@@ -1086,6 +1089,30 @@ fn skipped_states(
             Some(skipped)
         }
     }
+}
+
+/// A path with several moves that [need the PG's word](PaymentStatus::needs_pg_word) (a
+/// reversed deposit, then a failed waiting account), taken only when the answer shows every
+/// state it passes: a virtual account for `WaitingForDeposit`, an approval for `Paid`, two
+/// cancellations for `PartiallyCanceled`; never one through `Failed`, `Expired` or earlier.
+fn shown_rare_path(
+    from: PaymentStatus,
+    to: PaymentStatus,
+    payment: &Payment,
+) -> Option<Vec<PaymentStatus>> {
+    let skipped = from.path_on_pg_word(to)?;
+    let done = payment
+        .cancellations
+        .iter()
+        .filter(|c| c.status == CancellationStatus::Done)
+        .count();
+    let shown = |state: &PaymentStatus| match state {
+        PaymentStatus::WaitingForDeposit => payment.virtual_account().is_some(),
+        PaymentStatus::Paid => payment.approved_at.is_some(),
+        PaymentStatus::PartiallyCanceled => done >= 2,
+        _ => false,
+    };
+    skipped.iter().all(shown).then_some(skipped)
 }
 
 /// The PG's answer to the lookups [`WebhookPipeline::apply_keeping`] made: the last payment
@@ -1271,6 +1298,25 @@ mod tests {
         // Approved late after failing or expiring: the PG's answer revives it.
         assert_eq!(decide_on(Some(Failed), &card), apply(&[]));
         assert_eq!(decide_on(Some(Expired), &canceled), apply(&[Paid]));
+        // A deposit reversed, then the waiting account failed: two rare moves, taken because
+        // the answer shows the virtual account; a card payment shows no such way.
+        let va_failed = with_status(&va, Failed);
+        assert_eq!(
+            decide_on(Some(Paid), &va_failed),
+            apply(&[WaitingForDeposit])
+        );
+        assert!(matches!(
+            decide_on(Some(Paid), &with_status(&card, Failed)),
+            Decision::Ignore(_)
+        ));
+        // Expired, then a virtual account waiting again: revival and reversal would both be
+        // needed, and the answer shows no approval.
+        let mut waiting_again = with_status(&va, WaitingForDeposit);
+        waiting_again.approved_at = None;
+        assert!(matches!(
+            decide_on(Some(Expired), &waiting_again),
+            Decision::Ignore(_)
+        ));
         assert_eq!(decide_on(None, &canceled), apply(&[Paid]));
         // Refunded in two parts: it passed PartiallyCanceled.
         let mut twice = canceled.clone();
@@ -1314,7 +1360,6 @@ mod tests {
             (Paid, Ready),
             (WaitingForDeposit, Ready),
             (Failed, Ready),
-            (Expired, WaitingForDeposit),
         ] {
             let current = state(stored, now);
             let answer = with_status(&card, answer);

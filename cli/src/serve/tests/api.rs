@@ -360,3 +360,63 @@ async fn providers_and_virtual_accounts() {
     }
     let _ = SessionMethod::Card;
 }
+
+/// Paid is not final: a payment refunded in the PG's console (straight at the PG, no webhook)
+/// is applied the first time anyone looks it up through `serve` — one PG call — and a cancel
+/// the PG refuses because the payment is already canceled applies that state too.
+#[tokio::test]
+async fn a_lookup_applies_a_refund_made_at_the_pg() {
+    use hanpay::{PaymentStatus, ProviderId};
+    let h = Harness::start().await;
+    let key = h.paid().await;
+    let other = h.paid().await;
+    for k in [&key, &other] {
+        let refund = h
+            .http
+            .post(format!("{}/v1/payments/{k}/cancel", h.toss.base_url()))
+            .basic_auth(hanpay_testkit::fake_toss::FakeToss::SECRET_KEY, Some(""))
+            .json(&json!({"cancelReason": "콘솔에서 환불"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refund.status(), 200);
+    }
+    let states = h.server().hanpay.stores().states.clone();
+    let stored = |k: String| {
+        let states = states.clone();
+        async move {
+            states
+                .get(&ProviderId::from_static("tosspayments"), &k)
+                .await
+                .unwrap()
+                .map(|s| s.status)
+        }
+    };
+    assert_eq!(stored(key.clone()).await, Some(PaymentStatus::Paid));
+    let lookups = |h: &Harness, k: &str| {
+        let path = format!("/v1/payments/{k}");
+        h.toss
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == path)
+            .count()
+    };
+    let before = lookups(&h, &key);
+    let (status, got) = h.get(&format!("/v1/payments/tosspayments/{key}")).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["status"], "CANCELED");
+    assert_eq!(stored(key.clone()).await, Some(PaymentStatus::Canceled));
+    assert_eq!(lookups(&h, &key) - before, 1, "one PG call per lookup");
+
+    // A cancel refused because the PG already canceled: the refusal goes out, and the
+    // canceled state is applied.
+    let (status, err) = h
+        .post(
+            &format!("/v1/payments/tosspayments/{other}/cancel"),
+            &json!({"reason": "고객 요청"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "{err}");
+    assert_eq!(stored(other.clone()).await, Some(PaymentStatus::Canceled));
+}
