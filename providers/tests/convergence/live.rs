@@ -129,7 +129,11 @@ impl Live {
     pub async fn new_deliveries(&mut self) -> Vec<Received> {
         let sent: usize = self.fakes.iter().map(|f| f.webhooks_sent()).sum();
         let received = self.inbox.wait_for(sent, Duration::from_secs(10)).await;
-        assert_eq!(received.len(), sent, "the fakes' webhooks did not all arrive");
+        assert_eq!(
+            received.len(),
+            sent,
+            "the fakes' webhooks did not all arrive"
+        );
         let new = received[self.taken..].to_vec();
         self.taken = received.len();
         new
