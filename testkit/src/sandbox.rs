@@ -5,10 +5,10 @@
 
 use std::net::SocketAddr;
 
-use hanpay_core::async_trait;
+use hanpay_core::{async_trait, Money};
 use http::HeaderMap;
 
-use crate::conformance::ConformanceDriver;
+use crate::conformance::{ConformanceDriver, DriverError};
 
 /// A fake PG that can be started without knowing which one it is.
 #[async_trait]
@@ -67,8 +67,86 @@ pub trait RunningFake: ConformanceDriver {
     /// makes the PG answer (`503 SERVICE_UNAVAILABLE`).
     fn retryable_fault(&self) -> &'static str;
 
+    /// How many webhooks the fake has sent so far: one per event and webhook URL, counted when
+    /// the first attempt is made (redeliveries are not counted). A test waits until its
+    /// receiver has this many.
+    fn webhooks_sent(&self) -> usize;
+
+    /// Whether the fake can play `scenario`; `Err` says why not (the PG has no such status,
+    /// or the fake does not model it). A test does not ask for a scenario that is not
+    /// supported.
+    fn scenario_support(&self, scenario: Scenario) -> Result<(), String> {
+        Err(format!("{scenario:?} is not implemented by this fake"))
+    }
+
+    /// Plays `scenario` on the payment `payment_key` at the PG, sending the webhooks the PG
+    /// sends for it. Fails when the payment is not in a state the scenario starts from.
+    fn play(&self, scenario: Scenario, payment_key: &str) -> Result<(), DriverError> {
+        let _ = payment_key;
+        Err(DriverError::new(format!(
+            "{scenario:?} is not implemented by this fake"
+        )))
+    }
+
+    /// For a PG whose virtual accounts are chosen in the payment window (no server API issues
+    /// them): the customer authenticates a virtual-account payment for `order_id`, and the
+    /// returned key is confirmed by the merchant to issue the account. `Err` when the fake
+    /// cannot ([`virtual_account_in_window`](RunningFake::virtual_account_in_window) says why).
+    fn authenticate_virtual_account(
+        &self,
+        order_id: &str,
+        amount: &Money,
+    ) -> Result<String, DriverError> {
+        let _ = (order_id, amount);
+        Err(DriverError::new(
+            "this fake issues no virtual account from its payment window",
+        ))
+    }
+
+    /// Whether [`authenticate_virtual_account`](RunningFake::authenticate_virtual_account)
+    /// works; `Err` says why not.
+    fn virtual_account_in_window(&self) -> Result<(), String> {
+        Err("this fake issues no virtual account from its payment window".to_owned())
+    }
+
     /// For PG-specific extras (downcast to the concrete fake).
     fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// A rare move a fake PG can be asked to make ([`RunningFake::play`]), beyond what the
+/// customer and the merchant do. Each fake documents, in its own module, whether its PG
+/// documents the move or whether it is a sandbox scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Scenario {
+    /// The PG fails a payment the customer authenticated but that was not approved yet
+    /// (hanpay `Failed`).
+    FailPayment,
+    /// The confirm window of an authenticated payment passes (hanpay `Expired`).
+    ExpirePayment,
+    /// The PG fails a waiting virtual account (hanpay `WaitingForDeposit → Failed`).
+    FailWaitingAccount,
+    /// The deposit deadline of a waiting virtual account passes (hanpay `Expired`, or no
+    /// status change where the PG keeps it waiting).
+    ExpireWaitingAccount,
+    /// A payment that failed or expired is approved late: paid, with its approval time set,
+    /// and the PG's paid webhook sent (hanpay `Failed`/`Expired → Paid`).
+    ApproveLate,
+    /// The deposit into a virtual account is reversed: the payment waits for a deposit again
+    /// (hanpay `Paid → WaitingForDeposit`).
+    ReverseDeposit,
+}
+
+impl Scenario {
+    /// Every scenario.
+    pub const ALL: [Scenario; 6] = [
+        Scenario::FailPayment,
+        Scenario::ExpirePayment,
+        Scenario::FailWaitingAccount,
+        Scenario::ExpireWaitingAccount,
+        Scenario::ApproveLate,
+        Scenario::ReverseDeposit,
+    ];
 }
 
 /// How `hanpay sandbox` starts a fake.

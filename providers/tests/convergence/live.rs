@@ -1,11 +1,14 @@
-//! Both fake PGs sending their webhooks to a [`WebhookInbox`], a facade configured as an
-//! operator would (signed PortOne webhooks, sender allowlists), the real pipeline, and a
-//! handler that records every event and can be told to fail.
+//! Every registered fake PG ([`hanpay_testkit::sandbox::fakes()`]) started as the sandbox
+//! starts it, sending its webhooks to a [`WebhookInbox`]; a facade configured from the fakes'
+//! sandbox variables as an operator would (signed webhooks where the PG signs them, sender
+//! allowlists); the real pipeline; and a handler that records every event and can be told to
+//! fail.
 //!
 //! The webhook state lives in the backend `HANPAY_MODEL_BACKEND` names: `memory` (the
 //! default), `sqlite` (a temporary file) or `postgres` (a fresh database on the test server).
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,12 +18,8 @@ use hanpay::{
     ProviderId, WebhookOutcome, WebhookPipeline,
 };
 use hanpay_testkit::backends::{fresh, TestStores};
-use hanpay_testkit::fake_portone::FakePortOne;
-use hanpay_testkit::fake_toss::FakeToss;
 use hanpay_testkit::inbox::{Received, WebhookInbox};
-
-/// The Standard Webhooks secret PortOne signs with.
-pub const PORTONE_WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+use hanpay_testkit::sandbox::{fakes, RunningFake, SandboxOptions};
 
 /// What the handler saw, and a switch to make its next call fail.
 #[derive(Default)]
@@ -32,8 +31,8 @@ pub struct Recorder {
 
 pub struct Live {
     pub inbox: WebhookInbox,
-    pub toss: FakeToss,
-    pub portone: FakePortOne,
+    /// Every registered fake, in the order of `fakes()`.
+    pub fakes: Vec<Box<dyn RunningFake>>,
     pub hanpay: Hanpay,
     pub pipeline: WebhookPipeline,
     pub recorder: Arc<Recorder>,
@@ -42,35 +41,32 @@ pub struct Live {
     taken: usize,
 }
 
+/// Sandbox options a test sets on every fake that has them: cancels in quick succession are
+/// allowed (the model cancels again at once).
+const TEST_OPTIONS: &[(&str, &str)] = &[("consecutive_cancel_ms", "0")];
+
 impl Live {
     pub async fn start() -> Live {
         let inbox = WebhookInbox::start().await.unwrap();
-        let toss = FakeToss::builder()
-            .webhook_url(inbox.url("tosspayments"))
-            .consecutive_cancel_window(Duration::ZERO)
-            .start()
-            .await
-            .unwrap();
-        let portone = FakePortOne::builder()
-            .webhook_url(inbox.url("portone"))
-            .webhook_secret(PORTONE_WEBHOOK_SECRET)
-            .start()
-            .await
-            .unwrap();
-        let env: BTreeMap<&str, String> = [
-            ("HANPAY_PROVIDER", "portone".to_owned()),
-            ("TOSS_SECRET_KEY", FakeToss::SECRET_KEY.to_owned()),
-            ("TOSS_API_BASE_URL", toss.base_url()),
-            ("TOSS_WEBHOOK_ALLOWLIST", "127.0.0.1/32".to_owned()),
-            ("PORTONE_API_SECRET", portone.api_secret().to_owned()),
-            ("PORTONE_STORE_ID", portone.store_id().to_owned()),
-            ("PORTONE_CHANNEL_KEY", portone.channel_key().to_owned()),
-            ("PORTONE_API_BASE_URL", portone.base_url()),
-            ("PORTONE_WEBHOOK_SECRET", PORTONE_WEBHOOK_SECRET.to_owned()),
-            ("PORTONE_WEBHOOK_ALLOWLIST", "127.0.0.1/32".to_owned()),
-        ]
-        .into_iter()
-        .collect();
+        let mut env: BTreeMap<&str, String> = BTreeMap::new();
+        let mut started = Vec::new();
+        for plugin in fakes() {
+            let options = SandboxOptions {
+                addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+                webhook_urls: vec![inbox.url(plugin.id())],
+                time_scale: 1,
+                options: TEST_OPTIONS
+                    .iter()
+                    .filter(|(name, _)| plugin.options().iter().any(|(n, _)| n == name))
+                    .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                    .collect(),
+            };
+            let sandbox = plugin.start_sandbox(&options).await.unwrap();
+            env.extend(sandbox.env);
+            started.push(sandbox.fake);
+        }
+        // Any one PG is the default; every configured PG is reachable by name.
+        env.insert("HANPAY_PROVIDER", started[0].id().to_owned());
         let mut config = HanpayConfig::from_env_with(|name| env.get(name).cloned()).unwrap();
         let backend = match std::env::var("HANPAY_MODEL_BACKEND").as_deref() {
             Ok("sqlite") => hanpay::store::Backend::Sqlite,
@@ -81,6 +77,14 @@ impl Live {
         let stores = fresh(backend).await;
         config.database_url = Some(stores.url.clone());
         let hanpay = Hanpay::open(&config).await.unwrap();
+        // A fake whose PG this build of the facade lacks (its feature off) is left out.
+        started.retain(|fake| {
+            let known = hanpay.gateway_for(fake.id()).is_ok();
+            if !known {
+                println!("{}: not compiled into this facade, left out", fake.id());
+            }
+            known
+        });
         let recorder = Arc::new(Recorder::default());
         let sink = Arc::clone(&recorder);
         let handler = handler_fn(move |event: PaymentEvent| {
@@ -97,8 +101,7 @@ impl Live {
         let pipeline = WebhookPipeline::builder(hanpay.clone(), handler).build();
         Live {
             inbox,
-            toss,
-            portone,
+            fakes: started,
             hanpay,
             pipeline,
             recorder,
@@ -107,37 +110,32 @@ impl Live {
         }
     }
 
-    /// The webhooks the fakes sent since the last call, in the order they were sent (each
-    /// fake records a webhook when it sends it; this waits until all of them reached the
-    /// inbox, which may receive them in any order).
+    /// The running fake of PG `id`.
+    pub fn fake(&self, id: &str) -> &dyn RunningFake {
+        self.fakes
+            .iter()
+            .find(|f| f.id() == id)
+            .map(|f| f.as_ref())
+            .unwrap_or_else(|| panic!("no fake {id}"))
+    }
+
+    /// The concrete fake `T` (for a PG-specific test).
+    pub fn concrete<T: 'static>(&self, id: &str) -> &T {
+        self.fake(id).as_any().downcast_ref::<T>().unwrap()
+    }
+
+    /// The webhooks the fakes sent since the last call, in the order the inbox received them
+    /// (each fake counts a webhook when it sends it; this waits until all of them arrived).
     pub async fn new_deliveries(&mut self) -> Vec<Received> {
-        let sent: Vec<String> = self
-            .toss
-            .sent_webhooks()
-            .into_iter()
-            .map(|w| w.transmission_id)
-            .chain(self.portone.webhooks_sent().into_iter().map(|(id, _)| id))
-            .collect();
-        let received = self
-            .inbox
-            .wait_for(sent.len(), Duration::from_secs(10))
-            .await;
+        let sent: usize = self.fakes.iter().map(|f| f.webhooks_sent()).sum();
+        let received = self.inbox.wait_for(sent, Duration::from_secs(10)).await;
         assert_eq!(
             received.len(),
-            sent.len(),
+            sent,
             "the fakes' webhooks did not all arrive"
         );
-        let mut new = received[self.taken..].to_vec();
+        let new = received[self.taken..].to_vec();
         self.taken = received.len();
-        new.sort_by_key(|d| {
-            let id = d
-                .headers
-                .get("webhook-id")
-                .or_else(|| d.headers.get("tosspayments-webhook-transmission-id"))
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            sent.iter().position(|s| s == id)
-        });
         new
     }
 
@@ -173,12 +171,15 @@ impl Live {
     }
 }
 
-/// The `type` of a PortOne delivery, or the `eventType` of a Toss one.
+/// The PG's name of a delivery: PortOne's `type`, Toss's `eventType` (or `DEPOSIT_CALLBACK`),
+/// NICEPAY's `status` (its webhook is the Payment object).
 pub fn event_type(delivery: &Received) -> String {
     let body: serde_json::Value = serde_json::from_slice(&delivery.body).unwrap_or_default();
-    body["type"]
-        .as_str()
-        .or_else(|| body["eventType"].as_str())
-        .unwrap_or("DEPOSIT_CALLBACK")
-        .to_owned()
+    if let Some(kind) = body["type"].as_str().or_else(|| body["eventType"].as_str()) {
+        return kind.to_owned();
+    }
+    match (body["tid"].as_str(), body["status"].as_str()) {
+        (Some(_), Some(status)) => format!("status {status}"),
+        _ => "DEPOSIT_CALLBACK".to_owned(),
+    }
 }

@@ -1,6 +1,6 @@
-//! The pipeline converges to the PG's truth against both fake PGs over HTTP: a reconciled
-//! status is applied whenever it is reachable through legal moves, with the skipped states
-//! named; never backwards. `model` drives random lifecycles through it.
+//! The pipeline converges to the PG's truth against the registered fake PGs over HTTP: a
+//! reconciled status is applied whenever it is reachable through legal moves, with the skipped
+//! states named; never backwards. `model` drives random lifecycles through it, on every fake.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg(all(feature = "tosspayments", feature = "portone"))]
 
@@ -8,9 +8,30 @@ mod live;
 mod model;
 
 use hanpay::{CancelRequest, OrderAction, PaymentProvider, PaymentStatus, PaymentStatus::*};
-use hanpay_testkit::fake_portone::PayMethod;
+use hanpay_testkit::fake_portone::{FakePortOne, PayMethod};
+use hanpay_testkit::inbox::Received;
 
 use live::{event_type, Live};
+
+/// PortOne's deliveries since the last call, in the order the fake sent them.
+async fn portone_deliveries(live: &mut Live) -> Vec<Received> {
+    let mut sent = live.new_deliveries().await;
+    let order: Vec<String> = live
+        .concrete::<FakePortOne>("portone")
+        .webhooks_sent()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    sent.sort_by_key(|d| {
+        let id = d
+            .headers
+            .get("webhook-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        order.iter().position(|s| s == id)
+    });
+    sent
+}
 
 /// The reproduction: a signed `Transaction.Ready` is applied without a lookup and
 /// stores `READY`; by the time `Transaction.Paid` is reconciled the PG says `CANCELLED`.
@@ -20,10 +41,10 @@ use live::{event_type, Live};
 async fn a_payment_stored_ready_reaches_the_pgs_cancelled() {
     let mut live = Live::start().await;
     let key = "order-stuck-0001";
-    live.portone
+    live.concrete::<FakePortOne>("portone")
         .pay(key, 30_000, "KRW", "셔츠", PayMethod::Card)
         .unwrap();
-    let sent = live.new_deliveries().await;
+    let sent = portone_deliveries(&mut live).await;
     let kinds: Vec<String> = sent.iter().map(event_type).collect();
     assert_eq!(kinds, ["Transaction.Ready", "Transaction.Paid"]);
     let (ready, paid) = (&sent[0], &sent[1]);
@@ -38,7 +59,7 @@ async fn a_payment_stored_ready_reaches_the_pgs_cancelled() {
         .cancel(&CancelRequest::full(key, "고객 변심"))
         .await
         .unwrap();
-    let sent = live.new_deliveries().await;
+    let sent = portone_deliveries(&mut live).await;
     assert_eq!(
         sent.iter().map(event_type).collect::<Vec<_>>(),
         ["Transaction.Cancelled"]
@@ -75,10 +96,10 @@ async fn a_payment_stored_ready_reaches_the_pgs_cancelled() {
 async fn a_payment_stored_ready_reaches_partial_cancelled_and_never_goes_back() {
     let mut live = Live::start().await;
     let key = "order-stuck-0002";
-    live.portone
+    live.concrete::<FakePortOne>("portone")
         .pay(key, 30_000, "KRW", "셔츠", PayMethod::Card)
         .unwrap();
-    let sent = live.new_deliveries().await;
+    let sent = portone_deliveries(&mut live).await;
     let (ready, paid) = (&sent[0], &sent[1]);
     assert_eq!(live.deliver(ready).await.label(), "processed");
     live.hanpay
@@ -91,7 +112,7 @@ async fn a_payment_stored_ready_reaches_partial_cancelled_and_never_goes_back() 
         ))
         .await
         .unwrap();
-    let partial = live.new_deliveries().await.remove(0);
+    let partial = portone_deliveries(&mut live).await.remove(0);
 
     let outcome = live.deliver(paid).await;
     assert_eq!(outcome.label(), "processed", "{:?}", outcome.body());

@@ -6,6 +6,9 @@
 //! | `POST /__fake/authenticate` | the customer authenticates in the window | `{orderId, amount, method?: "card" \| "vbank"}` → `{authResultCode, tid, authToken, orderId, amount, signature}` |
 //! | `POST /__fake/payments/{tid}/deposit` | the customer deposits into the virtual account | — → the payment |
 //! | `POST /__fake/payments/{tid}/expire` | the virtual account expires unpaid | — → the payment |
+//! | `POST /__fake/payments/{tid}/fail` | sandbox scenario: the PG fails a waiting virtual account | — → the payment |
+//! | `POST /__fake/payments/{tid}/approve-late` | sandbox scenario: a failed or expired payment is approved late | — → the payment |
+//! | `POST /__fake/payments/{tid}/reverse-deposit` | sandbox scenario: a deposit is reversed, the account waits again | — → the payment |
 //! | `POST /__fake/payments/{tid}/webhook` | the console's 재전송 (resend) | — → `{sent: true}` |
 //! | `GET /__fake/payments/{tid}` | the payment as `GET /v1/payments/{tid}` answers it | — → the payment |
 //! | `POST /__fake/faults` | injects a fault | `{kind: "serverError" \| "serverErrorAfterProcessing" \| "delayResponse" \| "resultCode", method?, pathContains?, times?, millis?, code?, message?}` |
@@ -23,7 +26,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::routes::{api, json_response, Fault, Shared};
-use super::state::{NiceError, WindowMethod};
+use super::state::{FakePayment, NiceError, Office, WindowMethod};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -31,6 +34,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/__fake/payments/{tid}", get(show))
         .route("/__fake/payments/{tid}/deposit", post(deposit))
         .route("/__fake/payments/{tid}/expire", post(expire))
+        .route("/__fake/payments/{tid}/fail", post(fail))
+        .route("/__fake/payments/{tid}/approve-late", post(approve_late))
+        .route("/__fake/payments/{tid}/reverse-deposit", post(reverse_deposit))
         .route("/__fake/payments/{tid}/webhook", post(resend))
         .route("/__fake/faults", post(faults))
         .route("/__fake/requests", get(requests))
@@ -118,13 +124,30 @@ async fn deposit(State(shared): State<Arc<Shared>>, Path(tid): Path<String>) -> 
 }
 
 async fn expire(State(shared): State<Arc<Shared>>, Path(tid): Path<String>) -> Response {
-    let r = shared
-        .lock()
-        .office
-        .expire(&tid)
-        .map(|p| p.to_json(&shared.secret_key, false));
+    change(&shared, &tid, Office::expire)
+}
+
+async fn fail(State(shared): State<Arc<Shared>>, Path(tid): Path<String>) -> Response {
+    change(&shared, &tid, Office::fail)
+}
+
+async fn approve_late(State(shared): State<Arc<Shared>>, Path(tid): Path<String>) -> Response {
+    change(&shared, &tid, Office::approve_late)
+}
+
+async fn reverse_deposit(State(shared): State<Arc<Shared>>, Path(tid): Path<String>) -> Response {
+    change(&shared, &tid, Office::reverse_deposit)
+}
+
+/// Applies a back-office change to `tid`, sends the webhook, answers the payment.
+fn change(
+    shared: &Shared,
+    tid: &str,
+    f: impl for<'a> FnOnce(&'a mut Office, &str) -> Result<&'a FakePayment, NiceError>,
+) -> Response {
+    let r = f(&mut shared.lock().office, tid).map(|p| p.to_json(&shared.secret_key, false));
     if r.is_ok() {
-        shared.announce(&tid, false);
+        shared.announce(tid, false);
     }
     answer(r)
 }

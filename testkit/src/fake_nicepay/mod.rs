@@ -221,6 +221,42 @@ impl FakeNicePay {
         r
     }
 
+    /// Sandbox scenario: the PG fails a waiting virtual account (`ready` → `failed`), and
+    /// sends the webhook.
+    pub fn fail(&self, tid: &str) -> Result<(), NiceError> {
+        self.change(tid, |office| office.fail(tid).map(|_| ()))
+    }
+
+    /// Sandbox scenario: a `failed` or `expired` payment is approved late (`paid`, `paidAt`
+    /// set), and the webhook is sent as for a normal approval.
+    pub fn approve_late(&self, tid: &str) -> Result<(), NiceError> {
+        self.change(tid, |office| office.approve_late(tid).map(|_| ()))
+    }
+
+    /// Sandbox scenario: the deposit into a virtual account is reversed (`paid` → `ready`),
+    /// and the webhook is sent.
+    pub fn reverse_deposit(&self, tid: &str) -> Result<(), NiceError> {
+        self.change(tid, |office| office.reverse_deposit(tid).map(|_| ()))
+    }
+
+    fn change(
+        &self,
+        tid: &str,
+        f: impl FnOnce(&mut state::Office) -> Result<(), NiceError>,
+    ) -> Result<(), NiceError> {
+        let r = f(&mut self.shared.lock().office);
+        if r.is_ok() {
+            self.shared.announce(tid, false);
+        }
+        r
+    }
+
+    /// How many webhooks the fake has sent so far (one per event and URL, counted when sent;
+    /// [`sent_webhooks`](Self::sent_webhooks) lists the attempts once answered).
+    pub fn webhooks_sent(&self) -> usize {
+        self.shared.outbox.started()
+    }
+
     /// Plays the console's manual 재전송: sends the payment's current state again.
     pub fn resend_webhook(&self, tid: &str) {
         self.shared.announce(tid, false);

@@ -5,7 +5,7 @@ use hanpay_core::{async_trait, Money, Payment};
 use super::{FakeNicePay, Fault, WindowMethod};
 use crate::conformance::{ConformanceDriver, DriverCapabilities, DriverError};
 use crate::sandbox::{
-    FakePlugin, RunningFake, SampleEvent, SampleRequest, SandboxFake, SandboxOptions,
+    FakePlugin, RunningFake, SampleEvent, SampleRequest, SandboxFake, SandboxOptions, Scenario,
     LOOPBACK_ALLOWLIST,
 };
 
@@ -146,6 +146,55 @@ impl RunningFake for FakeNicePay {
 
     fn retryable_fault(&self) -> &'static str {
         "500 before processing"
+    }
+
+    fn webhooks_sent(&self) -> usize {
+        FakeNicePay::webhooks_sent(self)
+    }
+
+    /// Documented by NICEPAY: a waiting virtual account that expires (`expired`). Sandbox
+    /// scenarios: a failed waiting account, a late approval (`failed`/`expired` → `paid`) and
+    /// a reversed deposit (`paid` → `ready`). Not supported: failing or expiring a card payment
+    /// the customer authenticated, as NICEPAY keeps no payment before the merchant's approval
+    /// (the tid is unknown to its API until then).
+    fn scenario_support(&self, scenario: Scenario) -> Result<(), String> {
+        match scenario {
+            Scenario::FailWaitingAccount
+            | Scenario::ExpireWaitingAccount
+            | Scenario::ApproveLate
+            | Scenario::ReverseDeposit => Ok(()),
+            Scenario::FailPayment | Scenario::ExpirePayment => Err(
+                "an authenticated card payment does not exist at NICEPAY before its approval"
+                    .to_owned(),
+            ),
+        }
+    }
+
+    fn play(&self, scenario: Scenario, payment_key: &str) -> Result<(), DriverError> {
+        match scenario {
+            Scenario::FailWaitingAccount => self.fail(payment_key),
+            Scenario::ExpireWaitingAccount => self.expire(payment_key),
+            Scenario::ApproveLate => self.approve_late(payment_key),
+            Scenario::ReverseDeposit => self.reverse_deposit(payment_key),
+            other => return Err(DriverError::new(format!("{other:?} is not supported"))),
+        }
+        .map_err(DriverError::new)
+    }
+
+    /// The customer picks 가상계좌 (`vbank`) in the window; the merchant's approval of the
+    /// returned tid issues the account (`ready`).
+    fn authenticate_virtual_account(
+        &self,
+        order_id: &str,
+        amount: &Money,
+    ) -> Result<String, DriverError> {
+        self.authenticate(order_id, amount.minor_units(), WindowMethod::Vbank)
+            .map(|a| a.tid)
+            .map_err(DriverError::new)
+    }
+
+    fn virtual_account_in_window(&self) -> Result<(), String> {
+        Ok(())
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

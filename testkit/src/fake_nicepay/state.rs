@@ -110,6 +110,7 @@ pub(crate) struct FakePayment {
     goods_name: String,
     created: OffsetDateTime,
     paid_at: Option<OffsetDateTime>,
+    failed_at: Option<OffsetDateTime>,
     cancelled_at: Option<OffsetDateTime>,
     approved: Instant,
     cancels: Vec<FakeCancel>,
@@ -291,6 +292,7 @@ impl Office {
             goods_name: window.goods_name,
             created: window.created,
             paid_at,
+            failed_at: None,
             cancelled_at: None,
             approved: Instant::now(),
             cancels: Vec::new(),
@@ -507,6 +509,66 @@ impl Office {
         Ok(p)
     }
 
+    /// Sandbox scenario (NICEPAY documents no such move): the PG fails a waiting virtual
+    /// account (`ready` → `failed`, `failedAt` set).
+    pub(crate) fn fail(&mut self, tid: &str) -> Result<&FakePayment, NiceError> {
+        let p = self.waiting_vbank(tid)?;
+        p.status = "failed";
+        p.failed_at = Some(now_kst());
+        Ok(p)
+    }
+
+    /// Sandbox scenario (NICEPAY documents no late approval): a `failed` or `expired` payment
+    /// is approved after all (`paid`, `paidAt` set), as a deposit that arrived late.
+    pub(crate) fn approve_late(&mut self, tid: &str) -> Result<&FakePayment, NiceError> {
+        let p = self
+            .payments
+            .get_mut(tid)
+            .ok_or_else(|| NiceError::new("U107", "거래내역이 존재 하지 않습니다."))?;
+        if !matches!(p.status, "failed" | "expired") {
+            return Err(NiceError::new(
+                "4123",
+                "실패하거나 만료된 거래가 아닙니다.",
+            ));
+        }
+        p.status = "paid";
+        p.paid_at = Some(now_kst());
+        Ok(p)
+    }
+
+    /// Sandbox scenario (NICEPAY documents no reversed deposit): the deposit into a virtual
+    /// account is reversed (`paid` → `ready`, `paidAt` cleared); it can be deposited into
+    /// again. Only a deposited virtual account with nothing cancelled.
+    pub(crate) fn reverse_deposit(&mut self, tid: &str) -> Result<&FakePayment, NiceError> {
+        let p = self
+            .payments
+            .get_mut(tid)
+            .ok_or_else(|| NiceError::new("U107", "거래내역이 존재 하지 않습니다."))?;
+        if p.method != WindowMethod::Vbank || p.status != "paid" || !p.cancels.is_empty() {
+            return Err(NiceError::new(
+                "4124",
+                "입금을 되돌릴 수 있는 가상계좌 거래가 아닙니다.",
+            ));
+        }
+        p.status = "ready";
+        p.paid_at = None;
+        Ok(p)
+    }
+
+    fn waiting_vbank(&mut self, tid: &str) -> Result<&mut FakePayment, NiceError> {
+        let p = self
+            .payments
+            .get_mut(tid)
+            .ok_or_else(|| NiceError::new("U107", "거래내역이 존재 하지 않습니다."))?;
+        if p.method != WindowMethod::Vbank || p.status != "ready" {
+            return Err(NiceError::new(
+                "4122",
+                "입금 대기 중인 가상계좌가 아닙니다.",
+            ));
+        }
+        Ok(p)
+    }
+
     /// `POST /v1/subscribe/regist`: `encData` must be hex (the fake does not decrypt it).
     pub(crate) fn billing_regist(
         &mut self,
@@ -571,6 +633,7 @@ impl Office {
                 goods_name: goods_name.to_owned(),
                 created: now,
                 paid_at: Some(now),
+                failed_at: None,
                 cancelled_at: None,
                 approved: Instant::now(),
                 cancels: Vec::new(),
@@ -659,7 +722,7 @@ impl FakePayment {
             "signature": signature,
             "status": self.status,
             "paidAt": time_or_zero(self.paid_at),
-            "failedAt": "0",
+            "failedAt": time_or_zero(self.failed_at),
             "cancelledAt": time_or_zero(self.cancelled_at),
             "payMethod": self.method.pay_method(),
             "amount": self.amount,

@@ -29,6 +29,8 @@ pub struct SentWebhook {
 #[derive(Debug, Default)]
 struct Inner {
     sent: Mutex<Vec<SentWebhook>>,
+    /// Attempts started (counted before the answer).
+    started: std::sync::atomic::AtomicUsize,
     changed: Notify,
 }
 
@@ -57,6 +59,9 @@ impl Outbox {
     /// Sends `body` to every target in the background.
     pub(crate) fn send(&self, body: Bytes) {
         for url in self.targets.iter() {
+            self.inner
+                .started
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let this = self.clone();
             let url = url.clone();
             let body = body.clone();
@@ -95,6 +100,11 @@ impl Outbox {
             });
         }
         self.inner.changed.notify_waiters();
+    }
+
+    /// How many attempts were started (answered or not).
+    pub(crate) fn started(&self) -> usize {
+        self.inner.started.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub(crate) fn sent(&self) -> Vec<SentWebhook> {

@@ -11,6 +11,8 @@
 //! | `POST /__fake/payments/{paymentId}/virtual-account` | `issue_virtual_account` | `{amount, currency?, orderName?, bank?}` → `{paymentId, accountNumber, status: "VIRTUAL_ACCOUNT_ISSUED"}` |
 //! | `POST /__fake/payments/{paymentId}/deposit` | `deposit` | — → `{paymentId, status: "PAID"}` |
 //! | `POST /__fake/payments/{paymentId}/fail` | `fail_payment` | `{reason?, pgCode?}` → `{paymentId, status: "FAILED"}` |
+//! | `POST /__fake/payments/{paymentId}/approve-late` | `approve_late` | — → `{paymentId, status: "PAID"}` |
+//! | `POST /__fake/payments/{paymentId}/reverse-deposit` | `reverse_deposit` (sandbox scenario) | — → `{paymentId, status: "VIRTUAL_ACCOUNT_ISSUED"}` |
 //! | `POST /__fake/payments/{paymentId}/complete-cancellations` | `complete_pending_cancellations` | — → the payment |
 //! | `GET /__fake/payments/{paymentId}` | `payment` | — → the payment as `GET /payments/{id}` answers it |
 //! | `POST /__fake/faults` | `fail_next` / `inject` | `{operation?, times?, errorType, httpStatus?}` or `{operation?, times?, pgCode, pgMessage?}` → the fault |
@@ -51,6 +53,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/__fake/payments/{payment_id}/deposit", post(deposit))
         .route("/__fake/payments/{payment_id}/fail", post(fail))
+        .route(
+            "/__fake/payments/{payment_id}/approve-late",
+            post(approve_late),
+        )
+        .route(
+            "/__fake/payments/{payment_id}/reverse-deposit",
+            post(reverse_deposit),
+        )
         .route(
             "/__fake/payments/{payment_id}/complete-cancellations",
             post(complete_cancellations),
@@ -216,6 +226,21 @@ async fn fail(
     let pg_code = body.pg_code.as_deref().unwrap_or("EXCEED_LIMIT");
     shared.run(|s| s.fail(&payment_id, reason, pg_code).map(|h| ((), h)))?;
     Ok(Json(json!({"paymentId": payment_id, "status": "FAILED"})))
+}
+
+async fn approve_late(State(shared): State<Arc<Shared>>, Path(payment_id): Path<String>) -> Answer {
+    shared.run(|s| s.approve_late(&payment_id).map(|h| ((), h)))?;
+    Ok(Json(json!({"paymentId": payment_id, "status": "PAID"})))
+}
+
+async fn reverse_deposit(
+    State(shared): State<Arc<Shared>>,
+    Path(payment_id): Path<String>,
+) -> Answer {
+    shared.run(|s| s.reverse_deposit(&payment_id).map(|h| ((), h)))?;
+    Ok(Json(
+        json!({"paymentId": payment_id, "status": "VIRTUAL_ACCOUNT_ISSUED"}),
+    ))
 }
 
 async fn complete_cancellations(

@@ -575,7 +575,8 @@ impl FakePortOne {
         self.run(|s| s.deposit(payment_id).map(|hooks| ((), hooks)))
     }
 
-    /// The PG fails the payment: `FAILED`, `Transaction.Failed` sent.
+    /// The PG fails the payment (a `READY` one, or a waiting virtual account: PortOne documents
+    /// `VIRTUAL_ACCOUNT_ISSUED → FAILED`): `FAILED`, `Transaction.Failed` sent.
     pub fn fail_payment(
         &self,
         payment_id: &str,
@@ -583,6 +584,18 @@ impl FakePortOne {
         pg_code: &str,
     ) -> Result<(), FakeError> {
         self.run(|s| s.fail(payment_id, reason, pg_code).map(|hooks| ((), hooks)))
+    }
+
+    /// A `FAILED` payment is approved late (as PortOne documents): `PAID` with `paidAt`,
+    /// `Transaction.Paid` sent.
+    pub fn approve_late(&self, payment_id: &str) -> Result<(), FakeError> {
+        self.run(|s| s.approve_late(payment_id).map(|hooks| ((), hooks)))
+    }
+
+    /// Sandbox scenario: the deposit into a virtual account is reversed (`PAID →
+    /// VIRTUAL_ACCOUNT_ISSUED`), `Transaction.VirtualAccountIssued` sent.
+    pub fn reverse_deposit(&self, payment_id: &str) -> Result<(), FakeError> {
+        self.run(|s| s.reverse_deposit(payment_id).map(|hooks| ((), hooks)))
     }
 
     /// Makes `billing_key` usable with `POST /payments/{id}/billing-key`.

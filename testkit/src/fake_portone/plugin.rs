@@ -6,7 +6,7 @@ use super::{FakePortOne, Fault, Operation, PayMethod};
 use crate::conformance::{ConformanceDriver, DriverError};
 use crate::delivery::TimeScale;
 use crate::sandbox::{
-    FakePlugin, RunningFake, SampleEvent, SampleRequest, SandboxFake, SandboxOptions,
+    FakePlugin, RunningFake, SampleEvent, SampleRequest, SandboxFake, SandboxOptions, Scenario,
     LOOPBACK_ALLOWLIST,
 };
 
@@ -171,6 +171,44 @@ impl RunningFake for FakePortOne {
 
     fn retryable_fault(&self) -> &'static str {
         "503 SERVICE_UNAVAILABLE"
+    }
+
+    fn webhooks_sent(&self) -> usize {
+        FakePortOne::webhooks_sent(self).len()
+    }
+
+    /// Documented by PortOne: a waiting virtual account that fails (`VIRTUAL_ACCOUNT_ISSUED →
+    /// FAILED`) and a late approval after a failure (a second `Transaction.Paid`). A sandbox
+    /// scenario: a reversed deposit. Not supported: failing or expiring a card payment the
+    /// customer authenticated ([`authenticate_card`](ConformanceDriver::authenticate_card)
+    /// pays on an auto-confirm channel, approved at once), and expiry (PortOne V2 has no
+    /// expired status).
+    fn scenario_support(&self, scenario: Scenario) -> Result<(), String> {
+        match scenario {
+            Scenario::FailWaitingAccount | Scenario::ApproveLate | Scenario::ReverseDeposit => {
+                Ok(())
+            }
+            Scenario::FailPayment => Err(
+                "a card payment the customer authenticated is approved at once (auto-confirm \
+                 channel): nothing left to fail"
+                    .to_owned(),
+            ),
+            Scenario::ExpirePayment | Scenario::ExpireWaitingAccount => {
+                Err("PortOne V2 has no expired status".to_owned())
+            }
+        }
+    }
+
+    fn play(&self, scenario: Scenario, payment_key: &str) -> Result<(), DriverError> {
+        match scenario {
+            Scenario::FailWaitingAccount => {
+                self.fail_payment(payment_key, "입금 기한 내 미입금", "VIRTUAL_ACCOUNT_FAILED")
+            }
+            Scenario::ApproveLate => self.approve_late(payment_key),
+            Scenario::ReverseDeposit => self.reverse_deposit(payment_key),
+            other => return Err(DriverError::new(format!("{other:?} is not supported"))),
+        }
+        .map_err(DriverError::new)
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

@@ -660,6 +660,45 @@ impl State {
         Ok(vec![PendingWebhook::for_payment("Transaction.Failed", p)])
     }
 
+    /// A failed payment is approved late: PortOne documents a payment first reported failed
+    /// and later approved, with a second paid webhook (portone.md, V1 webhook triggers). `PAID`
+    /// with `paidAt` set, the failure cleared, `Transaction.Paid` sent.
+    pub(crate) fn approve_late(&mut self, id: &str) -> Result<Vec<PendingWebhook>, ApiError> {
+        let p = self.payment_mut(id)?;
+        if p.status != Status::Failed {
+            return Err(ApiError::new(
+                "INVALID_PAYMENT_STATUS",
+                "실패한 결제만 뒤늦게 승인할 수 있습니다.",
+            ));
+        }
+        p.set_status(Status::Paid);
+        p.paid_at = Some(OffsetDateTime::now_utc());
+        p.failed_at = None;
+        p.failure = None;
+        Ok(vec![PendingWebhook::for_payment("Transaction.Paid", p)])
+    }
+
+    /// Sandbox scenario (PortOne documents no reversed deposit): the deposit into a virtual
+    /// account is reversed, the payment is `VIRTUAL_ACCOUNT_ISSUED` again (no `paidAt`) and
+    /// `Transaction.VirtualAccountIssued` is sent. Only a deposited virtual account with no
+    /// cancellation can be reversed; it can be deposited into again.
+    pub(crate) fn reverse_deposit(&mut self, id: &str) -> Result<Vec<PendingWebhook>, ApiError> {
+        let p = self.payment_mut(id)?;
+        let is_va = matches!(p.method, Some(Method::VirtualAccount { .. }));
+        if !is_va || p.status != Status::Paid || !p.cancellations.is_empty() {
+            return Err(ApiError::new(
+                "INVALID_PAYMENT_STATUS",
+                "입금을 되돌릴 수 있는 가상계좌 결제가 아닙니다.",
+            ));
+        }
+        p.set_status(Status::VirtualAccountIssued);
+        p.paid_at = None;
+        Ok(vec![PendingWebhook::for_payment(
+            "Transaction.VirtualAccountIssued",
+            p,
+        )])
+    }
+
     fn payment_mut(&mut self, id: &str) -> Result<&mut FakePayment, ApiError> {
         self.payments
             .get_mut(id)

@@ -19,7 +19,9 @@
 //!   (`INVALID_REFUND_ACCOUNT_NUMBER`); fractional KRW `INVALID_REQUEST`; two cancels of one
 //!   payment within the consecutive window (1 s) `403 FORBIDDEN_CONSECUTIVE_REQUEST`.
 //! - **Control API** (Rust methods below, and HTTP under `/__fake/…` for the CLI sandbox):
-//!   authenticated sessions, expiry, deposits, billing auth keys, faults, delays, recorded
+//!   authenticated sessions, expiry, deposits, the rare moves (a failed payment or waiting
+//!   account, a late approval, a reversed deposit: `/__fake/payments/{key}/fail`,
+//!   `/approve-late`, `/reverse-deposit`), billing auth keys, faults, delays, recorded
 //!   requests and webhook attempts.
 //! - **Payment window** (`/__window/toss`, with the widget stand-in at `/sdk/toss.js`): the
 //!   browser half of checkout, redirecting to `successUrl`/`failUrl` as Toss does; see the
@@ -271,6 +273,32 @@ impl FakeToss {
     pub fn deposit(&self, payment_key: &str) -> Result<(), TossError> {
         let r = self.shared.lock().office.deposit(payment_key);
         r.map(|(_, changes)| self.shared.announce(changes))
+    }
+
+    /// The PG fails the payment (sandbox scenario): an authenticated one (`IN_PROGRESS`) or a
+    /// waiting virtual account becomes `ABORTED`; the webhooks are sent.
+    pub fn fail_payment(&self, payment_key: &str) -> Result<(), TossError> {
+        let r = self.shared.lock().office.fail(payment_key);
+        r.map(|(_, changes)| self.shared.announce(changes))
+    }
+
+    /// A payment that ended `ABORTED` or `EXPIRED` is approved late (sandbox scenario): `DONE`
+    /// with `approvedAt`, and `PAYMENT_STATUS_CHANGED` sent.
+    pub fn approve_late(&self, payment_key: &str) -> Result<(), TossError> {
+        let r = self.shared.lock().office.approve_late(payment_key);
+        r.map(|(_, changes)| self.shared.announce(changes))
+    }
+
+    /// The deposit into a virtual account is reversed (Toss: `DONE → WAITING_FOR_DEPOSIT` on a
+    /// deposit error); the webhooks are sent.
+    pub fn reverse_deposit(&self, payment_key: &str) -> Result<(), TossError> {
+        let r = self.shared.lock().office.reverse_deposit(payment_key);
+        r.map(|(_, changes)| self.shared.announce(changes))
+    }
+
+    /// How many webhooks the fake has sent so far (first attempts, one per event and URL).
+    pub fn webhooks_sent(&self) -> usize {
+        self.shared.lock().outbox.sent().len()
     }
 
     /// A one-time billing `authKey` for `customer_key` (what the billing successUrl carries).

@@ -7,7 +7,7 @@ use super::{FakeToss, Fault, SessionMethod, TossError};
 use crate::conformance::{ConformanceDriver, DriverError};
 use crate::delivery::TimeScale;
 use crate::sandbox::{
-    FakePlugin, RunningFake, SampleEvent, SampleRequest, SandboxFake, SandboxOptions,
+    FakePlugin, RunningFake, SampleEvent, SampleRequest, SandboxFake, SandboxOptions, Scenario,
     LOOPBACK_ALLOWLIST,
 };
 
@@ -39,6 +39,12 @@ impl FakePlugin for FakeTossPlugin {
                  that relays Toss events does (Toss itself signs no payment webhook)",
             ),
             (
+                "consecutive_cancel_ms",
+                "how long after a cancel another cancel of the same payment gets 403 \
+                 FORBIDDEN_CONSECUTIVE_REQUEST, in milliseconds (default 1000; 0 for tests that \
+                 cancel in quick succession)",
+            ),
+            (
                 "accept_any_key",
                 "true: accept any test_sk_ key (default: only the printed TOSS_SECRET_KEY; \
                  another gets 401 UNAUTHORIZED_KEY, as at Toss)",
@@ -52,6 +58,15 @@ impl FakePlugin for FakeTossPlugin {
         let accept_any_key = options.flag("accept_any_key");
         if !accept_any_key {
             builder = builder.secret_key(FakeToss::SECRET_KEY);
+        }
+        if let Some(ms) = options.option("consecutive_cancel_ms") {
+            let ms: u64 = ms.trim().parse().map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "tosspayments.consecutive_cancel_ms: a number of milliseconds",
+                )
+            })?;
+            builder = builder.consecutive_cancel_window(std::time::Duration::from_millis(ms));
         }
         let relay_secret = options.option("relay_secret").map(str::to_owned);
         if let Some(secret) = &relay_secret {
@@ -208,6 +223,32 @@ impl RunningFake for FakeToss {
 
     fn retryable_fault(&self) -> &'static str {
         "500 FAILED_INTERNAL_SYSTEM_PROCESSING"
+    }
+
+    fn webhooks_sent(&self) -> usize {
+        FakeToss::webhooks_sent(self)
+    }
+
+    /// Every scenario. Documented by Toss: an expired confirm window (`EXPIRED`), a deposit
+    /// deadline that passes (the status stays `WAITING_FOR_DEPOSIT`, no webhook) and a reversed
+    /// deposit (`DONE → WAITING_FOR_DEPOSIT`). Sandbox scenarios: a failed payment or waiting
+    /// account (`ABORTED`) and a late approval (`ABORTED`/`EXPIRED → DONE`).
+    fn scenario_support(&self, _scenario: Scenario) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn play(&self, scenario: Scenario, payment_key: &str) -> Result<(), DriverError> {
+        match scenario {
+            Scenario::FailPayment | Scenario::FailWaitingAccount => {
+                self.fail_payment(payment_key)
+            }
+            Scenario::ExpirePayment | Scenario::ExpireWaitingAccount => {
+                self.expire_session(payment_key)
+            }
+            Scenario::ApproveLate => self.approve_late(payment_key),
+            Scenario::ReverseDeposit => self.reverse_deposit(payment_key),
+        }
+        .map_err(toss_err)
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

@@ -239,6 +239,15 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/__fake/payments/{payment_key}/deposit",
             post(control_deposit),
         )
+        .route("/__fake/payments/{payment_key}/fail", post(control_fail))
+        .route(
+            "/__fake/payments/{payment_key}/approve-late",
+            post(control_approve_late),
+        )
+        .route(
+            "/__fake/payments/{payment_key}/reverse-deposit",
+            post(control_reverse_deposit),
+        )
         .route("/__fake/billing-auths", post(control_billing_auth))
         .route("/__fake/faults", post(control_fault))
         .route("/__fake/delays", post(control_delay))
@@ -641,6 +650,30 @@ async fn control_deposit(
     Path(payment_key): Path<String>,
 ) -> Response {
     let result = shared.lock().office.deposit(&payment_key);
+    control_change(&shared, result)
+}
+
+async fn control_fail(
+    State(shared): State<Arc<Shared>>,
+    Path(payment_key): Path<String>,
+) -> Response {
+    let result = shared.lock().office.fail(&payment_key);
+    control_change(&shared, result)
+}
+
+async fn control_approve_late(
+    State(shared): State<Arc<Shared>>,
+    Path(payment_key): Path<String>,
+) -> Response {
+    let result = shared.lock().office.approve_late(&payment_key);
+    control_change(&shared, result)
+}
+
+async fn control_reverse_deposit(
+    State(shared): State<Arc<Shared>>,
+    Path(payment_key): Path<String>,
+) -> Response {
+    let result = shared.lock().office.reverse_deposit(&payment_key);
     control_change(&shared, result)
 }
 

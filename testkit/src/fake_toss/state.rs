@@ -543,6 +543,85 @@ impl Backoffice {
         Ok((p.to_json(), vec![self.change(&p)]))
     }
 
+    /// Control (sandbox scenario; Toss documents `ABORTED` but no way to provoke it): the PG
+    /// fails the payment. An authenticated payment (`READY`/`IN_PROGRESS`) is aborted as a
+    /// declined approval; a waiting virtual account is aborted as one the PG gave up on. A
+    /// `PAYMENT_STATUS_CHANGED` is sent (and `DEPOSIT_CALLBACK` for a virtual account).
+    pub(crate) fn fail(&mut self, payment_key: &str) -> OpResult {
+        let p = self.payments.get_mut(payment_key).ok_or_else(|| {
+            TossError::new(404, "NOT_FOUND_PAYMENT", "존재하지 않는 결제 정보 입니다.")
+        })?;
+        if !matches!(p.status, "READY" | "IN_PROGRESS" | "WAITING_FOR_DEPOSIT") {
+            return Err(bad(
+                "NOT_SUPPORTED_PROCESS",
+                "실패 처리할 수 없는 결제 상태입니다.",
+            ));
+        }
+        p.status = "ABORTED";
+        p.failure = Some((
+            "REJECT_CARD_COMPANY".into(),
+            "카드사에서 결제를 거절했습니다.".into(),
+        ));
+        let p = p.clone();
+        Ok((p.to_json(), vec![self.change(&p)]))
+    }
+
+    /// Control (sandbox scenario; Toss documents no late approval): a payment that ended
+    /// `ABORTED` or `EXPIRED` is approved after all, as a card network reporting a decline later
+    /// turned into a success. It becomes `DONE` with `approvedAt` set and a new
+    /// `lastTransactionKey`, and `PAYMENT_STATUS_CHANGED` is sent as for a normal approval.
+    pub(crate) fn approve_late(&mut self, payment_key: &str) -> OpResult {
+        let tx = self.tx_key();
+        let p = self.payments.get_mut(payment_key).ok_or_else(|| {
+            TossError::new(404, "NOT_FOUND_PAYMENT", "존재하지 않는 결제 정보 입니다.")
+        })?;
+        if !matches!(p.status, "ABORTED" | "EXPIRED") {
+            return Err(bad(
+                "NOT_SUPPORTED_PROCESS",
+                "실패하거나 만료된 결제만 뒤늦게 승인할 수 있습니다.",
+            ));
+        }
+        if let Some(va) = p.virtual_account.as_mut() {
+            va.settlement_status = "COMPLETED";
+        }
+        p.status = "DONE";
+        p.failure = None;
+        p.confirmed = true;
+        p.approved_at = Some(rfc3339(kst_now()));
+        p.last_transaction_key = Some(tx);
+        let p = p.clone();
+        Ok((p.to_json(), vec![self.change(&p)]))
+    }
+
+    /// Control: a deposit into a virtual account is reversed (입금 오류). Toss documents
+    /// `DONE → WAITING_FOR_DEPOSIT` on a deposit error (reference: tosspayments.md, status
+    /// transitions): the payment waits again, `approvedAt` is cleared (the fake's reading: the
+    /// money is no longer received) and `PAYMENT_STATUS_CHANGED` and `DEPOSIT_CALLBACK` are
+    /// sent with status `WAITING_FOR_DEPOSIT`. Only a deposited virtual account with nothing
+    /// refunded can be reversed; it can be deposited into again.
+    pub(crate) fn reverse_deposit(&mut self, payment_key: &str) -> OpResult {
+        let tx = self.tx_key();
+        let p = self.payments.get_mut(payment_key).ok_or_else(|| {
+            TossError::new(404, "NOT_FOUND_PAYMENT", "존재하지 않는 결제 정보 입니다.")
+        })?;
+        let Some(va) = p.virtual_account.as_mut() else {
+            return Err(bad("NOT_SUPPORTED_METHOD", "가상계좌 결제가 아닙니다."));
+        };
+        if p.status != "DONE" || !p.cancels.is_empty() {
+            return Err(bad(
+                "NOT_SUPPORTED_PROCESS",
+                "입금을 되돌릴 수 없는 결제 상태입니다.",
+            ));
+        }
+        va.settlement_status = "INCOMPLETED";
+        va.expired = false;
+        p.status = "WAITING_FOR_DEPOSIT";
+        p.approved_at = None;
+        p.last_transaction_key = Some(tx);
+        let p = p.clone();
+        Ok((p.to_json(), vec![self.change(&p)]))
+    }
+
     /// Control: a one-time billing auth key for a customer (what the billing successUrl carries).
     pub(crate) fn billing_auth(&mut self, customer_key: &str) -> String {
         let auth_key = self.next("bln_auth_");
