@@ -1,6 +1,6 @@
 //! NICEPAY response decoding, as the client does it: selector byte 0 → a Payment answer
 //! (straight from the bytes into the wire type, the body kept as raw, then mapped: the balance
-//! and the cancelled amount add up to the total), 1 → NICEPAY's `+0900` dates, 2 → a result
+//! and the cancelled amount add up to the total), 1 → NICEPAY's `+0900` dates (strict: refused, or round-tripped), 2 → a result
 //! code's classification. Input: selector, big-endian status (two bytes, unused), body.
 #![no_main]
 
@@ -24,9 +24,13 @@ fuzz_target!(|data: &[u8]| {
         }
         1 => {
             if let Ok(text) = std::str::from_utf8(body) {
-                if let Some(t) = mapping::parse_nice_time(text) {
-                    // What parses formats back to a date that parses to the same instant.
-                    assert_eq!(mapping::parse_nice_time(&mapping::format_nice_time(t)), Some(t));
+                // Anything undocumented is a decode error (never a panic); what decodes
+                // formats back to a date that decodes to the same instant.
+                let decoded = mapping::decode_nice_time(text);
+                assert_eq!(mapping::parse_nice_time(text), decoded.ok().flatten());
+                if let Ok(Some(t)) = decoded {
+                    let again = mapping::decode_nice_time(&mapping::format_nice_time(t));
+                    assert_eq!(again, Ok(Some(t)));
                 }
             }
         }

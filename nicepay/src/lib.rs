@@ -62,7 +62,8 @@ pub use client::Timeouts;
 pub use errors::ConfigError;
 pub use plugin::PLUGIN;
 pub use provider::{
-    EncMode, NicePay, NicePayBuilder, RegisteredBillingKey, DEFAULT_BASE_URL, SANDBOX_BASE_URL,
+    EncMode, NicePay, NicePayBuilder, RegisteredBillingKey, DEFAULT_BASE_URL, MAX_AMOUNT,
+    SANDBOX_BASE_URL,
 };
 pub use settings::{
     NicePaySettings, NICEPAY_API_BASE_URL, NICEPAY_CLIENT_ID, NICEPAY_SECRET_KEY,

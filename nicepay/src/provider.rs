@@ -42,6 +42,9 @@ fn to_body<T: serde::Serialize>(body: &T) -> Result<Vec<u8>, PaymentError> {
     serde_json::to_vec(body).map_err(|e| PaymentError::invalid(e.to_string()))
 }
 
+/// The largest amount NICEPAY takes: at most 12 digits, in won (reference §7).
+pub const MAX_AMOUNT: i64 = 999_999_999_999;
+
 fn krw_amount(what: &str, money: &Money) -> Result<Amount, PaymentError> {
     if money.currency() != &Currency::Krw {
         return Err(PaymentError::invalid(format!(
@@ -49,7 +52,7 @@ fn krw_amount(what: &str, money: &Money) -> Result<Amount, PaymentError> {
             money.currency()
         )));
     }
-    if money.minor_units() > 999_999_999_999 {
+    if money.minor_units() > MAX_AMOUNT {
         return Err(PaymentError::invalid(format!(
             "NICEPAY takes at most 12 digits for an amount, got {money}"
         )));
@@ -561,6 +564,13 @@ impl PaymentProvider for NicePay {
 
     async fn cancel(&self, request: &CancelRequest) -> Result<Payment, PaymentError> {
         request.validate()?;
+        // NICEPAY's amount rules (won, at most 12 digits) before any call, the lookup included.
+        if let Some(amount) = &request.amount {
+            krw_amount("cancel", amount)?;
+        }
+        if let Some(tax_free) = &request.tax_free_amount {
+            krw_amount("tax-free cancel", tax_free)?;
+        }
         let before = self.lookup(&request.payment_key).await?;
         let order_id = cancel_order_id(request);
         let body = to_body(&cancel_body(request, &before, &order_id)?)?;

@@ -281,7 +281,7 @@ impl WebhookVerifier for NicePayWebhookVerifier {
             Some(list) => Some(list.check(request.peer_ip(), request.headers)?),
             None => None,
         };
-        let n: Notification = serde_json::from_slice(&request.body).map_err(|e| {
+        let n: Notification = serde_json::from_str(request.text_body()?).map_err(|e| {
             WebhookError::MalformedPayload(format!("not a NICEPAY notification: {e}"))
         })?;
         let tid = n

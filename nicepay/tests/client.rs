@@ -674,3 +674,38 @@ async fn korean_messages_are_utf8_whatever_the_charset_header_says() {
         "거래금액 불일치(인증된 금액과 승인요청 금액 불일치)"
     );
 }
+
+/// NICEPAY takes at most 12 digits: a 13-digit approve, charge or cancel is refused as invalid
+/// before any call (a cancel used to look the payment up first).
+#[tokio::test]
+async fn thirteen_digit_amounts_are_refused_before_any_request() {
+    let fake = FakeNicePay::start().await.unwrap();
+    let nice = client(&fake);
+    let over = Money::krw(hanpay_nicepay::MAX_AMOUNT + 1);
+    assert_eq!(hanpay_nicepay::MAX_AMOUNT, 999_999_999_999);
+    let tid = "UT0000113m01012111051714341073";
+    let errors = [
+        nice.confirm(&ConfirmRequest::new(tid, "order-over-1", over.clone()))
+            .await
+            .unwrap_err(),
+        nice.charge_billing_key(&BillingChargeRequest::new(
+            Secret::new("BIKYnictest00m1104191651325596"),
+            "customer-over",
+            over.clone(),
+            "order-over-2",
+            "구독",
+        ))
+        .await
+        .unwrap_err(),
+        nice.cancel(&CancelRequest::partial(tid, "환불", over.clone()))
+            .await
+            .unwrap_err(),
+        nice.cancel(&CancelRequest::full(tid, "환불").tax_free_amount(Money::krw(i64::MAX)))
+            .await
+            .unwrap_err(),
+    ];
+    for e in errors {
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e}");
+    }
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+}

@@ -542,3 +542,22 @@ async fn fake_deliveries_verify_end_to_end_and_need_ok() {
     assert_eq!(sent[0].status, Some(200));
     assert!(!sent[0].delivered);
 }
+
+/// A correctly signed notification with an invalid UTF-8 byte inside a member the verifier
+/// ignores is not JSON text: refused, whatever its signature.
+#[test]
+fn a_signed_body_that_is_not_utf8_json_is_refused() {
+    let headers = HeaderMap::new();
+    let signed = body(TID, 1004, EDI, SIG, "paid");
+    assert!(verify_from(&verifier(), nice_peer(), &headers, signed.clone()).is_ok());
+    for bad in [&b"\xff"[..], b"\xc3\x28", b"\xed\xa0\x80", b"ab\x80"] {
+        // `"ignoredMember":"<bad>"` as the first member: the signature covers tid, amount and
+        // ediDate only, so it still verifies.
+        let body = [&b"{\"ignoredMember\":\""[..], bad, b"\",", &signed[1..]].concat();
+        let err = verify_from(&verifier(), nice_peer(), &headers, body).unwrap_err();
+        assert!(
+            matches!(err, WebhookError::MalformedPayload(_)),
+            "{bad:?}: {err}"
+        );
+    }
+}

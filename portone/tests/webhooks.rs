@@ -620,3 +620,63 @@ async fn the_guide_flow_verify_then_requery_then_compare() {
     assert_eq!(payment.total, Money::krw(15_000));
     assert!(payment.is_deposited_virtual_account());
 }
+
+/// A correctly signed body with an invalid UTF-8 byte inside a member the verifier ignores is
+/// not JSON text: refused, whatever its signature.
+#[test]
+fn a_signed_body_that_is_not_utf8_json_is_refused() {
+    use base64::Engine as _;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(PORTONE_SECRET)
+        .unwrap();
+    let sign = |body: &[u8]| {
+        let mac = hanpay_core::webhook::hmac_sha256(
+            &key,
+            &[
+                b"dummy-webhook-id.",
+                PORTONE_TS.to_string().as_bytes(),
+                b".",
+                body,
+            ],
+        );
+        format!(
+            "v1,{}",
+            base64::engine::general_purpose::STANDARD.encode(mac)
+        )
+    };
+    assert_eq!(
+        sign(PORTONE_BODY.as_bytes()),
+        PORTONE_SIG,
+        "signed as PortOne signs"
+    );
+    let verify_bytes = |body: Vec<u8>| {
+        let h = headers(
+            Some("dummy-webhook-id"),
+            Some(&PORTONE_TS.to_string()),
+            Some(&sign(&body)),
+        );
+        let req = WebhookRequest::new(&h, body)
+            .peer(peer("52.78.5.241"))
+            .received_at(at(PORTONE_TS));
+        signed_verifier().verify(&req)
+    };
+    let good = PORTONE_BODY.replacen(
+        r#""type":"Transaction.Paid","#,
+        r#""type":"Transaction.Paid","ignoredMember":"abc","#,
+        1,
+    );
+    assert_eq!(
+        verify_bytes(good.clone().into_bytes()).unwrap().trust,
+        Trust::Signed
+    );
+    for bad in [&b"\xff"[..], b"\xc3\x28", b"\xed\xa0\x80", b"ab\x80"] {
+        let body = good.replacen("abc", "\u{0}", 1).into_bytes();
+        let at = body.iter().position(|b| *b == 0).unwrap();
+        let body = [&body[..at], bad, &body[at + 1..]].concat();
+        let err = verify_bytes(body).unwrap_err();
+        assert!(
+            matches!(err, WebhookError::MalformedPayload(_)),
+            "{bad:?}: {err}"
+        );
+    }
+}

@@ -415,7 +415,12 @@ impl Gateway {
                 Ok(payment)
             }
             Err(error) => {
-                let looked_up = if error.is_outcome_unknown() || error.pg().is_none() {
+                // A refusal by the PG, or an amount mismatch the provider found itself (Toss's
+                // pre-confirm check, NICEPAY's approve answer): look the payment up, so the
+                // answer names the PG's amount, not "an unknown amount".
+                let mismatch = error.kind() == hanpay_core::ErrorKind::AmountMismatch;
+                let looked_up = if error.is_outcome_unknown() || (error.pg().is_none() && !mismatch)
+                {
                     None
                 } else {
                     self.provider.payment(&request.payment_key).await.ok()

@@ -413,6 +413,7 @@ impl PaymentProvider for TossPayments {
 
     async fn cancel(&self, request: &CancelRequest) -> Result<Payment, PaymentError> {
         request.validate()?;
+        mapping::cancel::check_cancel_amounts(request)?;
         let before = self.lookup(&request.payment_key).await?;
         let body = cancel_body(request, &before)?;
         let bytes = serde_json::to_vec(&body).map_err(|e| PaymentError::invalid(e.to_string()))?;

@@ -336,7 +336,7 @@ impl TossWebhookVerifier {
         if self.webhook_secrets.is_some() && !toss_signed && !relay_signed {
             return Err(WebhookError::MissingHeader(RELAY_SIGNATURE_HEADER));
         }
-        let payload = WebhookPayload::parse(&req.body)
+        let payload = WebhookPayload::parse(req.text_body()?.as_bytes())
             .map_err(|e| WebhookError::MalformedPayload(e.to_string()))?;
         // Refused when repeated, like the signature headers; not part of the dedupe id.
         single_header(req.headers, TRANSMISSION_ID_HEADER)?;

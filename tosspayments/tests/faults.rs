@@ -474,3 +474,62 @@ async fn fake_checks_basic_auth_and_replays_idempotent_posts() {
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["code"], "INVALID_REQUEST");
 }
+
+/// Amounts past what a JSON number carries exactly (2^53 − 1, Toss documenting no limit of its
+/// own) are refused as invalid before any call: no confirm, virtual account, charge or cancel
+/// (nor the cancel's lookup) reaches the PG.
+#[tokio::test]
+async fn over_limit_amounts_are_refused_before_any_request() {
+    use hanpay_core::{Bank, BillingChargeRequest, Secret, VirtualAccountRequest};
+    let fake = FakeToss::start().await.unwrap();
+    let toss = client(&fake);
+    let over = Money::krw(hanpay_tosspayments::mapping::MAX_AMOUNT + 1);
+    assert_eq!(hanpay_tosspayments::mapping::MAX_AMOUNT, (1i64 << 53) - 1);
+    let errors = [
+        toss.confirm(&ConfirmRequest::new(
+            "tfake-over",
+            "order-over-1",
+            over.clone(),
+        ))
+        .await
+        .unwrap_err(),
+        toss.issue_virtual_account(&VirtualAccountRequest::new(
+            over.clone(),
+            "order-over-2",
+            "큰 주문",
+            "김토스",
+            Bank::Kookmin,
+        ))
+        .await
+        .unwrap_err(),
+        toss.charge_billing_key(&BillingChargeRequest::new(
+            Secret::new("billing-key-over"),
+            "customer-over",
+            over.clone(),
+            "order-over-3",
+            "구독",
+        ))
+        .await
+        .unwrap_err(),
+        toss.cancel(&CancelRequest::partial("tfake-over", "환불", over.clone()))
+            .await
+            .unwrap_err(),
+        toss.cancel(
+            &CancelRequest::full("tfake-over", "환불").tax_free_amount(Money::krw(i64::MAX)),
+        )
+        .await
+        .unwrap_err(),
+    ];
+    for e in errors {
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e}");
+    }
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+    // The limit itself still goes out (and Toss answers for it).
+    let at = Money::krw(hanpay_tosspayments::mapping::MAX_AMOUNT);
+    let e = toss
+        .confirm(&ConfirmRequest::new("tfake-at", "order-at-limit", at))
+        .await
+        .unwrap_err();
+    assert_ne!(e.kind(), ErrorKind::InvalidRequest, "{e}");
+    assert!(!fake.requests().is_empty());
+}

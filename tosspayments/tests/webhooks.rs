@@ -658,3 +658,31 @@ async fn fake_toss_deliveries_verify_and_redeliver() {
         paid.secret.as_ref().map(|s| s.expose())
     );
 }
+
+/// A correctly signed body with an invalid UTF-8 byte inside a member the verifier ignores is
+/// not JSON text: refused, whatever its signature.
+#[test]
+fn a_signed_body_that_is_not_utf8_json_is_refused() {
+    let v = verifier();
+    for fixture in [PAYOUT, DEPOSIT, STATUS] {
+        let sig = sign_hex(fixture, TIME);
+        assert!(verify(&v, &signed_headers(format!("v1:{sig}")), fixture).is_ok());
+        let open = fixture.iter().position(|b| *b == b'{').unwrap();
+        for bad in [&b"\xff"[..], b"\xc3\x28", b"\xed\xa0\x80", b"ab\x80"] {
+            let body = [
+                &fixture[..=open],
+                b"\"ignoredMember\":\"",
+                bad,
+                b"\",",
+                &fixture[open + 1..],
+            ]
+            .concat();
+            let sig = sign_hex(&body, TIME);
+            let err = verify(&v, &signed_headers(format!("v1:{sig}")), &body).unwrap_err();
+            assert!(
+                matches!(err, WebhookError::MalformedPayload(_)),
+                "{bad:?}: {err}"
+            );
+        }
+    }
+}

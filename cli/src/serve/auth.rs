@@ -64,7 +64,20 @@ impl ApiKeys {
 }
 
 /// Refuses a request without `Authorization: Bearer <a configured key>`.
+///
+/// More than one `Authorization` header is refused whatever they hold: which one a proxy or a
+/// framework would read differs, so none is trusted.
 pub async fn require_key(State(keys): State<ApiKeys>, request: Request, next: Next) -> Response {
+    if request
+        .headers()
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .nth(1)
+        .is_some()
+    {
+        return ApiError::unauthorized("send one Authorization header, not several")
+            .into_response();
+    }
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)

@@ -98,6 +98,51 @@ impl ApiError {
     }
 }
 
+/// The most characters of the caller's input an error message quotes.
+pub const MAX_QUOTED_CHARS: usize = 64;
+
+/// The most characters of any error message (a last guard: messages quote capped input).
+pub const MAX_MESSAGE_CHARS: usize = 1_000;
+
+/// `text` cut to `max` characters, with `…` when cut.
+fn cap(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+/// The caller's input as an error message may quote it: at most [`MAX_QUOTED_CHARS`]
+/// characters, then `…`.
+pub fn quote_input(text: &str) -> String {
+    cap(text, MAX_QUOTED_CHARS)
+}
+
+/// A parser's message with every quoted part (between backticks or double quotes, as serde
+/// quotes a field name or a string it was given) cut by [`quote_input`].
+pub fn cap_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_MESSAGE_CHARS));
+    let mut rest = message;
+    while let Some(open) = rest.find(['`', '"']) {
+        let quote = &rest[open..=open];
+        out.push_str(&rest[..=open]);
+        let after = &rest[open + 1..];
+        match after.find(quote) {
+            Some(close) => {
+                out.push_str(&quote_input(&after[..close]));
+                out.push_str(quote);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&quote_input(after));
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The HTTP status for an error kind.
 fn status_of(error: &PaymentError) -> StatusCode {
     match error.kind() {
@@ -161,12 +206,47 @@ impl From<CheckoutError> for ApiError {
 
 impl From<UnknownProvider> for ApiError {
     fn from(error: UnknownProvider) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "unknown_provider", error.to_string())
+        let message = format!(
+            "provider {:?} is not configured (configured: {})",
+            quote_input(&error.name),
+            error.configured
+        );
+        ApiError::new(StatusCode::NOT_FOUND, "unknown_provider", message)
     }
 }
 
 impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
+        if self.body.message.chars().count() > MAX_MESSAGE_CHARS {
+            self.body.message = cap(&self.body.message, MAX_MESSAGE_CHARS);
+        }
         (self.status, axum::Json(self.body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_input_is_capped() {
+        let long = "x".repeat(5_000);
+        assert_eq!(quote_input("short"), "short");
+        assert_eq!(quote_input(&"가".repeat(64)), "가".repeat(64));
+        assert_eq!(quote_input(&long), format!("{}…", "x".repeat(64)));
+        let message = format!("unknown field `{long}`, expected `amount` at line 1 column 9");
+        assert_eq!(
+            cap_quoted(&message),
+            format!(
+                "unknown field `{}…`, expected `amount` at line 1 column 9",
+                "x".repeat(64)
+            )
+        );
+        let unclosed = format!("invalid type: string \"{long}");
+        assert_eq!(
+            cap_quoted(&unclosed),
+            format!("invalid type: string \"{}…", "x".repeat(64))
+        );
+        assert_eq!(cap_quoted("no quotes"), "no quotes");
     }
 }

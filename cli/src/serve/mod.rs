@@ -196,6 +196,7 @@ pub fn app(
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(from_fn(telemetry::sanitize_request_id))
 }
 
 impl Server {

@@ -127,6 +127,20 @@ impl<'a> WebhookRequest<'a> {
             Ok(())
         }
     }
+
+    /// The body as text, refused (as [`WebhookError::MalformedPayload`]) unless it is valid
+    /// UTF-8 throughout. Every PG's webhook is JSON, which is UTF-8 text (RFC 8259); JSON
+    /// parsers skip the members a verifier ignores without checking their bytes, so every
+    /// verifier calls this before parsing: a signed body that is not JSON text is refused,
+    /// whatever its signature.
+    pub fn text_body(&self) -> Result<&str, WebhookError> {
+        std::str::from_utf8(&self.body).map_err(|e| {
+            WebhookError::MalformedPayload(format!(
+                "the body is not UTF-8 text (an invalid byte at offset {})",
+                e.valid_up_to()
+            ))
+        })
+    }
 }
 
 /// How far a webhook event can be believed.

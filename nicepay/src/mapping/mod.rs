@@ -27,7 +27,7 @@ use hanpay_core::{
     PaymentStatus, ProviderId, RawJson, VirtualAccountDetails,
 };
 
-pub use self::time::{format_nice_time, parse_nice_time};
+pub use self::time::{decode_nice_time, format_nice_time, parse_nice_time, NiceTimeError};
 use crate::wire;
 
 /// The provider id, `"nicepay"`.

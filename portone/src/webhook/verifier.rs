@@ -348,8 +348,11 @@ impl PortOneWebhookVerifier {
             (None, Some(ip)) => Trust::SourceAddress(ip),
             (None, None) => Trust::Unverified,
         };
-        let payload = WebhookPayload::parse(&request.body, request.header("content-type"))
-            .map_err(|e| WebhookError::MalformedPayload(e.to_string()))?;
+        let payload = WebhookPayload::parse(
+            request.text_body()?.as_bytes(),
+            request.header("content-type"),
+        )
+        .map_err(|e| WebhookError::MalformedPayload(e.to_string()))?;
         let meaning = match &payload {
             WebhookPayload::V2(w) => v2_meaning(&w.kind),
             WebhookPayload::V2Legacy(w) => {

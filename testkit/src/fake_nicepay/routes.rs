@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::state::{CancelInput, NiceError, Office};
+use super::state::{CancelInput, NiceError, Office, MAX_AMOUNT};
 use super::webhook::Outbox;
 
 /// What an injected fault does to the next matching API request.
@@ -201,21 +201,25 @@ fn authenticate(headers: &HeaderMap, client_id: &str, secret_key: &str) -> Resul
 }
 
 /// An integer amount: a JSON integer, or a string of digits (the Java sample sends `"1004"`).
+/// More than 12 digits (NICEPAY's documented maximum, reference §7) is `P009`, too long.
 fn integer(body: &Value, field: &str) -> Result<Option<i64>, NiceError> {
+    let not_a_number = || NiceError::new("P010", &format!("{field} 숫자가 아닙니다."));
+    let too_long = || NiceError::new("P009", &format!("{field} 길이 오류"));
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| NiceError::new("P010", &format!("{field} 숫자가 아닙니다."))),
-        Some(Value::String(s))
-            if !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            s.parse()
-                .map(Some)
-                .map_err(|_| NiceError::new("P010", &format!("{field} 숫자가 아닙니다.")))
+        Some(Value::Number(n)) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) if i > MAX_AMOUNT => Err(too_long()),
+            (Some(i), _) => Ok(Some(i)),
+            (None, Some(_)) => Err(too_long()),
+            (None, None) => Err(not_a_number()),
+        },
+        Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            if s.len() > 12 {
+                return Err(too_long());
+            }
+            s.parse().map(Some).map_err(|_| not_a_number())
         }
-        Some(_) => Err(NiceError::new("P010", &format!("{field} 숫자가 아닙니다."))),
+        Some(_) => Err(not_a_number()),
     }
 }
 

@@ -175,6 +175,9 @@ pub(crate) struct Office {
     billing: HashMap<String, BillingKey>,
 }
 
+/// The largest amount NICEPAY takes: at most 12 digits (reference §7); above it, `P009`.
+pub(crate) const MAX_AMOUNT: i64 = 999_999_999_999;
+
 fn missing(field: &str) -> NiceError {
     NiceError::new("U100", &format!("필수 파라미터 누락 ({field})"))
 }
@@ -222,6 +225,9 @@ impl Office {
         }
         if amount <= 0 {
             return Err(NiceError::new("P017", "0원 결제 불가"));
+        }
+        if amount > MAX_AMOUNT {
+            return Err(NiceError::new("P009", "amount 길이 오류"));
         }
         let tid = self.next_tid("m01");
         let auth_token = format!("NICEUNTT{}", &sha256_hex(&[&tid])[..32]).to_uppercase();

@@ -134,7 +134,8 @@ impl FakePayment {
             "lastTransactionKey".into(),
             json!(self.last_transaction_key),
         );
-        let vat = (self.amount + 5) / 11;
+        // VAT rounded half up, (amount + 5) / 11, written so it cannot overflow.
+        let vat = self.amount / 11 + i64::from(self.amount % 11 >= 6);
         m.insert("suppliedAmount".into(), json!(self.amount - vat));
         m.insert("vat".into(), json!(vat));
         m.insert("cultureExpense".into(), json!(false));
@@ -357,6 +358,11 @@ pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
+/// The largest amount the fake takes (`EXCEED_MAX_AMOUNT` above it). Toss documents no upper
+/// limit; its amounts are JSON numbers (floating since v1.4), which carry whole won exactly up
+/// to 2^53 − 1, the same limit `hanpay-tosspayments` checks before sending.
+pub(crate) const MAX_AMOUNT: i64 = 9_007_199_254_740_991;
+
 fn bad(code: &str, message: &str) -> TossError {
     TossError::new(400, code, message)
 }
@@ -455,6 +461,9 @@ impl Backoffice {
         }
         if amount < 1 {
             return Err(bad("BELOW_MINIMUM_AMOUNT", "최소 결제 금액보다 작습니다."));
+        }
+        if amount > MAX_AMOUNT {
+            return Err(bad("EXCEED_MAX_AMOUNT", "최대 결제 금액을 초과했습니다."));
         }
         if self.orders.contains_key(order_id) {
             return Err(bad(

@@ -23,6 +23,7 @@ pub fn cancel_body<'a>(
     payment: &Payment,
 ) -> Result<CancelBody<'a>, PaymentError> {
     request.validate_before_send(payment)?;
+    check_cancel_amounts(request)?;
     let refund_receive_account = if payment.is_deposited_virtual_account() {
         match &request.refund_account {
             Some(account) => {
@@ -52,6 +53,18 @@ pub fn cancel_body<'a>(
         tax_free_amount: request.tax_free_amount.as_ref().map(amount_of),
         currency: Some(payment.currency().code().to_owned()).filter(|c| !c.is_empty()),
     })
+}
+
+/// Refuses a cancel (or tax-free) amount above [`MAX_AMOUNT`](super::MAX_AMOUNT) before any
+/// call, the payment's lookup included.
+pub fn check_cancel_amounts(request: &CancelRequest) -> Result<(), PaymentError> {
+    if let Some(amount) = &request.amount {
+        super::check_amount("cancel", amount)?;
+    }
+    if let Some(tax_free) = &request.tax_free_amount {
+        super::check_amount("tax-free cancel", tax_free)?;
+    }
+    Ok(())
 }
 
 /// Maps one `cancels[]` entry.

@@ -50,6 +50,24 @@ pub(crate) fn money(
     Money::from_decimal_str(amount.as_str(), currency.clone()).map_err(|e| decode_error(what, e))
 }
 
+/// The largest amount hanpay sends Toss, in minor units (won for KRW): 2^53 − 1. Toss documents
+/// no upper limit (only per-method business limits such as `EXCEED_MAX_AMOUNT`); its amounts
+/// are JSON numbers, floating since v1.4, which carry whole numbers exactly only up to
+/// 2^53 − 1. So this is the largest value the wire type carries safely.
+pub const MAX_AMOUNT: i64 = 9_007_199_254_740_991;
+
+/// Refuses (as [`ErrorKind::InvalidRequest`](hanpay_core::ErrorKind::InvalidRequest), before
+/// any call) an amount above [`MAX_AMOUNT`].
+pub fn check_amount(what: &str, money: &Money) -> Result<(), PaymentError> {
+    if money.minor_units() > MAX_AMOUNT {
+        return Err(PaymentError::invalid(format!(
+            "Toss carries amounts up to {MAX_AMOUNT} exactly, the {what} amount is {money}"
+        ))
+        .with_provider(PROVIDER_ID));
+    }
+    Ok(())
+}
+
 /// Writes a core amount as a wire amount (JSON integer for KRW).
 pub(crate) fn amount_of(money: &Money) -> Amount {
     Amount::from_decimal_str(&money.major_decimal_string())
@@ -208,6 +226,7 @@ pub fn payment_from_slice(body: &[u8]) -> Result<Payment, PaymentError> {
 /// `POST /v1/payments/confirm` body (validated).
 pub fn confirm_body(request: &ConfirmRequest) -> Result<ConfirmBody<'_>, PaymentError> {
     request.validate()?;
+    check_amount("confirm", &request.amount)?;
     Ok(ConfirmBody {
         payment_key: &request.payment_key,
         order_id: &request.order_id,
@@ -220,6 +239,7 @@ pub fn virtual_account_body(
     request: &VirtualAccountRequest,
 ) -> Result<VirtualAccountBody<'_>, PaymentError> {
     request.validate()?;
+    check_amount("virtual account", &request.amount)?;
     let bank = request.bank.toss_code().ok_or_else(|| {
         PaymentError::invalid(format!(
             "bank {} has no Toss bank code",
@@ -253,6 +273,7 @@ pub fn billing_charge_body(
     request: &BillingChargeRequest,
 ) -> Result<BillingChargeBody<'_>, PaymentError> {
     request.validate()?;
+    check_amount("charge", &request.amount)?;
     Ok(BillingChargeBody {
         amount: amount_of(&request.amount),
         customer_key: &request.customer_key,

@@ -125,8 +125,17 @@ pub fn idempotency_key(headers: &HeaderMap) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
-/// A JSON body: malformed JSON is a 400, a well-formed body of the wrong shape a 422, both in
-/// the API's error format.
+/// A JSON body's error message, cut to 300 characters (a parser's message quotes the input).
+fn cap_message(message: &str) -> String {
+    match message.char_indices().nth(300) {
+        Some((at, _)) => format!("{}…", &message[..at]),
+        None => message.to_owned(),
+    }
+}
+
+/// A JSON body: malformed JSON is a 400, a well-formed body of the wrong shape (an unknown
+/// field among them) a 422, both in the API's error format, quoting at most 64 characters of
+/// any part of the input.
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -149,7 +158,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             } else {
                 StatusCode::BAD_REQUEST
             };
-            ApiError::new(status, "invalid_request", format!("invalid JSON body: {e}"))
+            // serde quotes the caller's input (an unknown field's name, a string it was given):
+            // at most 64 characters of each, and of the whole at most a few hundred.
+            let message = super::error::cap_quoted(&e.to_string());
+            ApiError::new(
+                status,
+                "invalid_request",
+                format!("invalid JSON body: {}", cap_message(&message)),
+            )
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The REST API's JSON bodies. Amounts are integers in the currency's minor unit (won for KRW)
 //! with a `currency` (default `KRW`), read from the JSON text: a fraction, an exponent or a
-//! string is refused, never rounded.
+//! string is refused, never rounded. A request body with a field it does not know (a typo such
+//! as `amout`) is refused (422) naming the field, never silently ignored.
 
 use hanpay::core::{Cancellation, CancellationStatus, Currency, PaymentMethod};
 use hanpay::{Bank, Money, Payment};
@@ -23,7 +24,7 @@ impl<'de> Deserialize<'de> for Amount {
         let text = raw.get().trim();
         let digits = text.strip_prefix('-').unwrap_or(text);
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            let shown: String = text.chars().take(24).collect();
+            let shown = crate::serve::error::quote_input(text);
             return Err(D::Error::custom(format!(
                 "an amount is an integer in the currency's minor unit (won for KRW), got {shown}"
             )));
@@ -62,7 +63,7 @@ fn bank_of(text: &str) -> Result<Bank, ApiError> {
     match bank {
         Bank::Unknown { .. } => Err(ApiError::invalid(format!(
             "unknown bank {:?}: use its KFTC code (\"088\") or its name (\"SHINHAN\")",
-            text.chars().take(24).collect::<String>()
+            crate::serve::error::quote_input(text)
         ))),
         known => Ok(known),
     }
@@ -70,6 +71,7 @@ fn bank_of(text: &str) -> Result<Bank, ApiError> {
 
 /// `POST /v1/payments/confirm`: approve a payment the customer authenticated.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ConfirmBody {
     /// The PG (`tosspayments`, `portone`, `nicepay`, …: `GET /v1/providers`); default: the
     /// configured default PG.
@@ -99,6 +101,7 @@ impl ConfirmBody {
 
 /// The customer's own account a deposited virtual-account payment is refunded to.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefundAccountBody {
     /// The bank: KFTC code (`"088"`) or name (`"SHINHAN"`).
     #[schema(example = "088")]
@@ -114,6 +117,7 @@ pub struct RefundAccountBody {
 /// `POST /v1/payments/{provider}/{paymentKey}/cancel`: cancel in full (no `amount`) or in
 /// part.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CancelBody {
     /// Why (1 to 200 characters; shown to the customer).
     #[schema(min_length = 1, max_length = 200, example = "고객 요청")]
@@ -170,6 +174,7 @@ impl CancelBody {
 
 /// `POST /v1/virtual-accounts`: issue a virtual account (가상계좌) for an order.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VirtualAccountBody {
     /// The PG; default: the configured default PG.
     #[serde(default)]

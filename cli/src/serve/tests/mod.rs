@@ -5,6 +5,7 @@
 mod api;
 mod events;
 mod fuzz;
+mod hardening;
 mod ops;
 
 use std::collections::HashMap;
