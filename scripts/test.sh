@@ -2,8 +2,8 @@
 # The README's test command: makes sure a PostgreSQL server can be started for the tests
 # (installs the server binaries with apt-get when none are found and HANPAY_TEST_DATABASE_URL
 # is unset) and that chromium and chromedriver are there for the browser tests (apt-get
-# when missing), then runs every test of the workspace with every feature. Extra arguments go to
-# `cargo test`.
+# when missing), then runs every test of the workspace with every feature, and the model test
+# again on SQLite and PostgreSQL. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,4 +42,11 @@ if [[ -z "${HANPAY_CHROMEDRIVER:-}" ]] && ! command -v chromedriver >/dev/null; 
   fi
 fi
 
-exec cargo test --workspace --all-features "$@"
+cargo test --workspace --all-features "$@"
+
+# The model test on the durable stores too (the run above used the memory store): random
+# lifecycles of every registered PG, 300 payments per PG, on SQLite and on PostgreSQL.
+for backend in sqlite postgres; do
+  echo "== model test on $backend"
+  HANPAY_MODEL_BACKEND=$backend cargo test -p hanpay --all-features --test convergence -- model
+done

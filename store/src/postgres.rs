@@ -48,7 +48,7 @@ pub struct PgStore {
     pool: PgPool,
     lock_pool: PgPool,
     /// Where the liveness connection of [`holder`](Self::holder) connects.
-    connect: PgConnectOptions,
+    connect: Arc<PgConnectOptions>,
     /// This store's liveness connection: who holds the idempotency keys it starts.
     holder: Arc<Holder>,
     locks: LocalPaymentLocks,
@@ -83,7 +83,7 @@ impl PgStore {
         let store = PgStore {
             pool,
             lock_pool,
-            connect,
+            connect: Arc::new(connect),
             holder: Arc::default(),
             locks: LocalPaymentLocks::new(),
             sweeps: Default::default(),

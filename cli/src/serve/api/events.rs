@@ -24,7 +24,13 @@ pub struct EventView {
     /// Why the last attempt failed.
     pub last_error: Option<String>,
     /// The event as delivered: `{ id, type, provider, payment_key, order_id, old_status,
-    /// new_status, amount, balance, currency, occurred_at }`.
+    /// new_status, amount, balance, currency, occurred_at }`. `type` is one of
+    /// `payment.paid`, `payment.partially_canceled`, `payment.canceled`, `payment.failed`,
+    /// `payment.expired`, `virtual_account.issued`, `virtual_account.deposited`,
+    /// `payment.revived` (approved late after it failed or expired: the customer was charged —
+    /// ship the order or refund it), `virtual_account.deposit_reversed` (a deposit was reversed
+    /// and the payment waits again: hold the order) and `payment.status_changed` (anything
+    /// else, e.g. `READY` → `PENDING`).
     #[schema(value_type = Object)]
     pub event: serde_json::Value,
     /// When it was written (RFC 3339).
