@@ -39,7 +39,7 @@ use crate::PROVIDER_ID;
 
 /// The largest amount hanpay sends PortOne, in minor units: `i64::MAX`. PortOne documents no
 /// upper limit; its V2 amounts are `int64` (reference: `PaymentAmount`, all int64), which carries
-/// every amount a [`Money`](hanpay_core::Money) holds, so no amount is refused for its size
+/// every amount a [`Money`] holds, so no amount is refused for its size
 /// (PortOne and the PG still apply their own business limits).
 pub const MAX_AMOUNT: i64 = i64::MAX;
 

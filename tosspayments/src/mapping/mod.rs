@@ -56,7 +56,7 @@ pub(crate) fn money(
 /// 2^53 − 1. So this is the largest value the wire type carries safely.
 pub const MAX_AMOUNT: i64 = 9_007_199_254_740_991;
 
-/// Refuses (as [`ErrorKind::InvalidRequest`](hanpay_core::ErrorKind::InvalidRequest), before
+/// Refuses (as [`ErrorKind::InvalidRequest`], before
 /// any call) an amount above [`MAX_AMOUNT`].
 pub fn check_amount(what: &str, money: &Money) -> Result<(), PaymentError> {
     if money.minor_units() > MAX_AMOUNT {
