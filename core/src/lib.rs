@@ -39,7 +39,7 @@ pub use payment::{
     Cancellation, CancellationStatus, CardDetails, Failure, Payment, PaymentMethod, ProviderId,
     VirtualAccountDetails,
 };
-pub use provider::{Capabilities, Capability, PaymentProvider};
+pub use provider::{Capabilities, Capability, PaymentProvider, UnknownName};
 pub use raw_json::RawJson;
 pub use request::{
     validate_order_id, validate_payment_key, BillingChargeRequest, CancelRequest, ConfirmRequest,

@@ -46,7 +46,44 @@ impl Capability {
     const fn bit(self) -> u16 {
         1 << (self as u16)
     }
+
+    /// The capability's name (`"partial_cancel"`), as the server's API and the CLI show it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Capability::Confirm => "confirm",
+            Capability::LookupByKey => "lookup_by_key",
+            Capability::LookupByOrderId => "lookup_by_order_id",
+            Capability::Cancel => "cancel",
+            Capability::PartialCancel => "partial_cancel",
+            Capability::VirtualAccounts => "virtual_accounts",
+            Capability::BillingKeys => "billing_keys",
+            Capability::Webhooks => "webhooks",
+        }
+    }
 }
+
+impl std::str::FromStr for Capability {
+    type Err = UnknownName;
+
+    /// The inverse of [`as_str`](Capability::as_str).
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Capability::ALL
+            .into_iter()
+            .find(|c| c.as_str() == name)
+            .ok_or_else(|| UnknownName(name.chars().take(64).collect()))
+    }
+}
+
+impl std::fmt::Display for Capability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is none of an enum's (at most its first 64 characters are kept).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown name {0:?}")]
+pub struct UnknownName(pub String);
 
 /// A set of [`Capability`] values.
 ///
@@ -169,6 +206,14 @@ pub trait PaymentProvider: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capability_names_round_trip() {
+        for c in Capability::ALL {
+            assert_eq!(c.as_str().parse::<Capability>(), Ok(c));
+        }
+        assert!("refund".parse::<Capability>().is_err());
+    }
 
     #[test]
     fn capability_sets() {

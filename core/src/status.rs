@@ -269,6 +269,19 @@ impl PaymentStatus {
     }
 }
 
+impl std::str::FromStr for PaymentStatus {
+    type Err = crate::UnknownName;
+
+    /// The inverse of [`as_str`](PaymentStatus::as_str) (`"UNKNOWN"` is `Unknown`).
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        PaymentStatus::ALL
+            .into_iter()
+            .chain([PaymentStatus::Unknown])
+            .find(|s| s.as_str() == name)
+            .ok_or_else(|| crate::UnknownName(name.chars().take(64).collect()))
+    }
+}
+
 impl fmt::Display for PaymentStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -408,6 +421,14 @@ mod tests {
         assert_eq!(Failed.path_to(Paid), Some(vec![]));
         assert_eq!(Expired.path_to(Canceled), Some(vec![Paid]));
         assert_eq!(WaitingForDeposit.path_to(Failed), Some(vec![]));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in PaymentStatus::ALL.into_iter().chain([Unknown]) {
+            assert_eq!(s.as_str().parse::<PaymentStatus>(), Ok(s));
+        }
+        assert!("DONE".parse::<PaymentStatus>().is_err());
     }
 
     #[test]

@@ -187,7 +187,7 @@ async fn cancel_that_stays_unknown_then_a_caller_retry_cancels_once() {
 }
 
 #[tokio::test]
-async fn lost_answer_and_failing_lookups_then_a_caller_retry_is_refused_as_duplicate() {
+async fn lost_answer_and_failing_lookups_then_a_caller_retry_gets_the_canceled_payment() {
     let fake = FakeNicePay::start().await.unwrap();
     let nice = client(&fake);
     let p = paid(&fake, &nice, "order-dup-00001", 15_000).await;
@@ -213,12 +213,19 @@ async fn lost_answer_and_failing_lookups_then_a_caller_retry_is_refused_as_dupli
     assert_eq!(first.unwrap_err().kind(), ErrorKind::OutcomeUnknown);
     assert_eq!(fake.cancel_requests(&tid), 1);
     assert_eq!(fake_cancels(&fake, &tid), 1);
-    // The caller retries with the same key: NICEPAY refuses the reused partial-cancel orderId;
-    // nothing is refunded twice.
+    // The caller retries with the same key: NICEPAY refuses the reused partial-cancel orderId
+    // (it replays nothing), and the lookup shows this request's cancellation: the retry gets
+    // the canceled payment, as the first answer would have been. Nothing is refunded twice.
     fake.clear_faults();
-    let again = nice.cancel(&request).await.unwrap_err();
-    assert_eq!(again.kind(), ErrorKind::AlreadyProcessed, "{again}");
-    assert_eq!(again.pg().unwrap().code, "U112");
+    let again = nice.cancel(&request).await.unwrap();
+    assert_eq!(again.status, hanpay_core::PaymentStatus::PartiallyCanceled);
+    assert_eq!(again.balance, Money::krw(11_000));
+    assert_eq!(again.cancellations.len(), 1);
+    assert_eq!(
+        fake.cancel_requests(&tid),
+        2,
+        "the retry was sent once, then looked up"
+    );
     assert_eq!(fake_cancels(&fake, &tid), 1);
     assert!(cancel_bodies(&fake, &tid)
         .iter()

@@ -86,7 +86,7 @@ async fn conformance_suite_against_fake_nicepay() {
     let report = run_all(&provider, &driver).await;
     println!("{report}");
     report.assert_passed();
-    assert_eq!(report.passed().count(), 9, "{report}");
+    assert_eq!(report.passed().count(), 10, "{report}");
     // The two virtual-account cases need `issue_virtual_account`, which NICEPAY does not offer
     // (a vbank comes from the payment window): skipped, with the reason.
     let skipped: Vec<&str> = report.skipped().map(|c| c.name).collect();

@@ -128,6 +128,18 @@ pub enum FailedStage {
     InProgress,
 }
 
+impl FailedStage {
+    /// The stage's name (`"reconcile"`), as serialised and recorded in the inbox.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailedStage::Store => "store",
+            FailedStage::Reconcile => "reconcile",
+            FailedStage::Handler => "handler",
+            FailedStage::InProgress => "in_progress",
+        }
+    }
+}
+
 /// What the pipeline did with one delivery, and what to answer.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -663,10 +675,7 @@ impl WebhookPipeline {
                 reason: reason.clone(),
             },
             WebhookOutcome::Failed { stage, message } => InboxOutcome::Failed {
-                stage: serde_json::to_value(stage)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                stage: stage.as_str().to_owned(),
                 error: message.clone(),
             },
             WebhookOutcome::Rejected(_) | WebhookOutcome::UnknownProvider(_) => return outcome,
@@ -678,7 +687,7 @@ impl WebhookPipeline {
         let record = InboxRecord {
             provider: event.provider.clone(),
             dedupe_id: event.dedupe_id.clone(),
-            kind: kind_label(&event.kind),
+            kind: event.kind.as_str().to_owned(),
             payment_key,
             order_id: event.order_id.clone(),
             trust: event.trust.label().to_owned(),
@@ -1172,36 +1181,6 @@ async fn fetch(gateway: &Gateway, event: &WebhookEvent) -> Result<Payment, Webho
     })
 }
 
-/// The stored name of an event kind (its serde name; `Other` keeps the PG's).
-fn kind_label(kind: &WebhookEventKind) -> String {
-    match kind {
-        WebhookEventKind::Other(raw) => raw.clone(),
-        known => serde_json::to_value(known)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
-    }
-}
-
-/// The inverse of [`kind_label`].
-pub(crate) fn kind_from_label(label: &str) -> WebhookEventKind {
-    use WebhookEventKind::*;
-    [
-        PaymentStatusChanged,
-        VirtualAccountIssued,
-        DepositReceived,
-        Canceled,
-        PartiallyCanceled,
-        Failed,
-        BillingKeyIssued,
-        BillingKeyDeleted,
-        BillingKeyUpdated,
-    ]
-    .into_iter()
-    .find(|k| kind_label(k) == label)
-    .unwrap_or_else(|| Other(label.to_owned()))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -1428,6 +1407,21 @@ mod tests {
             decide(Some(&ready), Ready, None, &hint(Ready, None)),
             Decision::Ignore(_)
         ));
+    }
+
+    #[test]
+    fn stage_names_are_the_serde_names() {
+        for stage in [
+            FailedStage::Store,
+            FailedStage::Reconcile,
+            FailedStage::Handler,
+            FailedStage::InProgress,
+        ] {
+            assert_eq!(
+                serde_json::to_value(stage).unwrap(),
+                serde_json::Value::String(stage.as_str().into())
+            );
+        }
     }
 
     #[test]

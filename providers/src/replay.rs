@@ -4,7 +4,7 @@
 
 use hanpay_core::{Trust, WebhookEvent};
 
-use crate::pipeline::{kind_from_label, WebhookOutcome, WebhookPipeline};
+use crate::pipeline::{WebhookOutcome, WebhookPipeline};
 use crate::store::{DedupeKey, InboxEntry, InboxFilter, StoreError};
 
 /// Why a replay could not run.
@@ -45,7 +45,7 @@ impl WebhookPipeline {
         let event = WebhookEvent {
             provider: entry.provider.clone(),
             dedupe_id: entry.dedupe_id.clone(),
-            kind: kind_from_label(&entry.kind),
+            kind: entry.kind.parse().unwrap_or_else(|never| match never {}),
             payment_key: entry.payment_key.clone(),
             order_id: entry.order_id.clone(),
             status_hint: None,

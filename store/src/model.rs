@@ -87,7 +87,8 @@ pub const FINAL_STATUSES: [PaymentStatus; 1] = [PaymentStatus::Canceled];
 
 /// When the reconciler looks at a payment again, counted from its last change (its *age*):
 /// first once it is `first` old, then each time after `stretch` times its age, at least `hold`
-/// and at most `cap` later, and never after it is `horizon` old.
+/// and at most `cap` later, and never once it is `horizon` old (a re-check that would fall at
+/// or past the horizon is the last one).
 ///
 /// With `first` 1 min, `stretch` 5 and `cap` 1 day, a payment is re-checked at the ages 1 min,
 /// 6 min, 36 min, 3.6 h, 21.6 h, then daily; with `stretch` 2 at 1, 3, 9, 27, 81 min, 4 h,
@@ -112,7 +113,7 @@ impl RecheckPolicy {
             .saturating_mul(self.stretch.max(1))
             .min(self.cap)
             .max(hold);
-        (age.saturating_add(wait) <= self.horizon).then_some(wait)
+        (age.saturating_add(wait) < self.horizon).then_some(wait)
     }
 
     /// The ages at which a payment that never changes is re-checked, up to `until` (or the

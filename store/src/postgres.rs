@@ -435,7 +435,7 @@ impl PaymentStateStore for PgStore {
         // ('infinity') past the horizon.
         let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
             "UPDATE hanpay_payments p SET next_check_at = CASE \
-               WHEN now() - p.changed_at + due.wait > $5 * interval '1 millisecond' \
+               WHEN now() - p.changed_at + due.wait >= $5 * interval '1 millisecond' \
                THEN 'infinity'::timestamptz ELSE now() + due.wait END \
              FROM (SELECT provider, payment_key, \
                      GREATEST($2 * interval '1 millisecond', \

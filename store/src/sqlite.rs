@@ -424,7 +424,7 @@ impl PaymentStateStore for SqliteStore {
         // the horizon.
         let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
             "UPDATE hanpay_payments SET next_check_at = CASE \
-               WHEN ?1 - changed_at + MAX(?2, MIN((?1 - changed_at) * ?3, ?4)) > ?5 THEN ?6 \
+               WHEN ?1 - changed_at + MAX(?2, MIN((?1 - changed_at) * ?3, ?4)) >= ?5 THEN ?6 \
                ELSE ?1 + MAX(?2, MIN((?1 - changed_at) * ?3, ?4)) END \
              WHERE rowid IN \
              (SELECT rowid FROM hanpay_payments \

@@ -229,6 +229,61 @@ pub enum WebhookEventKind {
     Other(String),
 }
 
+impl WebhookEventKind {
+    /// The known kinds (without `Other`).
+    pub const KNOWN: [WebhookEventKind; 9] = [
+        WebhookEventKind::PaymentStatusChanged,
+        WebhookEventKind::VirtualAccountIssued,
+        WebhookEventKind::DepositReceived,
+        WebhookEventKind::Canceled,
+        WebhookEventKind::PartiallyCanceled,
+        WebhookEventKind::Failed,
+        WebhookEventKind::BillingKeyIssued,
+        WebhookEventKind::BillingKeyDeleted,
+        WebhookEventKind::BillingKeyUpdated,
+    ];
+
+    /// The kind's name, as serialised (`"deposit_received"`); `Other` keeps the PG's.
+    ///
+    /// ```
+    /// use hanpay_core::WebhookEventKind;
+    /// assert_eq!(WebhookEventKind::DepositReceived.as_str(), "deposit_received");
+    /// assert_eq!("payout.changed".parse::<WebhookEventKind>().ok().map(|k| k.as_str().to_owned()).as_deref(), Some("payout.changed"));
+    /// ```
+    pub fn as_str(&self) -> &str {
+        match self {
+            WebhookEventKind::PaymentStatusChanged => "payment_status_changed",
+            WebhookEventKind::VirtualAccountIssued => "virtual_account_issued",
+            WebhookEventKind::DepositReceived => "deposit_received",
+            WebhookEventKind::Canceled => "canceled",
+            WebhookEventKind::PartiallyCanceled => "partially_canceled",
+            WebhookEventKind::Failed => "failed",
+            WebhookEventKind::BillingKeyIssued => "billing_key_issued",
+            WebhookEventKind::BillingKeyDeleted => "billing_key_deleted",
+            WebhookEventKind::BillingKeyUpdated => "billing_key_updated",
+            WebhookEventKind::Other(raw) => raw,
+        }
+    }
+}
+
+impl std::str::FromStr for WebhookEventKind {
+    type Err = std::convert::Infallible;
+
+    /// The inverse of [`as_str`](WebhookEventKind::as_str): any other name is `Other`.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Ok(WebhookEventKind::KNOWN
+            .into_iter()
+            .find(|k| k.as_str() == name)
+            .unwrap_or_else(|| WebhookEventKind::Other(name.to_owned())))
+    }
+}
+
+impl std::fmt::Display for WebhookEventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A verified, normalised webhook event.
 ///
 /// `Debug` shows the body's length only: bodies can carry per-payment secrets.
@@ -398,6 +453,17 @@ impl WebhookAck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kind_names_are_the_serde_names_and_round_trip() {
+        for kind in WebhookEventKind::KNOWN {
+            let serde = serde_json::to_value(&kind).unwrap_or_default();
+            assert_eq!(serde.as_str(), Some(kind.as_str()));
+            assert_eq!(kind.as_str().parse::<WebhookEventKind>().ok(), Some(kind));
+        }
+        let other: WebhookEventKind = "payout.changed".parse().unwrap_or(WebhookEventKind::Failed);
+        assert_eq!(other, WebhookEventKind::Other("payout.changed".into()));
+    }
 
     #[test]
     fn trust_secret_comparison() {
