@@ -988,3 +988,39 @@ impl PgStore {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use crate::suite::{pg_server, run_all};
+    use crate::{DatabaseUrl, OpenOptions, Stores};
+
+    /// A fresh database on the test server; two pools stand for two instances.
+    #[tokio::test]
+    async fn postgres_passes_the_store_suite() {
+        let url: DatabaseUrl = pg_server::shared().fresh_database().await.parse().unwrap();
+        let a = Stores::open(&url, &OpenOptions::default()).await.unwrap();
+        let b = Stores::open(&url, &OpenOptions::default()).await.unwrap();
+        let report = run_all(&a, &b).await;
+        println!("{report}");
+        report.assert_passed();
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_postgres_fails_without_the_password() {
+        let url: DatabaseUrl = "postgres://shop:hunter2@127.0.0.1:1/shop".parse().unwrap();
+        let err = Stores::open(
+            &url,
+            &OpenOptions::default().acquire_timeout(std::time::Duration::from_secs(2)),
+        )
+        .await
+        .unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(
+            text.contains("postgres://shop:***@127.0.0.1:1/shop"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+}

@@ -981,3 +981,30 @@ impl SqliteStore {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use crate::suite::run_all;
+    use crate::{DatabaseUrl, OpenOptions, Stores};
+
+    /// Two pools on one file stand for a restart or a second handle.
+    #[tokio::test]
+    async fn sqlite_passes_the_store_suite() {
+        let dir =
+            std::env::temp_dir().join(format!("hanpay-suite-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url: DatabaseUrl = format!("sqlite://{}", dir.join("hanpay.db").display())
+            .parse()
+            .unwrap();
+        let a = Stores::open(&url, &OpenOptions::default()).await.unwrap();
+        let b = Stores::open(&url, &OpenOptions::default()).await.unwrap();
+        let report = run_all(&a, &b).await;
+        println!("{report}");
+        a.close().await;
+        b.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        report.assert_passed();
+    }
+}
