@@ -29,8 +29,10 @@ use time::OffsetDateTime;
 
 use crate::holder::Holder;
 use crate::lock::{HeldLock, LocalPaymentLocks, PaymentGuard};
-use crate::model::{millis, parse_status, RecheckPolicy, StalePayment};
-use crate::sql::{sealed, Binds, Dialect, SqlStore, Statements, SweepCounter};
+use crate::model::{millis, RecheckPolicy, StalePayment};
+use crate::sql::{
+    sealed, stale_payments, Binds, Dialect, SqlStore, StaleRow, Statements, SweepCounter,
+};
 use crate::traits::PaymentLocks;
 use crate::{DatabaseUrl, OpenOptions, StoreError};
 
@@ -288,7 +290,7 @@ impl Dialect for PgDialect {
     ) -> Result<Vec<StalePayment>, StoreError> {
         // The next wait: `stretch` times the age, between `hold` and `cap`; never again
         // ('infinity') past the horizon.
-        let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<StaleRow> = sqlx::query_as(
             "UPDATE hanpay_payments p SET next_check_at = CASE \
                WHEN now() - p.changed_at + due.wait > $5 * interval '1 millisecond' \
                THEN 'infinity'::timestamptz ELSE now() + due.wait END \
@@ -314,15 +316,7 @@ impl Dialect for PgDialect {
         .fetch_all(&store.pool)
         .await
         .map_err(store.err("stale payments"))?;
-        Ok(rows
-            .into_iter()
-            .map(|(provider, payment_key, order_id, status)| StalePayment {
-                provider: ProviderId::new(provider),
-                payment_key,
-                order_id,
-                status: status.as_deref().map(parse_status),
-            })
-            .collect())
+        Ok(stale_payments(rows))
     }
 
     async fn claim_outbox(

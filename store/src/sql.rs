@@ -63,6 +63,21 @@ impl SweepCounter {
 
 // ---- The body the SQL backends share ------------------------------------------------------
 
+/// The columns a reconciler's claim returns: provider, payment key, order id, status.
+pub(crate) type StaleRow = (String, String, Option<String>, Option<String>);
+
+/// The payments of a reconciler's claim (both dialects return [`StaleRow`]s).
+pub(crate) fn stale_payments(rows: Vec<StaleRow>) -> Vec<StalePayment> {
+    rows.into_iter()
+        .map(|(provider, payment_key, order_id, status)| StalePayment {
+            provider: ProviderId::new(provider),
+            payment_key,
+            order_id,
+            status: status.as_deref().map(parse_status),
+        })
+        .collect()
+}
+
 /// One SQL backend's SQL text: every statement the shared body runs, written once per backend
 /// (`sqlite::SQL`, `postgres::SQL`). The parameters of a statement follow the order in which
 /// the body binds them; the "now" parameter (see [`Dialect::bind_now`]) is bound by SQLite

@@ -21,8 +21,10 @@ use sqlx::{Row, Sqlite};
 use time::OffsetDateTime;
 
 use crate::lock::{LocalPaymentLocks, PaymentGuard};
-use crate::model::{millis, parse_status, RecheckPolicy, StalePayment, NEVER_MS};
-use crate::sql::{sealed, Binds, Dialect, SqlStore, Statements, SweepCounter};
+use crate::model::{millis, RecheckPolicy, StalePayment, NEVER_MS};
+use crate::sql::{
+    sealed, stale_payments, Binds, Dialect, SqlStore, StaleRow, Statements, SweepCounter,
+};
 use crate::traits::PaymentLocks;
 use crate::{DatabaseUrl, OpenOptions, StoreError};
 
@@ -318,7 +320,7 @@ impl Dialect for SqliteDialect {
         let now = now_ms();
         // The next wait: `stretch` times the age, between `hold` and `cap`; never again past
         // the horizon.
-        let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<StaleRow> = sqlx::query_as(
             "UPDATE hanpay_payments SET next_check_at = CASE \
                WHEN ?1 - changed_at + MAX(?2, MIN((?1 - changed_at) * ?3, ?4)) > ?5 THEN ?6 \
                ELSE ?1 + MAX(?2, MIN((?1 - changed_at) * ?3, ?4)) END \
@@ -341,15 +343,7 @@ impl Dialect for SqliteDialect {
         .fetch_all(&store.pool)
         .await
         .map_err(store.err("stale payments"))?;
-        Ok(rows
-            .into_iter()
-            .map(|(provider, payment_key, order_id, status)| StalePayment {
-                provider: ProviderId::new(provider),
-                payment_key,
-                order_id,
-                status: status.as_deref().map(parse_status),
-            })
-            .collect())
+        Ok(stale_payments(rows))
     }
 
     async fn claim_outbox(
