@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use hanpay::store::{NewEvent, OutboxState, PaymentState};
 use hanpay::{Money, PaymentStatus, ProviderId};
-use hanpay_testkit::backends::{fresh, Backend};
+use hanpay_store::suite::backends::{fresh, Backend};
 use time::OffsetDateTime;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hanpay");

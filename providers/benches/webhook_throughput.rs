@@ -21,7 +21,7 @@ use futures_util::stream::{self, StreamExt};
 use hanpay::{
     handler_fn, ConfirmRequest, Hanpay, Money, PaymentEvent, PaymentProvider, WebhookPipeline,
 };
-use hanpay_testkit::backends::{fresh, Backend};
+use hanpay_store::suite::backends::{fresh, Backend};
 use hanpay_testkit::mock::{MockProvider, MockWebhook, MOCK_WEBHOOK_PATH};
 
 const IN_FLIGHT: usize = 32;

@@ -14,8 +14,8 @@ use hanpay::{
     PaymentStatus, Reconciler, VirtualAccountRequest, WebhookPipeline,
 };
 use hanpay_core::ProviderId;
-use hanpay_testkit::backends::{fresh, Backend};
-use hanpay_testkit::each_backend;
+use hanpay_store::each_backend;
+use hanpay_store::suite::backends::{fresh, Backend};
 use hanpay_testkit::mock::{MockProvider, MockWebhook};
 
 type Seen = Arc<Mutex<Vec<PaymentEvent>>>;
@@ -459,7 +459,7 @@ async fn redeliver_until_not_in_flight(
 mod postgres {
     use super::*;
     use hanpay::store::DedupeKey;
-    use hanpay_testkit::postgres::PgServer;
+    use hanpay_store::suite::pg_server::PgServer;
 
     /// PostgreSQL stopped mid-delivery (in the handler): 5xx, nothing marked processed; after
     /// the server is back, the redelivery is processed once.

@@ -12,7 +12,7 @@ use hanpay::{
     handler_fn, ConfirmRequest, Hanpay, Money, PaymentEvent, PaymentProvider, PaymentStatus,
     WebhookPipeline,
 };
-use hanpay_testkit::backends::{fresh, Backend};
+use hanpay_store::suite::backends::{fresh, Backend};
 use hanpay_testkit::mock::{MockProvider, MockWebhook, MOCK_WEBHOOK_PATH};
 
 type Seen = Arc<Mutex<Vec<PaymentEvent>>>;

@@ -14,8 +14,8 @@ use hanpay::{
     WebhookRequest, WebhookVerifier,
 };
 use hanpay_core::{Bank, ProviderId, VirtualAccountRequest};
-use hanpay_testkit::backends::{fresh, Backend, TestStores};
-use hanpay_testkit::each_backend;
+use hanpay_store::each_backend;
+use hanpay_store::suite::backends::{fresh, Backend, TestStores};
 use hanpay_testkit::mock::{MockProvider, MockWebhook, Operation};
 
 type Seen = Arc<Mutex<Vec<PaymentEvent>>>;

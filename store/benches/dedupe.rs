@@ -3,7 +3,8 @@
 //! the cost at 0): memory expires through an index, SQL through the `expires_at` index and a
 //! bounded, amortised sweep — never a scan per call.
 //!
-//! PostgreSQL comes from `HANPAY_TEST_DATABASE_URL` or a throwaway server (testkit).
+//! PostgreSQL comes from `HANPAY_TEST_DATABASE_URL` or a throwaway server
+//! (`hanpay_store::suite::pg_server`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::time::Duration;
@@ -76,7 +77,7 @@ async fn open(backend: &str, dir: &std::path::Path, n: u64) -> (DatabaseUrl, Sto
         "sqlite" => format!("sqlite://{}", dir.join(format!("dedupe-{n}.db")).display())
             .parse()
             .unwrap(),
-        _ => hanpay_testkit::postgres::shared()
+        _ => hanpay_store::suite::pg_server::shared()
             .fresh_database()
             .await
             .parse()

@@ -7,7 +7,8 @@
 //!   and 10 000 delivered events kept (target: flat — at 10 k no more than 2× the cost at 0;
 //!   the claim goes through the pending-only index, never a scan of delivered rows).
 //!
-//! PostgreSQL comes from `HANPAY_TEST_DATABASE_URL` or a throwaway server (testkit).
+//! PostgreSQL comes from `HANPAY_TEST_DATABASE_URL` or a throwaway server
+//! (`hanpay_store::suite::pg_server`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,7 +59,7 @@ async fn open(backend: &str, dir: &std::path::Path, name: &str) -> Stores {
         "sqlite" => format!("sqlite://{}", dir.join(format!("{name}.db")).display())
             .parse()
             .unwrap(),
-        _ => hanpay_testkit::postgres::shared()
+        _ => hanpay_store::suite::pg_server::shared()
             .fresh_database()
             .await
             .parse()

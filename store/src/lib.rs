@@ -14,8 +14,9 @@
 //! | `postgres://…` | `PgStore` (feature `postgres`) | several instances on one database: claims with leases, one payment's events serialised across instances, survives restarts |
 //!
 //! Schemas are versioned migrations embedded in the binary, applied by [`Stores::open`]
-//! unless [`OpenOptions::migrate`] is off. The same conformance suite
-//! (`hanpay_testkit::store_suite`) runs against every backend.
+//! unless [`OpenOptions::migrate`] is off. The same conformance suite (`suite`, behind the
+//! `suite` feature, with fresh stores of each backend and a PostgreSQL server for tests) runs
+//! against every backend.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), hanpay_store::StoreError> {
@@ -45,6 +46,8 @@ pub mod postgres;
 mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(any(feature = "suite", test))]
+pub mod suite;
 mod traits;
 mod url;
 

@@ -809,3 +809,17 @@ impl crate::IdempotencyStore for InMemoryIdempotency {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::suite::run_all;
+    use crate::Stores;
+
+    #[tokio::test]
+    async fn memory_passes_the_store_suite() {
+        let stores = Stores::memory();
+        let report = run_all(&stores, &stores).await;
+        println!("{report}");
+        report.assert_passed();
+    }
+}

@@ -1,5 +1,5 @@
 //! The store traits the webhook pipeline and the reconciler use. Every backend (memory,
-//! SQLite, PostgreSQL) implements all of them, and `hanpay_testkit::store_suite` checks that
+//! SQLite, PostgreSQL) implements all of them, and `suite` (feature `suite`) checks that
 //! each one keeps the same promises.
 
 use std::time::Duration;

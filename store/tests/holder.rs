@@ -81,7 +81,7 @@ async fn retry_wait_after_kill(url: &DatabaseUrl, expect_held_while_alive: bool)
 #[cfg(feature = "postgres")]
 #[tokio::test]
 async fn postgres_a_killed_holder_releases_its_key_at_once() {
-    let url: DatabaseUrl = hanpay_testkit::postgres::shared()
+    let url: DatabaseUrl = hanpay_store::suite::pg_server::shared()
         .fresh_database()
         .await
         .parse()

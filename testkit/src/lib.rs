@@ -14,21 +14,18 @@
 //! - [`sandbox`]: the fakes as plugins ([`sandbox::fakes()`], one entry per fake in the
 //!   `fakes!` list of this file).
 //! - [`mutate`]: deterministic payload mutations for "no input ever panics" tests.
-//! - [`backends`]: fresh stores of each backend, and `each_backend!` to run a test on each.
-//! - [`store_suite`]: the store conformance suite, run against memory, SQLite and PostgreSQL.
 //! - [`window`]: what the fakes' payment windows share, and the browser SDK stand-ins.
-//! - [`postgres`]: a PostgreSQL server for tests (`HANPAY_TEST_DATABASE_URL` or a throwaway one).
+//!
+//! The store conformance suite, fresh stores of each backend and the PostgreSQL server for tests
+//! live beside the stores, in `hanpay_store::suite` (feature `suite`).
 #![forbid(unsafe_code)]
 
-pub mod backends;
 pub mod conformance;
 pub mod delivery;
 pub mod inbox;
 pub mod mock;
 pub mod mutate;
-pub mod postgres;
 pub mod sandbox;
-pub mod store_suite;
 pub mod window;
 
 /// One line per fake PG: its module (`fake_<pg>`, with a `plugin::FAKE`). Each line declares

@@ -17,7 +17,7 @@ use hanpay::{
     handler_fn, HandlerError, Hanpay, HanpayConfig, PaymentEvent, PaymentProvider, PaymentStatus,
     ProviderId, WebhookOutcome, WebhookPipeline,
 };
-use hanpay_testkit::backends::{fresh, TestStores};
+use hanpay_store::suite::backends::{fresh, TestStores};
 use hanpay_testkit::inbox::{Received, WebhookInbox};
 use hanpay_testkit::sandbox::{fakes, RunningFake, SandboxOptions};
 

@@ -335,7 +335,9 @@ async fn a_restarted_server_delivers_what_the_stopped_one_left() {
 #[tokio::test]
 async fn two_servers_on_one_postgresql_deliver_each_event_once() {
     let (receiver, url) = Receiver::start().await;
-    let database = hanpay_testkit::postgres::shared().fresh_database().await;
+    let database = hanpay_store::suite::pg_server::shared()
+        .fresh_database()
+        .await;
     let toss = hanpay_testkit::fake_toss::FakeToss::start().await.unwrap();
     let portone = hanpay_testkit::sandbox::fake("portone")
         .unwrap()

@@ -10,7 +10,7 @@
 //!
 //! ```no_run
 //! # async fn run() {
-//! let url = hanpay_testkit::postgres::shared().fresh_database().await;
+//! let url = hanpay_store::suite::pg_server::shared().fresh_database().await;
 //! # let _ = url; }
 //! ```
 

@@ -1,11 +1,11 @@
 //! Fresh stores of each backend for tests: memory, SQLite in a temporary file, PostgreSQL in a
-//! fresh database on [`postgres::shared`](crate::postgres::shared). Run the same test on each
-//! with [`each_backend!`](crate::each_backend).
+//! fresh database on the test server (`pg_server::shared`, with the `postgres` feature). Run
+//! the same test on each with [`each_backend!`](crate::each_backend).
 
 use std::path::PathBuf;
 
-pub use hanpay_store::Backend;
-use hanpay_store::{DatabaseUrl, OpenOptions, Stores};
+pub use crate::Backend;
+use crate::{DatabaseUrl, OpenOptions, Stores};
 
 /// Stores for one test, and how to open them again (a restart).
 pub struct TestStores {
@@ -36,8 +36,8 @@ impl Drop for TestStores {
 ///
 /// # Panics
 ///
-/// When the backend cannot be opened (PostgreSQL missing: see
-/// [`INSTALL_HINT`](crate::postgres::INSTALL_HINT)).
+/// When the backend cannot be opened (PostgreSQL missing: see `pg_server::INSTALL_HINT`; a
+/// backend whose feature is off).
 #[allow(clippy::panic)]
 pub async fn fresh(backend: Backend) -> TestStores {
     let (url, dir) = match backend {
@@ -51,10 +51,13 @@ pub async fn fresh(backend: Backend) -> TestStores {
             let url = format!("sqlite://{}", dir.join("hanpay.db").display());
             (parse(&url), Some(dir))
         }
+        #[cfg(feature = "postgres")]
         Backend::Postgres => (
-            parse(&crate::postgres::shared().fresh_database().await),
+            parse(&super::pg_server::shared().fresh_database().await),
             None,
         ),
+        #[cfg(not(feature = "postgres"))]
+        Backend::Postgres => panic!("hanpay-store was built without the `postgres` feature"),
     };
     let stores = open(&url).await;
     TestStores { stores, url, dir }
@@ -96,17 +99,17 @@ macro_rules! each_backend {
         mod $test {
             #[tokio::test]
             async fn memory() {
-                super::$test($crate::backends::Backend::Memory).await
+                super::$test($crate::suite::backends::Backend::Memory).await
             }
             #[cfg(feature = "sqlite")]
             #[tokio::test]
             async fn sqlite() {
-                super::$test($crate::backends::Backend::Sqlite).await
+                super::$test($crate::suite::backends::Backend::Sqlite).await
             }
             #[cfg(feature = "postgres")]
             #[tokio::test]
             async fn postgres() {
-                super::$test($crate::backends::Backend::Postgres).await
+                super::$test($crate::suite::backends::Backend::Postgres).await
             }
         }
     )+};
