@@ -594,10 +594,8 @@ async fn stale_payments_handed_out_once(a: &Stores, b: &Stores) -> CaseResult {
             .compare_and_set(None, state(&old, PaymentStatus::Paid))
             .await
     );
+    // A zero horizon: even a payment changed this very millisecond is at it.
     let last = recheck(Duration::ZERO, Duration::ZERO);
-    // "Past the horizon" is an age above it: SQLite keeps milliseconds, so let one pass (in
-    // the same millisecond the age is zero, not past a zero horizon).
-    tokio::time::sleep(Duration::from_millis(2)).await;
     let once = tri!(
         a.states
             .claim_stale(&p, &last, Duration::ZERO, 10_000)
