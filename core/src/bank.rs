@@ -1,29 +1,48 @@
-//! Korean banks under each PG's code scheme, and the customer's [`RefundAccount`].
+//! Korean banks with their 금융결제원 (KFTC) codes and Korean names, a [`BankCodeTable`] for a
+//! PG's own code scheme (each PG crate declares its table), and the customer's
+//! [`RefundAccount`].
 // Parses untrusted input (bank codes and refund accounts): no unchecked arithmetic.
 #![deny(clippy::arithmetic_side_effects)]
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use crate::secret::mask_tail;
 
-/// The code scheme a bank code was written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BankCodeScheme {
-    /// Toss Payments' two-digit codes (`"06"` KB국민, `"88"` 신한, …).
-    Toss,
-    /// PortOne V2 `Bank` enum names (`"KOOKMIN"`, `"SHINHAN"`, …).
-    PortOneV2,
+/// The code scheme a bank code was written in: [`BankCodeScheme::KFTC`], or a PG's own scheme,
+/// named by the PG crate that declares its [`BankCodeTable`]. Serialized as its name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BankCodeScheme(Cow<'static, str>);
+
+impl BankCodeScheme {
     /// The 금융결제원 (KFTC) three-digit codes (`"004"` KB국민, `"088"` 신한, …).
-    Kftc,
+    pub const KFTC: BankCodeScheme = BankCodeScheme::new("kftc");
+
+    /// A scheme named `name` (a PG crate declares its own, e.g. `"toss"`).
+    pub const fn new(name: &'static str) -> Self {
+        BankCodeScheme(Cow::Borrowed(name))
+    }
+
+    /// The scheme's name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BankCodeScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 macro_rules! banks {
-    ($( $(#[$doc:meta])* $variant:ident => $toss:expr, $portone:expr, $kftc:expr, $korean:expr; )*) => {
-        /// A Korean bank, convertible to and from every scheme's code. A code hanpay does not
-        /// know is kept in [`Bank::Unknown`] with its scheme.
+    ($( $(#[$doc:meta])* $variant:ident => $kftc:expr, $korean:expr; )*) => {
+        /// A Korean bank. A code hanpay does not know is kept in [`Bank::Unknown`] with its
+        /// scheme. Core knows the KFTC codes ([`Bank::from_kftc_code`]); a PG's own codes are
+        /// read and written with the [`BankCodeTable`] its crate declares.
         #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[non_exhaustive]
         pub enum Bank {
@@ -37,148 +56,147 @@ macro_rules! banks {
             },
         }
 
-        /// (bank, Toss code, PortOne V2 name, KFTC code, Korean name)
-        type BankRow = (Bank, Option<&'static str>, Option<&'static str>, Option<&'static str>, &'static str);
+        /// (bank, KFTC code, Korean name)
+        const KNOWN: &[(Bank, &str, &str)] = &[
+            $( (Bank::$variant, $kftc, $korean), )*
+        ];
 
-        const KNOWN: &[BankRow] = &[
-            $( (Bank::$variant, $toss, $portone, $kftc, $korean), )*
+        const KFTC_ROWS: &[(Bank, &str)] = &[
+            $( (Bank::$variant, $kftc), )*
         ];
     };
 }
 
 banks! {
     /// KB국민은행.
-    Kookmin => Some("06"), Some("KOOKMIN"), Some("004"), "KB국민은행";
+    Kookmin => "004", "KB국민은행";
     /// 신한은행.
-    Shinhan => Some("88"), Some("SHINHAN"), Some("088"), "신한은행";
+    Shinhan => "088", "신한은행";
     /// 우리은행.
-    Woori => Some("20"), Some("WOORI"), Some("020"), "우리은행";
+    Woori => "020", "우리은행";
     /// 하나은행.
-    Hana => Some("81"), Some("HANA"), Some("081"), "하나은행";
+    Hana => "081", "하나은행";
     /// NH농협은행.
-    Nonghyup => Some("11"), Some("NONGHYUP"), Some("011"), "NH농협은행";
+    Nonghyup => "011", "NH농협은행";
     /// 단위농협 (지역농축협).
-    LocalNonghyup => Some("12"), Some("LOCAL_NONGHYUP"), Some("012"), "단위농협";
+    LocalNonghyup => "012", "단위농협";
     /// IBK기업은행.
-    Ibk => Some("03"), Some("IBK"), Some("003"), "IBK기업은행";
+    Ibk => "003", "IBK기업은행";
     /// 카카오뱅크.
-    KakaoBank => Some("90"), Some("KAKAO"), Some("090"), "카카오뱅크";
+    KakaoBank => "090", "카카오뱅크";
     /// 토스뱅크.
-    TossBank => Some("92"), Some("TOSS"), Some("092"), "토스뱅크";
+    TossBank => "092", "토스뱅크";
     /// 케이뱅크.
-    KBank => Some("89"), Some("K_BANK"), Some("089"), "케이뱅크";
+    KBank => "089", "케이뱅크";
     /// iM뱅크 (DGB대구은행).
-    Daegu => Some("31"), Some("DAEGU"), Some("031"), "iM뱅크(대구)";
+    Daegu => "031", "iM뱅크(대구)";
     /// 부산은행.
-    Busan => Some("32"), Some("BUSAN"), Some("032"), "부산은행";
+    Busan => "032", "부산은행";
     /// 광주은행.
-    Kwangju => Some("34"), Some("KWANGJU"), Some("034"), "광주은행";
+    Kwangju => "034", "광주은행";
     /// 제주은행.
-    Jeju => Some("35"), Some("JEJU"), Some("035"), "제주은행";
+    Jeju => "035", "제주은행";
     /// 전북은행.
-    Jeonbuk => Some("37"), Some("JEONBUK"), Some("037"), "전북은행";
+    Jeonbuk => "037", "전북은행";
     /// 경남은행.
-    Kyongnam => Some("39"), Some("KYONGNAM"), Some("039"), "경남은행";
+    Kyongnam => "039", "경남은행";
     /// KDB산업은행.
-    Kdb => Some("02"), Some("KDB"), Some("002"), "KDB산업은행";
+    Kdb => "002", "KDB산업은행";
     /// Sh수협은행.
-    Suhyup => Some("07"), Some("SUHYUP"), Some("007"), "Sh수협은행";
+    Suhyup => "007", "Sh수협은행";
     /// SC제일은행.
-    StandardChartered => Some("23"), Some("STANDARD_CHARTERED"), Some("023"), "SC제일은행";
+    StandardChartered => "023", "SC제일은행";
     /// 한국씨티은행.
-    Citi => Some("27"), Some("CITI"), Some("027"), "씨티은행";
+    Citi => "027", "씨티은행";
     /// 새마을금고.
-    Saemaul => Some("45"), Some("KFCC"), Some("045"), "새마을금고";
+    Saemaul => "045", "새마을금고";
     /// 신협.
-    Shinhyup => Some("48"), Some("SHINHYUP"), Some("048"), "신협";
+    Shinhyup => "048", "신협";
     /// 저축은행.
-    SavingsBank => Some("50"), Some("SAVINGS_BANK"), Some("050"), "저축은행";
+    SavingsBank => "050", "저축은행";
     /// 산림조합.
-    Sanlim => Some("64"), Some("NFCF"), Some("064"), "산림조합";
+    Sanlim => "064", "산림조합";
     /// 우체국.
-    Post => Some("71"), Some("POST"), Some("071"), "우체국";
+    Post => "071", "우체국";
     /// HSBC은행.
-    Hsbc => Some("54"), Some("HSBC"), Some("054"), "HSBC은행";
+    Hsbc => "054", "HSBC은행";
 }
 
-impl Bank {
-    fn entry(&self) -> Option<&'static BankRow> {
-        KNOWN.iter().find(|(bank, ..)| bank == self)
+/// One code scheme's table: each known bank's code in that scheme. Core declares
+/// [`BankCodeTable::KFTC`]; a PG crate declares its own (Toss's two-digit codes, PortOne's
+/// enum names) in its `mapping` module.
+///
+/// ```
+/// use hanpay_core::{Bank, BankCodeScheme, BankCodeTable};
+/// const MINE: BankCodeTable =
+///     BankCodeTable::new(BankCodeScheme::new("mine"), &[(Bank::Shinhan, "S")]);
+/// assert_eq!(MINE.bank("S"), Bank::Shinhan);
+/// assert_eq!(MINE.code(&Bank::Shinhan), Some("S"));
+/// assert_eq!(MINE.code(&MINE.bank("Z")), Some("Z"));
+/// assert_eq!(MINE.code(&Bank::Hana), None);
+/// ```
+#[derive(Debug, Clone)]
+pub struct BankCodeTable {
+    scheme: BankCodeScheme,
+    rows: &'static [(Bank, &'static str)],
+}
+
+impl BankCodeTable {
+    /// The KFTC three-digit codes.
+    pub const KFTC: BankCodeTable = BankCodeTable::new(BankCodeScheme::KFTC, KFTC_ROWS);
+
+    /// A table of `rows` (bank, code) in `scheme`.
+    pub const fn new(scheme: BankCodeScheme, rows: &'static [(Bank, &'static str)]) -> Self {
+        BankCodeTable { scheme, rows }
     }
 
-    fn lookup(scheme: BankCodeScheme, code: &str) -> Bank {
+    /// The table's scheme.
+    pub fn scheme(&self) -> &BankCodeScheme {
+        &self.scheme
+    }
+
+    /// Reads a code (surrounding spaces ignored). An unknown code is kept, with the scheme.
+    pub fn bank(&self, code: &str) -> Bank {
         let code = code.trim();
-        KNOWN
+        self.rows
             .iter()
-            .find(|(_, toss, portone, kftc, _)| {
-                let candidate = match scheme {
-                    BankCodeScheme::Toss => toss,
-                    BankCodeScheme::PortOneV2 => portone,
-                    BankCodeScheme::Kftc => kftc,
-                };
-                candidate.is_some_and(|c| c == code)
-            })
-            .map(|(bank, ..)| bank.clone())
+            .find(|(_, c)| *c == code)
+            .map(|(bank, _)| bank.clone())
             .unwrap_or_else(|| Bank::Unknown {
-                scheme,
+                scheme: self.scheme.clone(),
                 code: code.to_owned(),
             })
     }
 
-    /// Reads a Toss two-digit code (`"06"` → KB국민). Unknown codes are kept.
-    pub fn from_toss_code(code: &str) -> Bank {
-        Bank::lookup(BankCodeScheme::Toss, code)
+    /// The bank's code in this scheme: the table's value for a known bank, or the raw code of
+    /// an `Unknown` bank read in this same scheme; `None` when the bank has no code here.
+    pub fn code<'a>(&self, bank: &'a Bank) -> Option<&'a str> {
+        if let Bank::Unknown { scheme, code } = bank {
+            return (*scheme == self.scheme).then_some(code.as_str());
+        }
+        self.rows.iter().find(|(b, _)| b == bank).map(|(_, c)| *c)
     }
+}
 
-    /// Reads a PortOne V2 enum name (`"KOOKMIN"`). Unknown names are kept.
-    pub fn from_portone_v2(name: &str) -> Bank {
-        Bank::lookup(BankCodeScheme::PortOneV2, name)
-    }
-
+impl Bank {
     /// Reads a KFTC three-digit code (`"004"` → KB국민). Unknown codes are kept.
     pub fn from_kftc_code(code: &str) -> Bank {
-        Bank::lookup(BankCodeScheme::Kftc, code)
-    }
-
-    /// Reads a code in `scheme`.
-    pub fn from_code(scheme: BankCodeScheme, code: &str) -> Bank {
-        Bank::lookup(scheme, code)
-    }
-
-    /// The code in `scheme`: the table's value for a known bank, or the raw code of an
-    /// `Unknown` bank read in that same scheme; `None` when the bank has no code there.
-    pub fn code(&self, scheme: BankCodeScheme) -> Option<&str> {
-        if let Bank::Unknown { scheme: s, code } = self {
-            return (*s == scheme).then_some(code.as_str());
-        }
-        let (_, toss, portone, kftc, _) = self.entry()?;
-        match scheme {
-            BankCodeScheme::Toss => *toss,
-            BankCodeScheme::PortOneV2 => *portone,
-            BankCodeScheme::Kftc => *kftc,
-        }
-    }
-
-    /// Toss Payments' two-digit code.
-    pub fn toss_code(&self) -> Option<&str> {
-        self.code(BankCodeScheme::Toss)
-    }
-
-    /// PortOne V2 enum name.
-    pub fn portone_v2_name(&self) -> Option<&str> {
-        self.code(BankCodeScheme::PortOneV2)
+        BankCodeTable::KFTC.bank(code)
     }
 
     /// KFTC three-digit code.
     pub fn kftc_code(&self) -> Option<&str> {
-        self.code(BankCodeScheme::Kftc)
+        BankCodeTable::KFTC.code(self)
     }
 
     /// The bank's Korean name (`"KB국민은행"`), or the raw code for an unknown bank.
     pub fn korean_name(&self) -> &str {
         match self {
             Bank::Unknown { code, .. } => code,
-            _ => self.entry().map(|e| e.4).unwrap_or("?"),
+            _ => KNOWN
+                .iter()
+                .find(|(bank, ..)| bank == self)
+                .map_or("?", |e| e.2),
         }
     }
 
@@ -334,54 +352,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn toss_codes() {
-        assert_eq!(Bank::from_toss_code("06"), Bank::Kookmin);
-        assert_eq!(Bank::from_toss_code("88"), Bank::Shinhan);
-        assert_eq!(Bank::from_toss_code("20"), Bank::Woori);
-        assert_eq!(Bank::from_toss_code("81"), Bank::Hana);
-        assert_eq!(Bank::from_toss_code("11"), Bank::Nonghyup);
-        assert_eq!(Bank::from_toss_code("03"), Bank::Ibk);
-        assert_eq!(Bank::from_toss_code("90"), Bank::KakaoBank);
-        assert_eq!(Bank::from_toss_code("92"), Bank::TossBank);
-        assert_eq!(Bank::from_toss_code("89"), Bank::KBank);
-        assert_eq!(Bank::from_toss_code("31"), Bank::Daegu);
-        assert_eq!(Bank::from_toss_code("45"), Bank::Saemaul);
-        assert_eq!(Bank::Kookmin.toss_code(), Some("06"));
-        // KB is the one bank whose Toss code is not the KFTC code minus its leading zero.
+    fn kftc_codes() {
+        for bank in Bank::known() {
+            let kftc = bank.kftc_code().unwrap();
+            assert_eq!(&Bank::from_kftc_code(kftc), bank);
+            assert_eq!(kftc.len(), 3);
+            assert_ne!(bank.korean_name(), "?");
+        }
         assert_eq!(Bank::Kookmin.kftc_code(), Some("004"));
-        let unknown = Bank::from_toss_code("S8");
+        assert_eq!(Bank::from_kftc_code(" 088 "), Bank::Shinhan);
+        let unknown = Bank::from_kftc_code("026");
         assert_eq!(
             unknown,
             Bank::Unknown {
-                scheme: BankCodeScheme::Toss,
+                scheme: BankCodeScheme::KFTC,
+                code: "026".into()
+            }
+        );
+        assert_eq!(unknown.kftc_code(), Some("026"));
+        let other = BankCodeTable::new(BankCodeScheme::new("other"), &[]);
+        assert_eq!(other.code(&unknown), None);
+        // The scheme serializes as its name, as the enum it replaced did.
+        assert_eq!(
+            serde_json::to_string(&unknown).unwrap(),
+            r#"{"Unknown":{"scheme":"kftc","code":"026"}}"#
+        );
+        let back: Bank =
+            serde_json::from_str(r#"{"Unknown":{"scheme":"toss","code":"S8"}}"#).unwrap();
+        assert_eq!(
+            back,
+            Bank::Unknown {
+                scheme: BankCodeScheme::new("toss"),
                 code: "S8".into()
             }
         );
-        assert_eq!(unknown.toss_code(), Some("S8"));
-        assert_eq!(unknown.portone_v2_name(), None);
-    }
-
-    #[test]
-    fn conversions_between_schemes() {
-        for bank in Bank::known() {
-            let toss = bank.toss_code().unwrap();
-            let portone = bank.portone_v2_name().unwrap();
-            let kftc = bank.kftc_code().unwrap();
-            assert_eq!(&Bank::from_toss_code(toss), bank);
-            assert_eq!(&Bank::from_portone_v2(portone), bank);
-            assert_eq!(&Bank::from_kftc_code(kftc), bank);
-            assert_eq!(kftc.len(), 3);
-        }
-        assert_eq!(Bank::from_portone_v2("KOOKMIN").toss_code(), Some("06"));
-        assert_eq!(
-            Bank::from_kftc_code("088").portone_v2_name(),
-            Some("SHINHAN")
-        );
-        assert_eq!(Bank::from_portone_v2("KFCC"), Bank::Saemaul);
-        assert!(matches!(
-            Bank::from_portone_v2("MIZUHO"),
-            Bank::Unknown { .. }
-        ));
     }
 
     #[test]

@@ -32,7 +32,7 @@ mod secret;
 mod status;
 pub mod webhook;
 
-pub use bank::{Bank, BankCodeScheme, RefundAccount, RefundAccountError};
+pub use bank::{Bank, BankCodeScheme, BankCodeTable, RefundAccount, RefundAccountError};
 pub use error::{ErrorKind, PaymentError, PgError};
 pub use money::{Currency, Money, MoneyError};
 pub use payment::{

@@ -3,13 +3,14 @@
 //! text is also tried as an order id and a payment key.
 #![no_main]
 
-use hanpay_core::{validate_order_id, validate_payment_key, Bank, BankCodeScheme, RefundAccount};
+use hanpay_core::{validate_order_id, validate_payment_key, Bank, BankCodeTable, RefundAccount};
 use libfuzzer_sys::fuzz_target;
 
-const SCHEMES: [BankCodeScheme; 3] = [
-    BankCodeScheme::Toss,
-    BankCodeScheme::PortOneV2,
-    BankCodeScheme::Kftc,
+// Each PG crate declares its own code table; core keeps the KFTC one.
+const TABLES: [&BankCodeTable; 3] = [
+    &hanpay_tosspayments::mapping::BANK_CODES,
+    &hanpay_portone::mapping::BANK_NAMES,
+    &BankCodeTable::KFTC,
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -35,13 +36,13 @@ fuzz_target!(|data: &[u8]| {
     let code = lines.next().unwrap_or("");
     let number = lines.next().unwrap_or("");
     let holder = lines.next().unwrap_or("");
-    for scheme in SCHEMES {
-        let bank = Bank::from_code(scheme, code);
+    for table in TABLES {
+        let bank: Bank = table.bank(code);
         let _ = bank.korean_name();
         // A code the bank reports for a scheme reads back as the same bank.
-        for other in SCHEMES {
-            if let Some(back) = bank.code(other) {
-                assert_eq!(Bank::from_code(other, back), bank, "{code:?}");
+        for other in TABLES {
+            if let Some(back) = other.code(&bank) {
+                assert_eq!(other.bank(back), bank, "{code:?}");
             }
         }
         match RefundAccount::new(bank, number, holder) {

@@ -19,7 +19,7 @@
 #![deny(clippy::arithmetic_side_effects)]
 
 use hanpay_core::{
-    Bank, BillingChargeRequest, CancelRequest, Cancellation,
+    Bank, BankCodeScheme, BankCodeTable, BillingChargeRequest, CancelRequest, Cancellation,
     CancellationStatus as CoreCancelStatus, CardDetails, ConfirmRequest, Currency, ErrorKind,
     Failure, Money, Payment, PaymentError, PaymentMethod as CoreMethod, PaymentStatus, RawJson,
     VirtualAccountDetails, VirtualAccountRequest, VirtualAccountValidity,
@@ -36,6 +36,60 @@ use crate::wire::{
     VirtualAccountOptionInput, VirtualAccountOptionType,
 };
 use crate::PROVIDER_ID;
+
+/// PortOne V2's `Bank` enum names (`"KOOKMIN"`, `"SHINHAN"`, …): the scheme an unknown name is
+/// kept in.
+pub const BANK_CODE_SCHEME: BankCodeScheme = BankCodeScheme::new("port_one_v2");
+
+/// PortOne V2's bank names.
+///
+/// ```
+/// use hanpay_core::Bank;
+/// use hanpay_portone::mapping::{bank_from_name, bank_name};
+/// assert_eq!(bank_from_name("KFCC"), Bank::Saemaul);
+/// assert_eq!(bank_name(&Bank::Shinhan), Some("SHINHAN"));
+/// ```
+pub const BANK_NAMES: BankCodeTable = BankCodeTable::new(
+    BANK_CODE_SCHEME,
+    &[
+        (Bank::Kookmin, "KOOKMIN"),
+        (Bank::Shinhan, "SHINHAN"),
+        (Bank::Woori, "WOORI"),
+        (Bank::Hana, "HANA"),
+        (Bank::Nonghyup, "NONGHYUP"),
+        (Bank::LocalNonghyup, "LOCAL_NONGHYUP"),
+        (Bank::Ibk, "IBK"),
+        (Bank::KakaoBank, "KAKAO"),
+        (Bank::TossBank, "TOSS"),
+        (Bank::KBank, "K_BANK"),
+        (Bank::Daegu, "DAEGU"),
+        (Bank::Busan, "BUSAN"),
+        (Bank::Kwangju, "KWANGJU"),
+        (Bank::Jeju, "JEJU"),
+        (Bank::Jeonbuk, "JEONBUK"),
+        (Bank::Kyongnam, "KYONGNAM"),
+        (Bank::Kdb, "KDB"),
+        (Bank::Suhyup, "SUHYUP"),
+        (Bank::StandardChartered, "STANDARD_CHARTERED"),
+        (Bank::Citi, "CITI"),
+        (Bank::Saemaul, "KFCC"),
+        (Bank::Shinhyup, "SHINHYUP"),
+        (Bank::SavingsBank, "SAVINGS_BANK"),
+        (Bank::Sanlim, "NFCF"),
+        (Bank::Post, "POST"),
+        (Bank::Hsbc, "HSBC"),
+    ],
+);
+
+/// Reads a PortOne V2 bank name (`"KOOKMIN"`). Unknown names are kept.
+pub fn bank_from_name(name: &str) -> Bank {
+    BANK_NAMES.bank(name)
+}
+
+/// The bank's PortOne V2 name; `None` when PortOne has none for it.
+pub fn bank_name(bank: &Bank) -> Option<&str> {
+    BANK_NAMES.code(bank)
+}
 
 /// The largest amount hanpay sends PortOne, in minor units: `i64::MAX`. PortOne documents no
 /// upper limit; its V2 amounts are `int64` (reference: `PaymentAmount`, all int64), which carries
@@ -95,7 +149,7 @@ pub fn method(m: &wire::PaymentMethod, status: &WireStatus, now: OffsetDateTime)
         wire::PaymentMethod::VirtualAccount(va) => {
             let due = timestamp(va.expired_at.as_deref());
             CoreMethod::VirtualAccount(VirtualAccountDetails {
-                bank: va.bank.as_deref().map(Bank::from_portone_v2),
+                bank: va.bank.as_deref().map(bank_from_name),
                 account_number: va.account_number.clone(),
                 customer_name: va.remitter_name.clone(),
                 due_date: due,
@@ -105,7 +159,7 @@ pub fn method(m: &wire::PaymentMethod, status: &WireStatus, now: OffsetDateTime)
             })
         }
         wire::PaymentMethod::Transfer(t) => CoreMethod::Transfer {
-            bank: t.bank.as_deref().map(Bank::from_portone_v2),
+            bank: t.bank.as_deref().map(bank_from_name),
         },
         wire::PaymentMethod::EasyPay(e) => CoreMethod::EasyPay {
             provider: e.provider.clone().unwrap_or_default(),
@@ -215,7 +269,7 @@ pub fn cancel_body(request: &CancelRequest, store_id: Option<&str>) -> CancelPay
         requester: None,
         current_cancellable_amount: request.expected_balance.as_ref().map(Money::minor_units),
         refund_account: request.refund_account.as_ref().and_then(|a| {
-            a.bank().portone_v2_name().map(|bank| RefundAccountBody {
+            bank_name(a.bank()).map(|bank| RefundAccountBody {
                 bank: bank.to_owned(),
                 number: a.number().to_owned(),
                 holder_name: a.holder_name().to_owned(),
@@ -227,7 +281,7 @@ pub fn cancel_body(request: &CancelRequest, store_id: Option<&str>) -> CancelPay
 /// Refuses a refund account whose bank has no PortOne V2 name, before any call.
 pub fn check_refund_bank(request: &CancelRequest) -> Result<(), PaymentError> {
     match &request.refund_account {
-        Some(a) if a.bank().portone_v2_name().is_none() => Err(PaymentError::invalid(format!(
+        Some(a) if bank_name(a.bank()).is_none() => Err(PaymentError::invalid(format!(
             "PortOne has no bank code for {}: choose another refund bank",
             a.bank()
         ))
@@ -293,7 +347,7 @@ pub fn virtual_account_body(
     store_id: Option<&str>,
     channel_key: Option<&str>,
 ) -> Result<InstantPaymentBody, PaymentError> {
-    let bank = request.bank.portone_v2_name().ok_or_else(|| {
+    let bank = bank_name(&request.bank).ok_or_else(|| {
         PaymentError::invalid(format!(
             "PortOne has no bank code for {}: choose another bank",
             request.bank
@@ -350,6 +404,21 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
+
+    #[test]
+    fn bank_names() {
+        for bank in Bank::known() {
+            let name = bank_name(bank).unwrap();
+            assert_eq!(&bank_from_name(name), bank);
+        }
+        assert_eq!(bank_name(&bank_from_name("KOOKMIN")), Some("KOOKMIN"));
+        assert_eq!(bank_name(&Bank::from_kftc_code("088")), Some("SHINHAN"));
+        assert_eq!(bank_from_name("KFCC"), Bank::Saemaul);
+        let unknown = bank_from_name("MIZUHO");
+        assert!(matches!(unknown, Bank::Unknown { .. }));
+        assert_eq!(bank_name(&unknown), Some("MIZUHO"));
+        assert_eq!(unknown.kftc_code(), None);
+    }
     use crate::fixtures;
     use hanpay_core::RefundAccount;
 

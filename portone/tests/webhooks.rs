@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use hanpay_core::webhook::RedeliverySchedule;
+
 use hanpay_core::{
     Money, PaymentProvider, PaymentStatus, Trust, WebhookError, WebhookEventKind, WebhookRequest,
     WebhookVerifier,
@@ -432,7 +432,10 @@ fn configuration_errors_and_schedules() {
         .allowlist(["not-an-ip"])
         .build()
         .is_err());
-    assert_eq!(unsigned().redelivery(), RedeliverySchedule::portone_v2());
+    assert_eq!(
+        unsigned().redelivery(),
+        hanpay_portone::webhook::redelivery_v2()
+    );
     assert_eq!(
         unsigned().redelivery().delays(),
         [1u64, 4, 16, 64, 256].map(|m| Duration::from_secs(m * 60))
@@ -441,7 +444,7 @@ fn configuration_errors_and_schedules() {
         .generation(WebhookGeneration::V1)
         .build()
         .unwrap();
-    assert_eq!(v1.redelivery(), RedeliverySchedule::portone_v1());
+    assert_eq!(v1.redelivery(), hanpay_portone::webhook::redelivery_v1());
     let small = PortOneWebhookVerifier::builder()
         .max_body_bytes(10)
         .build()

@@ -288,9 +288,31 @@ mod tests {
 
     #[test]
     fn a_pg_that_never_redelivers_is_asked_at_least_as_often_as_the_others_resend() {
-        use hanpay_core::webhook::RedeliverySchedule;
+        use hanpay_core::webhook::{RedeliverySchedule, RedeliveryStop};
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        // Toss's and PortOne V2's published schedules (their crates' `redelivery_schedule()`
+        // and `webhook::redelivery_v2()`), written out so the test runs without either PG.
+        let toss = RedeliverySchedule::new(
+            "tosspayments",
+            [1, 4, 16, 64, 256, 1024, 4096]
+                .into_iter()
+                .map(minutes)
+                .collect(),
+            false,
+            RedeliveryStop::Only200,
+        );
+        let portone_v2 = RedeliverySchedule::new(
+            "portone-v2",
+            [1, 4, 16, 64, 256].into_iter().map(minutes).collect(),
+            true,
+            RedeliveryStop::Any2xx,
+        );
+        #[cfg(feature = "tosspayments")]
+        assert_eq!(toss, hanpay_tosspayments::redelivery_schedule());
+        #[cfg(feature = "portone")]
+        assert_eq!(portone_v2, hanpay_portone::webhook::redelivery_v2());
         let once = policy(STRETCH_ONCE);
-        for schedule in [RedeliverySchedule::toss(), RedeliverySchedule::portone_v2()] {
+        for schedule in [toss, portone_v2] {
             // The first attempt at 0, each resend after its delay.
             let mut at = Duration::ZERO;
             let resends: Vec<Duration> = schedule

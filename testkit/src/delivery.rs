@@ -84,6 +84,53 @@ impl ReceiverTimeouts {
     }
 }
 
+/// The PGs' published webhook redelivery schedules, as the fakes replay them. Written from the
+/// PGs' documentation like the rest of the fakes (the provider crates publish the same
+/// schedules for the pipeline; a test here checks the two agree).
+pub mod schedules {
+    use std::time::Duration;
+
+    use hanpay_core::webhook::{RedeliverySchedule, RedeliveryStop};
+
+    const fn minutes(m: u64) -> Duration {
+        Duration::from_secs(m * 60)
+    }
+
+    /// Toss Payments: 7 resends after 1, 4, 16, 64, 256, 1024 and 4096 minutes; only 200 stops it.
+    pub fn toss() -> RedeliverySchedule {
+        RedeliverySchedule::new(
+            "tosspayments",
+            [1, 4, 16, 64, 256, 1024, 4096]
+                .into_iter()
+                .map(minutes)
+                .collect(),
+            false,
+            RedeliveryStop::Only200,
+        )
+    }
+
+    /// PortOne V2: 5 resends after at most 1, 4, 16, 64 and 256 minutes (full jitter); any 2xx
+    /// stops it.
+    pub fn portone_v2() -> RedeliverySchedule {
+        RedeliverySchedule::new(
+            "portone-v2",
+            [1, 4, 16, 64, 256].into_iter().map(minutes).collect(),
+            true,
+            RedeliveryStop::Any2xx,
+        )
+    }
+
+    /// PortOne V1: 5 resends one minute apart, only after a 5xx or a network error.
+    pub fn portone_v1() -> RedeliverySchedule {
+        RedeliverySchedule::new(
+            "portone-v1",
+            vec![minutes(1); 5],
+            false,
+            RedeliveryStop::Below500,
+        )
+    }
+}
+
 /// Builds the headers of one attempt. Called with the attempt number (0 = the first
 /// delivery, 1 = the first resend, …).
 pub type HeaderBuilder = Arc<dyn Fn(u32) -> HeaderMap + Send + Sync>;
@@ -318,6 +365,22 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
 
+    #[test]
+    fn fake_schedules_agree_with_the_provider_crates() {
+        assert_eq!(
+            schedules::toss(),
+            hanpay_tosspayments::redelivery_schedule()
+        );
+        assert_eq!(
+            schedules::portone_v2(),
+            hanpay_portone::webhook::redelivery_v2()
+        );
+        assert_eq!(
+            schedules::portone_v1(),
+            hanpay_portone::webhook::redelivery_v1()
+        );
+    }
+
     use axum::{extract::State, http::StatusCode, routing::post, Router};
     use hanpay_core::webhook::RedeliveryStop;
 
@@ -360,9 +423,7 @@ mod tests {
     async fn toss_schedule_redelivers_until_200() {
         let (url, hits) = receiver(vec![500, 201, 200]).await;
         let dispatcher = WebhookDispatcher::new(TimeScale::speedup(60_000));
-        let delivered = dispatcher
-            .run(delivery(url, RedeliverySchedule::toss()))
-            .await;
+        let delivered = dispatcher.run(delivery(url, schedules::toss())).await;
         assert!(delivered);
         assert_eq!(hits.load(Ordering::SeqCst), 3);
         let attempts = dispatcher.log().attempts();
@@ -382,7 +443,7 @@ mod tests {
     async fn portone_v1_stops_on_4xx_without_success() {
         let (url, hits) = receiver(vec![503, 404]).await;
         let dispatcher = WebhookDispatcher::new(TimeScale::default());
-        let handle = dispatcher.dispatch(delivery(url, RedeliverySchedule::portone_v1()));
+        let handle = dispatcher.dispatch(delivery(url, schedules::portone_v1()));
         assert!(!handle.await.unwrap());
         assert_eq!(hits.load(Ordering::SeqCst), 2);
     }
@@ -391,7 +452,7 @@ mod tests {
     async fn gives_up_after_the_last_resend() {
         let (url, hits) = receiver(vec![500; 10]).await;
         let dispatcher = WebhookDispatcher::new(TimeScale::speedup(600_000));
-        let handle = dispatcher.dispatch(delivery(url, RedeliverySchedule::portone_v2()));
+        let handle = dispatcher.dispatch(delivery(url, schedules::portone_v2()));
         let log = dispatcher.log().clone();
         let seen = log
             .wait_until(Duration::from_secs(10), |a| a.len() == 6)
@@ -450,11 +511,7 @@ mod tests {
     async fn jittered_delays(seed: u64) -> Vec<Duration> {
         let (url, _) = receiver(vec![500; 10]).await;
         let dispatcher = WebhookDispatcher::new(TimeScale::speedup(6_000_000)).with_seed(seed);
-        assert!(
-            !dispatcher
-                .run(delivery(url, RedeliverySchedule::portone_v2()))
-                .await
-        );
+        assert!(!dispatcher.run(delivery(url, schedules::portone_v2())).await);
         dispatcher
             .log()
             .attempts()
@@ -466,7 +523,7 @@ mod tests {
     #[tokio::test]
     async fn seeded_jitter_is_bounded_and_repeatable() {
         let a = jittered_delays(7).await;
-        let nominal = RedeliverySchedule::portone_v2().delays().to_vec();
+        let nominal = schedules::portone_v2().delays().to_vec();
         assert_eq!(a.len(), nominal.len());
         assert!(a.iter().zip(&nominal).all(|(d, n)| d <= n));
         assert_ne!(a, nominal, "jittered");

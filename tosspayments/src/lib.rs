@@ -37,6 +37,6 @@ pub use errors::ConfigError;
 pub use plugin::{TossSettings, PLUGIN};
 pub use provider::{IssuedBillingKey, TossPayments, TossPaymentsBuilder, DEFAULT_BASE_URL};
 pub use webhook::{
-    TossWebhookVerifier, TossWebhookVerifierBuilder, RELAY_SIGNATURE_HEADER, SIGNATURE_HEADER,
-    TOSS_WEBHOOK_IPS, TRANSMISSION_ID_HEADER, TRANSMISSION_TIME_HEADER,
+    redelivery_schedule, TossWebhookVerifier, TossWebhookVerifierBuilder, RELAY_SIGNATURE_HEADER,
+    SIGNATURE_HEADER, TOSS_WEBHOOK_IPS, TRANSMISSION_ID_HEADER, TRANSMISSION_TIME_HEADER,
 };

@@ -33,7 +33,7 @@ use std::time::Duration;
 use hanpay_core::observe;
 use hanpay_core::webhook::{
     body_digest, decode_base64_signature, single_header, HmacKeys, IpAllowlist, RedeliverySchedule,
-    DEFAULT_MAX_BODY_BYTES,
+    RedeliveryStop, DEFAULT_MAX_BODY_BYTES,
 };
 use hanpay_core::{
     PaymentStatus, ProviderId, RawJson, Secret, Trust, WebhookError, WebhookEvent,
@@ -243,6 +243,28 @@ impl TossWebhookVerifierBuilder {
     }
 }
 
+/// Toss Payments' webhook redelivery: up to 7 resends after 1, 4, 16, 64, 256, 1024 and 4096
+/// minutes (about 3 days 19 hours in all); anything but 200 is a failure.
+///
+/// ```
+/// use std::time::Duration;
+/// let toss = hanpay_tosspayments::redelivery_schedule();
+/// assert_eq!(toss.resends(), 7);
+/// assert_eq!(toss.total_span(), Duration::from_secs(5461 * 60));
+/// assert!(!toss.stops_on(204));
+/// ```
+pub fn redelivery_schedule() -> RedeliverySchedule {
+    RedeliverySchedule::new(
+        "tosspayments",
+        [1u64, 4, 16, 64, 256, 1024, 4096]
+            .into_iter()
+            .map(|m| Duration::from_secs(m * 60))
+            .collect(),
+        false,
+        RedeliveryStop::Only200,
+    )
+}
+
 impl TossWebhookVerifier {
     /// A builder: Toss's published source addresses, no keys, default tolerances.
     pub fn builder() -> TossWebhookVerifierBuilder {
@@ -250,7 +272,7 @@ impl TossWebhookVerifier {
             security_keys: Vec::new(),
             webhook_secrets: Vec::new(),
             allowlist: AllowlistChoice::TossDefault(Vec::new()),
-            max_age: RedeliverySchedule::toss().total_span() + Duration::from_secs(3600),
+            max_age: redelivery_schedule().total_span() + Duration::from_secs(3600),
             max_ahead: Duration::from_secs(300),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
@@ -462,6 +484,6 @@ impl WebhookVerifier for TossWebhookVerifier {
     }
 
     fn redelivery(&self) -> RedeliverySchedule {
-        RedeliverySchedule::toss()
+        redelivery_schedule()
     }
 }

@@ -24,15 +24,17 @@ impl RedeliveryStop {
     }
 }
 
-/// The delays with which a PG resends a failed webhook, after the first attempt.
+/// The delays with which a PG resends a failed webhook, after the first attempt. Each PG crate
+/// publishes its own (e.g. `hanpay_tosspayments::redelivery_schedule()`).
 ///
 /// ```
-/// use hanpay_core::webhook::RedeliverySchedule;
+/// use hanpay_core::webhook::{RedeliverySchedule, RedeliveryStop};
 /// use std::time::Duration;
-/// let toss = RedeliverySchedule::toss();
-/// assert_eq!(toss.resends(), 7);
-/// assert_eq!(toss.total_span(), Duration::from_secs(5461 * 60));
-/// assert!(!toss.stops_on(204));
+/// let minutes = |m| Duration::from_secs(m * 60);
+/// let s = RedeliverySchedule::new("pg", vec![minutes(1), minutes(4)], false, RedeliveryStop::Only200);
+/// assert_eq!(s.resends(), 2);
+/// assert_eq!(s.total_span(), minutes(5));
+/// assert!(!s.stops_on(204));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedeliverySchedule {
@@ -42,6 +44,7 @@ pub struct RedeliverySchedule {
     stop: RedeliveryStop,
 }
 
+#[cfg(test)]
 const fn minutes(m: u64) -> Duration {
     Duration::from_secs(m * 60)
 }
@@ -60,44 +63,6 @@ impl RedeliverySchedule {
             full_jitter,
             stop,
         }
-    }
-
-    /// Toss Payments: up to 7 resends after 1, 4, 16, 64, 256, 1024 and 4096 minutes (about
-    /// 3 days 19 hours in all); anything but 200 is a failure.
-    pub fn toss() -> Self {
-        RedeliverySchedule::new(
-            "tosspayments",
-            [1, 4, 16, 64, 256, 1024, 4096]
-                .into_iter()
-                .map(minutes)
-                .collect(),
-            false,
-            RedeliveryStop::Only200,
-        )
-    }
-
-    /// PortOne V2: PortOne publishes the attempt delays 0 → 1 → 4 → 16 → 64 → 256 minutes and
-    /// "최대 5회까지 재전송": the 0 is the first delivery, so up to 5 resends follow after 1, 4,
-    /// 16, 64 and 256 minutes, each drawn uniformly from zero to that bound (full jitter).
-    /// Any 2xx stops it.
-    pub fn portone_v2() -> Self {
-        RedeliverySchedule::new(
-            "portone-v2",
-            [1, 4, 16, 64, 256].into_iter().map(minutes).collect(),
-            true,
-            RedeliveryStop::Any2xx,
-        )
-    }
-
-    /// PortOne V1 (iamport), when retries are enabled for the merchant: up to 5 resends one
-    /// minute apart, only after a 5xx answer or a network error.
-    pub fn portone_v1() -> Self {
-        RedeliverySchedule::new(
-            "portone-v1",
-            vec![minutes(1); 5],
-            false,
-            RedeliveryStop::Below500,
-        )
     }
 
     /// The schedule's name.
@@ -153,39 +118,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn published_schedules() {
-        let toss = RedeliverySchedule::toss();
-        assert_eq!(toss.delays()[0], minutes(1));
-        assert_eq!(toss.delays()[6], minutes(4096));
-        assert!(toss.stops_on(200));
-        assert!(!toss.stops_on(201));
-        assert!(!toss.stops_on(500));
-
-        let v2 = RedeliverySchedule::portone_v2();
-        assert_eq!(v2.resends(), 5);
-        assert_eq!(v2.total_span(), minutes(341));
-        assert!(v2.stops_on(204));
-        assert!(!v2.stops_on(400));
-
-        let v1 = RedeliverySchedule::portone_v1();
-        assert_eq!(v1.resends(), 5);
-        assert!(v1.stops_on(404));
-        assert!(!v1.stops_on(503));
-        assert_eq!(v1.total_span(), minutes(5));
+    fn stop_rules_and_span() {
+        let s = RedeliverySchedule::new(
+            "s",
+            vec![minutes(1), minutes(4)],
+            false,
+            RedeliveryStop::Only200,
+        );
+        assert_eq!(s.delays()[1], minutes(4));
+        assert_eq!(s.total_span(), minutes(5));
+        assert!(s.stops_on(200));
+        assert!(!s.stops_on(201));
+        assert!(RedeliveryStop::Any2xx.stops_on(204));
+        assert!(!RedeliveryStop::Any2xx.stops_on(400));
+        assert!(RedeliveryStop::Below500.stops_on(404));
+        assert!(!RedeliveryStop::Below500.stops_on(503));
     }
 
     #[test]
     fn full_jitter_stays_within_bounds() {
-        let v2 = RedeliverySchedule::portone_v2();
+        let jittered = RedeliverySchedule::new(
+            "j",
+            [1, 4, 16].into_iter().map(minutes).collect(),
+            true,
+            RedeliveryStop::Any2xx,
+        );
         let mut rng = fastrand::Rng::with_seed(7);
         for _ in 0..200 {
-            for (i, bound) in v2.delays().iter().enumerate() {
-                let d = v2.delay(i, &mut rng).unwrap_or(Duration::MAX);
+            for (i, bound) in jittered.delays().iter().enumerate() {
+                let d = jittered.delay(i, &mut rng).unwrap_or(Duration::MAX);
                 assert!(d <= *bound);
             }
         }
-        assert_eq!(v2.delay(5, &mut rng), None);
-        let toss = RedeliverySchedule::toss();
-        assert_eq!(toss.delay(2, &mut rng), Some(minutes(16)));
+        assert_eq!(jittered.delay(3, &mut rng), None);
+        let fixed = RedeliverySchedule::new("f", vec![minutes(16)], false, RedeliveryStop::Only200);
+        assert_eq!(fixed.delay(0, &mut rng), Some(minutes(16)));
     }
 }

@@ -6,6 +6,7 @@ pub mod payload;
 mod verifier;
 
 pub use self::verifier::{
-    payload_dedupe_id, PortOneWebhookVerifier, PortOneWebhookVerifierBuilder, VerifierConfigError,
-    WebhookGeneration, V1_WEBHOOK_IPS, V2_WEBHOOK_IPS,
+    payload_dedupe_id, redelivery_v1, redelivery_v2, PortOneWebhookVerifier,
+    PortOneWebhookVerifierBuilder, VerifierConfigError, WebhookGeneration, V1_WEBHOOK_IPS,
+    V2_WEBHOOK_IPS,
 };

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use hanpay_core::observe;
 use hanpay_core::webhook::{
-    InvalidNetwork, IpAllowlist, RedeliverySchedule, StandardWebhooks, DEFAULT_MAX_BODY_BYTES,
+    InvalidNetwork, IpAllowlist, RedeliverySchedule, RedeliveryStop, StandardWebhooks,
+    DEFAULT_MAX_BODY_BYTES,
 };
 use hanpay_core::{
     PaymentStatus, ProviderId, Secret, Trust, WebhookError, WebhookEvent, WebhookEventKind,
@@ -405,8 +406,47 @@ impl WebhookVerifier for PortOneWebhookVerifier {
 
     fn redelivery(&self) -> RedeliverySchedule {
         match self.generation {
-            WebhookGeneration::V2 => RedeliverySchedule::portone_v2(),
-            WebhookGeneration::V1 => RedeliverySchedule::portone_v1(),
+            WebhookGeneration::V2 => redelivery_v2(),
+            WebhookGeneration::V1 => redelivery_v1(),
         }
     }
+}
+const fn minutes(m: u64) -> Duration {
+    Duration::from_secs(m * 60)
+}
+
+/// PortOne V2's webhook redelivery: PortOne publishes the attempt delays 0 → 1 → 4 → 16 → 64 →
+/// 256 minutes and "최대 5회까지 재전송": the 0 is the first delivery, so up to 5 resends follow
+/// after 1, 4, 16, 64 and 256 minutes, each drawn uniformly from zero to that bound (full
+/// jitter). Any 2xx stops it.
+///
+/// ```
+/// let v2 = hanpay_portone::webhook::redelivery_v2();
+/// assert_eq!(v2.resends(), 5);
+/// assert!(v2.stops_on(204));
+/// ```
+pub fn redelivery_v2() -> RedeliverySchedule {
+    RedeliverySchedule::new(
+        "portone-v2",
+        [1, 4, 16, 64, 256].into_iter().map(minutes).collect(),
+        true,
+        RedeliveryStop::Any2xx,
+    )
+}
+
+/// PortOne V1 (iamport), when retries are enabled for the merchant: up to 5 resends one minute
+/// apart, only after a 5xx answer or a network error.
+///
+/// ```
+/// let v1 = hanpay_portone::webhook::redelivery_v1();
+/// assert_eq!(v1.resends(), 5);
+/// assert!(v1.stops_on(404));
+/// ```
+pub fn redelivery_v1() -> RedeliverySchedule {
+    RedeliverySchedule::new(
+        "portone-v1",
+        vec![minutes(1); 5],
+        false,
+        RedeliveryStop::Below500,
+    )
 }

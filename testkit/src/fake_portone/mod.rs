@@ -261,7 +261,7 @@ impl Shared {
             return;
         }
         let _guard = self.runtime.enter();
-        let nominal = RedeliverySchedule::portone_v2();
+        let nominal = crate::delivery::schedules::portone_v2();
         let schedule = RedeliverySchedule::new(
             nominal.name(),
             nominal.delays().to_vec(),
@@ -909,7 +909,7 @@ mod tests {
                 .filter_map(|a| a.next_delay)
                 .collect()
         }
-        let nominal = RedeliverySchedule::portone_v2().delays().to_vec();
+        let nominal = crate::delivery::schedules::portone_v2().delays().to_vec();
         let default_seed = delays(None).await;
         assert_eq!(default_seed.len(), 5);
         assert!(default_seed.iter().zip(&nominal).all(|(d, n)| d <= n));

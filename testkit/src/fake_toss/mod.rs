@@ -29,7 +29,7 @@
 //!   [`FakeTossBuilder::window_expiry`]).
 //! - **Webhooks**: `PAYMENT_STATUS_CHANGED` (and `DEPOSIT_CALLBACK` for virtual accounts) on each
 //!   status change, with the `tosspayments-webhook-transmission-*` headers, redelivered on Toss's
-//!   schedule ([`hanpay_core::webhook::RedeliverySchedule::toss`]) scaled by
+//!   schedule ([`crate::delivery::schedules::toss`]) scaled by
 //!   [`FakeTossBuilder::time_scale`], same transmission id, `retried-count` incremented.
 //!
 //! ```no_run

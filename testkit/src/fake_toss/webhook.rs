@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use base64::Engine as _;
-use hanpay_core::webhook::{hmac_sha256, RedeliverySchedule};
+use hanpay_core::webhook::hmac_sha256;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use serde_json::json;
@@ -126,7 +126,7 @@ impl Outbox {
                     url: url.clone(),
                     body: body.clone(),
                     event: (*event_type).to_owned(),
-                    schedule: RedeliverySchedule::toss(),
+                    schedule: crate::delivery::schedules::toss(),
                     headers: Arc::new(move |attempt| {
                         transmission_headers(
                             &headers_config,

@@ -27,7 +27,7 @@ pub fn cancel_body<'a>(
     let refund_receive_account = if payment.is_deposited_virtual_account() {
         match &request.refund_account {
             Some(account) => {
-                let bank = account.bank().toss_code().ok_or_else(|| {
+                let bank = super::bank_code(account.bank()).ok_or_else(|| {
                     PaymentError::invalid(format!(
                         "refund bank {} has no Toss bank code",
                         account.bank().korean_name()

@@ -19,15 +19,71 @@ use ::time::format_description::well_known::Rfc3339;
 use ::time::OffsetDateTime;
 use bytes::Bytes;
 use hanpay_core::{
-    Bank, BillingChargeRequest, CardDetails, ConfirmRequest, Currency, ErrorKind, Failure, Money,
-    Payment, PaymentError, PaymentMethod, PaymentStatus, ProviderId, RawJson, Secret,
-    VirtualAccountDetails, VirtualAccountRequest, VirtualAccountValidity,
+    Bank, BankCodeScheme, BankCodeTable, BillingChargeRequest, CardDetails, ConfirmRequest,
+    Currency, ErrorKind, Failure, Money, Payment, PaymentError, PaymentMethod, PaymentStatus,
+    ProviderId, RawJson, Secret, VirtualAccountDetails, VirtualAccountRequest,
+    VirtualAccountValidity,
 };
 
 use crate::wire::{self, Amount, BillingChargeBody, ConfirmBody, Method, VirtualAccountBody};
 
 /// The provider id of Toss Payments: `"tosspayments"`.
 pub const PROVIDER_ID: ProviderId = ProviderId::from_static("tosspayments");
+
+/// Toss Payments' two-digit bank codes (`"06"` KB국민, `"88"` 신한, …): the scheme an unknown
+/// code is kept in.
+pub const BANK_CODE_SCHEME: BankCodeScheme = BankCodeScheme::new("toss");
+
+/// Toss Payments' bank codes. KB is the one bank whose Toss code is not its KFTC code minus the
+/// leading zero.
+///
+/// ```
+/// use hanpay_core::Bank;
+/// use hanpay_tosspayments::mapping::{bank_code, bank_from_code};
+/// assert_eq!(bank_from_code("06"), Bank::Kookmin);
+/// assert_eq!(bank_code(&Bank::Shinhan), Some("88"));
+/// ```
+pub const BANK_CODES: BankCodeTable = BankCodeTable::new(
+    BANK_CODE_SCHEME,
+    &[
+        (Bank::Kookmin, "06"),
+        (Bank::Shinhan, "88"),
+        (Bank::Woori, "20"),
+        (Bank::Hana, "81"),
+        (Bank::Nonghyup, "11"),
+        (Bank::LocalNonghyup, "12"),
+        (Bank::Ibk, "03"),
+        (Bank::KakaoBank, "90"),
+        (Bank::TossBank, "92"),
+        (Bank::KBank, "89"),
+        (Bank::Daegu, "31"),
+        (Bank::Busan, "32"),
+        (Bank::Kwangju, "34"),
+        (Bank::Jeju, "35"),
+        (Bank::Jeonbuk, "37"),
+        (Bank::Kyongnam, "39"),
+        (Bank::Kdb, "02"),
+        (Bank::Suhyup, "07"),
+        (Bank::StandardChartered, "23"),
+        (Bank::Citi, "27"),
+        (Bank::Saemaul, "45"),
+        (Bank::Shinhyup, "48"),
+        (Bank::SavingsBank, "50"),
+        (Bank::Sanlim, "64"),
+        (Bank::Post, "71"),
+        (Bank::Hsbc, "54"),
+    ],
+);
+
+/// Reads a Toss two-digit bank code (`"06"` → KB국민). Unknown codes are kept.
+pub fn bank_from_code(code: &str) -> Bank {
+    BANK_CODES.bank(code)
+}
+
+/// The bank's Toss two-digit code; `None` when Toss has none for it.
+pub fn bank_code(bank: &Bank) -> Option<&str> {
+    BANK_CODES.code(bank)
+}
 
 /// [`PROVIDER_ID`] with a `'static` address, for `fn id(&self) -> &ProviderId`.
 pub(crate) static PROVIDER: ProviderId = PROVIDER_ID;
@@ -105,9 +161,7 @@ pub fn map_method(p: &wire::Payment) -> Option<PaymentMethod> {
     {
         let va = p.virtual_account.as_ref();
         return Some(PaymentMethod::VirtualAccount(VirtualAccountDetails {
-            bank: va
-                .and_then(|v| v.bank_code.as_deref())
-                .map(Bank::from_toss_code),
+            bank: va.and_then(|v| v.bank_code.as_deref()).map(bank_from_code),
             account_number: va
                 .and_then(|v| v.account_number.clone())
                 .unwrap_or_default(),
@@ -146,7 +200,7 @@ pub fn map_method(p: &wire::Payment) -> Option<PaymentMethod> {
                 .transfer
                 .as_ref()
                 .and_then(|t| t.bank_code.as_deref())
-                .map(Bank::from_toss_code),
+                .map(bank_from_code),
         },
         Method::MobilePhone => PaymentMethod::MobilePhone,
         Method::CultureGiftCertificate
@@ -240,7 +294,7 @@ pub fn virtual_account_body(
 ) -> Result<VirtualAccountBody<'_>, PaymentError> {
     request.validate()?;
     check_amount("virtual account", &request.amount)?;
-    let bank = request.bank.toss_code().ok_or_else(|| {
+    let bank = bank_code(&request.bank).ok_or_else(|| {
         PaymentError::invalid(format!(
             "bank {} has no Toss bank code",
             request.bank.korean_name()
@@ -286,6 +340,41 @@ pub fn billing_charge_body(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bank_codes() {
+        assert_eq!(bank_from_code("06"), Bank::Kookmin);
+        assert_eq!(bank_from_code("88"), Bank::Shinhan);
+        assert_eq!(bank_from_code("20"), Bank::Woori);
+        assert_eq!(bank_from_code("81"), Bank::Hana);
+        assert_eq!(bank_from_code("11"), Bank::Nonghyup);
+        assert_eq!(bank_from_code("03"), Bank::Ibk);
+        assert_eq!(bank_from_code("90"), Bank::KakaoBank);
+        assert_eq!(bank_from_code("92"), Bank::TossBank);
+        assert_eq!(bank_from_code("89"), Bank::KBank);
+        assert_eq!(bank_from_code("31"), Bank::Daegu);
+        assert_eq!(bank_from_code("45"), Bank::Saemaul);
+        assert_eq!(bank_code(&Bank::Kookmin), Some("06"));
+        // KB is the one bank whose Toss code is not the KFTC code minus its leading zero.
+        assert_eq!(Bank::Kookmin.kftc_code(), Some("004"));
+        let unknown = bank_from_code("S8");
+        assert_eq!(
+            unknown,
+            Bank::Unknown {
+                scheme: BANK_CODE_SCHEME,
+                code: "S8".into()
+            }
+        );
+        assert_eq!(bank_code(&unknown), Some("S8"));
+        assert_eq!(unknown.kftc_code(), None);
+        for bank in Bank::known() {
+            let code = bank_code(bank).unwrap();
+            assert_eq!(&bank_from_code(code), bank);
+        }
+        // The fuzz target lists the tables this way.
+        const TABLES: [&BankCodeTable; 2] = [&BANK_CODES, &BankCodeTable::KFTC];
+        assert_eq!(TABLES[1].bank("004"), Bank::Kookmin);
+    }
 
     const SEED000: &[u8] =
         include_bytes!("../../tests/fixtures/confirm_waiting_for_deposit_seed000.json");
