@@ -11,7 +11,7 @@ use clap::Parser;
 /// keys), POST /webhooks/{provider}, /healthz, /readyz, /metrics, /openapi.json. Reads the
 /// library's configuration (HANPAY_DATABASE_URL, default sqlite://hanpay.db).
 #[derive(Parser)]
-#[command(name = "hanpay-server", version, about, long_about = None)]
+#[command(name = "hanpay-server", version)]
 struct Cli {
     #[command(flatten)]
     args: hanpay_server::Args,
