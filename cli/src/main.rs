@@ -20,7 +20,6 @@ mod browser_demo;
 mod demo;
 mod events;
 mod sandbox;
-mod serve;
 mod webhook;
 
 use std::io::Write;
@@ -103,17 +102,7 @@ enum Command {
     /// Serve the payment API over HTTP for any language: REST under /v1 (HANPAY_API_KEYS
     /// bearer keys), POST /webhooks/{provider}, /healthz, /readyz, /metrics, /openapi.json.
     /// Reads the library's configuration (HANPAY_DATABASE_URL, default sqlite://hanpay.db).
-    Serve {
-        /// Where to listen.
-        #[arg(long, env = "HANPAY_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// A TOML configuration file (environment variables override it).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Print the OpenAPI 3.1 document and exit.
-        #[arg(long)]
-        print_openapi: bool,
-    },
+    Serve(hanpay_server::Args),
 }
 
 #[derive(Subcommand)]
@@ -337,19 +326,9 @@ fn emit(report: &webhook::Report) -> ExitCode {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Serve {
-        listen,
-        config,
-        print_openapi,
-    } = cli.command
-    {
+    if let Command::Serve(args) = cli.command {
         // serve installs its own subscriber: JSON logs and the metrics layer.
-        return serve::main(serve::Args {
-            listen,
-            config,
-            print_openapi,
-        })
-        .await;
+        return hanpay_server::run(args).await;
     }
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -359,7 +338,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Serve { .. } => ExitCode::SUCCESS,
+        Command::Serve(_) => ExitCode::SUCCESS,
         Command::Demo {
             browser: true,
             shop_addr,

@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 use super::ApiState;
-use crate::serve::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody};
 
 /// One event and its delivery.
 #[derive(Debug, Serialize, ToSchema)]

@@ -8,7 +8,7 @@ use hanpay_core::Capability;
 
 use super::model::{CancelBody, ConfirmBody, PaymentView};
 use super::{idempotency_key, ApiJson, ApiState};
-use crate::serve::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody};
 
 /// Confirms a payment the customer authenticated. The errors a storefront acts on are told
 /// apart (the PG is asked when its refusal is ambiguous): `payment_amount_mismatch`,

@@ -7,7 +7,7 @@ use hanpay_core::Capability;
 
 use super::model::PaymentView;
 use super::ApiState;
-use crate::serve::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody};
 
 /// Looks the payment of an order up.
 #[utoipa::path(

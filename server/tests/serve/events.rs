@@ -262,7 +262,7 @@ async fn a_given_up_event_is_redelivered_with_its_id() {
     receiver
         .wait("one refusal", |_, refused| refused >= 1)
         .await;
-    let outbox = h.server().hanpay.stores().outbox.clone();
+    let outbox = h.server().hanpay().stores().outbox.clone();
     let failed = {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
@@ -323,8 +323,8 @@ async fn a_restarted_server_delivers_what_the_stopped_one_left() {
     for (k, v) in events_env(&url) {
         env.insert(k.to_owned(), v);
     }
-    let config = crate::serve::config::ServeConfig::load(None, |n| env.get(n).cloned()).unwrap();
-    let server = crate::serve::Server::start_tuned(config, "127.0.0.1:0".parse().unwrap(), fast)
+    let config = hanpay_server::config::ServeConfig::load(None, |n| env.get(n).cloned()).unwrap();
+    let server = hanpay_server::Server::start_tuned(config, "127.0.0.1:0".parse().unwrap(), fast)
         .await
         .unwrap();
     receiver.wait("the event", |seen, _| !seen.is_empty()).await;
@@ -352,8 +352,8 @@ async fn two_servers_on_one_postgresql_deliver_each_event_once() {
     }
     let start = || async {
         let config =
-            crate::serve::config::ServeConfig::load(None, |n| env.get(n).cloned()).unwrap();
-        crate::serve::Server::start_tuned(config, "127.0.0.1:0".parse().unwrap(), fast)
+            hanpay_server::config::ServeConfig::load(None, |n| env.get(n).cloned()).unwrap();
+        hanpay_server::Server::start_tuned(config, "127.0.0.1:0".parse().unwrap(), fast)
             .await
             .unwrap()
     };

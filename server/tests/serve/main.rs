@@ -1,11 +1,12 @@
 //! `hanpay serve` over real HTTP, in process on 127.0.0.1:0, against the fake PGs and a
-//! temporary SQLite file.
+//! temporary SQLite file, through the crate's public API ([`Server::start_tuned`]).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod api;
 mod events;
 mod fuzz;
 mod hardening;
+mod openapi;
 mod ops;
 
 use std::collections::HashMap;
@@ -17,19 +18,27 @@ use hanpay_testkit::fake_toss::FakeToss;
 use hanpay_testkit::sandbox::RunningFake;
 use serde_json::Value;
 
-use super::config::ServeConfig;
-use super::Server;
+use hanpay_server::config::ServeConfig;
+use hanpay_server::Server;
 
+/// The first key of `HANPAY_API_KEYS`, sent by the harness.
 pub const KEY: &str = "test-api-key-0123456789abcdef";
+/// The second key of `HANPAY_API_KEYS` (a rotation).
 pub const OTHER_KEY: &str = "rotated-api-key-0123456789abcdef";
 
 /// A server on a temporary SQLite file, with FakeToss (the default PG) and FakePortOne.
 pub struct Harness {
+    /// The server (taken by the shutdown test).
     pub server: Option<Server>,
+    /// The fake Toss Payments, the default PG.
     pub toss: FakeToss,
+    /// The fake PortOne.
     pub _portone: Box<dyn RunningFake>,
+    /// `http://ADDR` of the server.
     pub base: String,
+    /// The client the requests go through.
     pub http: reqwest::Client,
+    /// The temporary directory of the SQLite file, removed on drop.
     pub dir: PathBuf,
 }
 
@@ -39,12 +48,15 @@ impl Drop for Harness {
     }
 }
 
+/// A fresh temporary directory.
 pub fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hanpay-serve-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
+/// The server's environment: the fakes' variables, Toss as the default PG, SQLite in `dir`,
+/// both API keys.
 pub fn env_for(
     toss: &FakeToss,
     portone: &dyn RunningFake,
@@ -64,6 +76,7 @@ pub fn env_for(
 }
 
 impl Harness {
+    /// A server with the default environment.
     pub async fn start() -> Harness {
         Harness::start_with(&[], |worker| worker).await
     }
@@ -73,7 +86,7 @@ impl Harness {
         extra: &[(&str, String)],
         tune: fn(hanpay::outbox::OutboxWorkerBuilder) -> hanpay::outbox::OutboxWorkerBuilder,
     ) -> Harness {
-        super::telemetry::init(false);
+        hanpay_server::telemetry::init(false);
         let toss = FakeToss::builder()
             .consecutive_cancel_window(Duration::ZERO)
             .start()
@@ -107,6 +120,7 @@ impl Harness {
         }
     }
 
+    /// The running server.
     pub fn server(&self) -> &Server {
         self.server.as_ref().unwrap()
     }
@@ -116,6 +130,7 @@ impl Harness {
         self.post_raw(path, body.to_string(), idempotency).await
     }
 
+    /// A POST of `body` as it is, with the API key and, when given, an idempotency key.
     pub async fn post_raw(
         &self,
         path: &str,
@@ -140,6 +155,7 @@ impl Harness {
         )
     }
 
+    /// A GET with the API key.
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let response = self
             .http

@@ -6,7 +6,7 @@ use hanpay_core::Capability;
 
 use super::model::{ProviderView, ProvidersView};
 use super::ApiState;
-use crate::serve::error::ErrorBody;
+use crate::error::ErrorBody;
 
 /// The API's name of a capability.
 pub fn capability_name(capability: Capability) -> &'static str {

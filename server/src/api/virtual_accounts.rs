@@ -8,7 +8,7 @@ use hanpay_core::Capability;
 
 use super::model::{PaymentView, VirtualAccountBody};
 use super::{idempotency_key, ApiJson, ApiState};
-use crate::serve::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody};
 
 /// Issues a virtual account (가상계좌) for an order; the payment waits for the deposit.
 #[utoipa::path(

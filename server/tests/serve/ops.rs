@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{temp_dir, Harness};
-use crate::serve::config::ServeConfig;
-use crate::serve::Server;
+use hanpay_server::config::ServeConfig;
+use hanpay_server::Server;
 
 #[tokio::test]
 async fn health_readiness_and_the_openapi_document() {
@@ -30,7 +30,7 @@ async fn health_readiness_and_the_openapi_document() {
         .text()
         .await
         .unwrap();
-    assert_eq!(served, crate::serve::openapi::document());
+    assert_eq!(served, hanpay_server::openapi::document());
 
     // A request id is made and echoed, or kept when sent.
     let response = reqwest::get(format!("{}/healthz", h.base)).await.unwrap();
@@ -48,7 +48,7 @@ async fn health_readiness_and_the_openapi_document() {
 #[tokio::test]
 async fn readiness_fails_once_the_database_is_gone() {
     let h = Harness::start().await;
-    h.server().hanpay.stores().close().await;
+    h.server().hanpay().stores().close().await;
     let ready = reqwest::get(format!("{}/readyz", h.base)).await.unwrap();
     assert_eq!(ready.status().as_u16(), 503);
     let body: serde_json::Value = ready.json().await.unwrap();

@@ -1,6 +1,6 @@
 //! The REST API's error answer: `{ "code", "message", "pg": { "code", "message", "status" } }`,
 //! with the seed-001 codes for confirm ([`hanpay::CheckoutError::code`]) and the core
-//! [`ErrorKind`](hanpay::ErrorKind) labels otherwise.
+//! [`ErrorKind`] labels otherwise.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -1,5 +1,5 @@
-//! `hanpay serve`: every capability of the facade over HTTP, for platforms not written in
-//! Rust.
+//! hanpay's HTTP service (`hanpay serve`): every capability of the facade over HTTP, for
+//! platforms not written in Rust.
 //!
 //! - `/v1/…` REST API ([`api`]), bearer keys ([`auth`]), `Idempotency-Key` ([`idempotency`]),
 //!   errors ([`error`]);
@@ -13,6 +13,25 @@
 //! - JSON logs with a request id ([`telemetry`]); graceful shutdown on SIGTERM or Ctrl-C:
 //!   the listener closes, in-flight requests finish, background workers stop, the database
 //!   pools close.
+//!
+//! Three ways in: [`run`] is the whole command (the `hanpay serve` subcommand of the `hanpay`
+//! CLI and the `hanpay-server` binary of this crate both call it); [`Server::start`] serves a
+//! [`ServeConfig`] on an address until [`Server::shutdown`]; [`app`] is
+//! the bare [`Router`], to embed in an application's own axum server.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), String> {
+//! use hanpay_server::{config::ServeConfig, Server};
+//!
+//! let config = ServeConfig::load(None, |name| std::env::var(name).ok())?;
+//! let server = Server::start(config, "127.0.0.1:8080".parse().map_err(|_| "address")?).await?;
+//! println!("listening on http://{}", server.addr());
+//! server.shutdown().await
+//! # }
+//! ```
+//!
+//! The crate's normal dependencies hold no test code: its tests (`tests/serve/`) run it against
+//! the PG fakes of `hanpay-testkit`, a dev-dependency.
 
 pub mod api;
 pub mod auth;
@@ -24,9 +43,6 @@ pub mod openapi;
 pub mod ops;
 pub mod telemetry;
 pub mod webhooks;
-
-#[cfg(test)]
-mod tests;
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
@@ -47,19 +63,26 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use self::config::ServeConfig;
 
-/// The command's arguments.
-#[derive(Clone)]
+/// The command's arguments (`hanpay serve`, `hanpay-server`): a `clap` argument group, to
+/// flatten into a command.
+#[derive(Clone, clap::Args)]
 pub struct Args {
     /// Where to listen.
+    #[arg(long, env = "HANPAY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// A TOML configuration file (as the library reads); the environment overrides it.
+    /// A TOML configuration file (environment variables override it).
+    #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Print the OpenAPI document and exit.
+    /// Print the OpenAPI 3.1 document and exit.
+    #[arg(long)]
     pub print_openapi: bool,
 }
 
-/// Runs `hanpay serve` until SIGTERM or Ctrl-C.
-pub async fn main(args: Args) -> ExitCode {
+/// Runs `hanpay serve` until SIGTERM or Ctrl-C: installs its logging (JSON on standard output)
+/// and metrics, reads the configuration (`config`, then the environment), starts the
+/// [`Server`] and prints `hanpay serve listening on http://ADDR` to standard error. Exit
+/// status 2 for a refused configuration or start, 1 for a failed shutdown.
+pub async fn run(args: Args) -> ExitCode {
     if args.print_openapi {
         print!("{}", openapi::document());
         return ExitCode::SUCCESS;
@@ -284,6 +307,12 @@ impl Server {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The facade the server serves: its PGs and its stores (the webhook state, the outbox),
+    /// e.g. to read what a request applied.
+    pub fn hanpay(&self) -> &Hanpay {
+        &self.hanpay
     }
 
     /// Stops accepting, lets in-flight requests finish, stops the workers, closes the

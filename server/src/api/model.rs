@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::serve::error::ApiError;
+use crate::error::ApiError;
 
 /// An amount in minor units, parsed from the JSON number's text (digits, optional `-`): never
 /// through a float.
@@ -24,7 +24,7 @@ impl<'de> Deserialize<'de> for Amount {
         let text = raw.get().trim();
         let digits = text.strip_prefix('-').unwrap_or(text);
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            let shown = crate::serve::error::quote_input(text);
+            let shown = crate::error::quote_input(text);
             return Err(D::Error::custom(format!(
                 "an amount is an integer in the currency's minor unit (won for KRW), got {shown}"
             )));
@@ -63,7 +63,7 @@ fn bank_of(text: &str) -> Result<Bank, ApiError> {
     match bank {
         Bank::Unknown { .. } => Err(ApiError::invalid(format!(
             "unknown bank {:?}: use its KFTC code (\"088\") or its name (\"SHINHAN\")",
-            crate::serve::error::quote_input(text)
+            crate::error::quote_input(text)
         ))),
         known => Ok(known),
     }

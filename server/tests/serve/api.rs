@@ -53,7 +53,7 @@ async fn confirm_replays_by_idempotency_key_and_refuses_its_reuse() {
     // The PG's answer is applied to the state store at once (not left to the webhook).
     let state = h
         .server()
-        .hanpay
+        .hanpay()
         .stores()
         .states
         .get(&hanpay::ProviderId::new("tosspayments"), &key)
@@ -75,8 +75,8 @@ async fn the_answer_survives_a_restart_on_the_same_database() {
     h.server.take().unwrap().shutdown().await.unwrap();
 
     let env = super::env_for(&h.toss, h._portone.as_ref(), &h.dir);
-    let config = crate::serve::config::ServeConfig::load(None, |n| env.get(n).cloned()).unwrap();
-    let server = crate::serve::Server::start(config, "127.0.0.1:0".parse().unwrap())
+    let config = hanpay_server::config::ServeConfig::load(None, |n| env.get(n).cloned()).unwrap();
+    let server = hanpay_server::Server::start(config, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     h.base = format!("http://{}", server.addr());
@@ -381,7 +381,7 @@ async fn a_lookup_applies_a_refund_made_at_the_pg() {
             .unwrap();
         assert_eq!(refund.status(), 200);
     }
-    let states = h.server().hanpay.stores().states.clone();
+    let states = h.server().hanpay().stores().states.clone();
     let stored = |k: String| {
         let states = states.clone();
         async move {

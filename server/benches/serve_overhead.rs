@@ -1,5 +1,6 @@
 //! What `hanpay serve` costs on top of calling the PG (here the testkit's fakes on loopback)
-//! directly, measured side by side in one run against the real binary:
+//! directly, measured side by side in one run against the real binary (`hanpay-server`, this
+//! crate's entry point: the same [`hanpay_server::run`] as `hanpay serve`):
 //!
 //! - `serve_lookup_sequential`: `GET /v1/payments/tosspayments/{key}` through a running
 //!   `hanpay serve` vs the same lookup straight at the fake Toss (`GET {toss}/v1/payments/{key}`
@@ -13,7 +14,7 @@
 //!   its webhook straight to an in-process receiver. Each payment is made at a random point of
 //!   the outbox worker's poll cycle (see [`Flow::once`]).
 //!
-//! Run with `cargo bench -p hanpay-cli --bench serve_overhead` and compare the two lines of each
+//! Run with `cargo bench -p hanpay-server --bench serve_overhead` and compare the two lines of each
 //! group: the ratios are what matters. Each part also prints a `paired:` line, measured with the
 //! two sides interleaved, steadier on a shared machine. Under `cargo test --benches` every
 //! routine runs once and the paired lines take a few rounds only.
@@ -197,7 +198,7 @@ struct Setup {
     straight: Flow,
 }
 
-/// The fakes, the receivers and a `hanpay serve` child on 127.0.0.1:0 over a temporary SQLite
+/// The fakes, the receivers and a `hanpay-server` child (`hanpay serve`) on 127.0.0.1:0 over a temporary SQLite
 /// file, with one Toss payment confirmed through it.
 async fn setup() -> Setup {
     let toss = FakeToss::start().await.unwrap();
@@ -233,8 +234,8 @@ async fn setup() -> Setup {
     ] {
         env.insert(k.to_owned(), v);
     }
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hanpay"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hanpay-server"))
+        .args(["--listen", "127.0.0.1:0"])
         .env_clear()
         .envs(&env)
         // The JSON logs are written, as in production, and dropped.
