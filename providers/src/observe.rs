@@ -10,11 +10,10 @@
 //! behind → ignored), so that what the PG said is never read and thrown away: a refund made in
 //! the PG's console reaches the application the first time anyone looks.
 
-use hanpay_core::{Payment, PaymentError, PaymentProvider, Trust, WebhookEvent, WebhookEventKind};
-use time::OffsetDateTime;
+use hanpay_core::{Payment, PaymentError, PaymentProvider};
 
 use crate::event::PaymentEvent;
-use crate::pipeline::{FailedStage, PgAnswer, WebhookOutcome, WebhookPipeline};
+use crate::pipeline::{Ask, FailedStage, Observation, PgAnswer, WebhookOutcome, WebhookPipeline};
 use crate::registry::Gateway;
 
 /// Why [`WebhookPipeline::observe`] could not apply a payment.
@@ -68,31 +67,6 @@ pub enum LookupError {
     },
 }
 
-/// A made-up event for an answer the application (or the reconciler) read from the PG.
-pub(crate) fn lookup_event(
-    source: &str,
-    provider: &hanpay_core::ProviderId,
-    payment_key: &str,
-    order_id: Option<String>,
-) -> WebhookEvent {
-    WebhookEvent {
-        provider: provider.clone(),
-        dedupe_id: format!(
-            "{source}:{payment_key}:{}",
-            OffsetDateTime::now_utc().unix_timestamp_nanos()
-        ),
-        kind: WebhookEventKind::PaymentStatusChanged,
-        payment_key: Some(payment_key.to_owned()),
-        order_id,
-        status_hint: None,
-        raw_status: None,
-        occurred_at: None,
-        trust: Trust::Unverified,
-        payment_secret: None,
-        body: bytes::Bytes::new(),
-    }
-}
-
 impl WebhookPipeline {
     /// Looks `payment_key` up at `provider` and applies the answer like a reconciled webhook:
     /// one PG call, under the payment's lock. The answer is returned even when applying it
@@ -115,21 +89,23 @@ impl WebhookPipeline {
             .hanpay()
             .gateway_for(provider)
             .map_err(|_| LookupError::UnknownProvider(provider.to_owned()))?;
-        let event = lookup_event("lookup", gateway.id(), payment_key, None);
-        self.look_up(&gateway, &event).await
+        let ask = Ask::about("lookup", gateway.id(), payment_key, None);
+        self.look_up(&gateway, ask).await
     }
 
-    /// Applies the PG's answer for `event`'s payment, fetched under the lock.
+    /// Applies the PG's answer about `ask`'s payment, fetched under the lock.
     pub(crate) async fn look_up(
         &self,
         gateway: &Gateway,
-        event: &WebhookEvent,
+        ask: Ask,
     ) -> Result<LookedUp, LookupError> {
         let mut answer = PgAnswer {
             quiet: true,
             ..PgAnswer::default()
         };
-        let outcome = self.apply_keeping(gateway, event, None, &mut answer).await;
+        let outcome = self
+            .apply_keeping(gateway, &Observation::Ask(ask), None, &mut answer)
+            .await;
         let Some(payment) = answer.payment else {
             return Err(match (answer.error, outcome) {
                 (Some(e), _) => LookupError::Pg(e),
@@ -189,25 +165,14 @@ impl WebhookPipeline {
             .hanpay()
             .gateway_for(payment.provider.as_str())
             .map_err(|_| ObserveError::UnknownProvider(payment.provider.as_str().to_owned()))?;
-        let event = WebhookEvent {
-            provider: payment.provider.clone(),
-            dedupe_id: format!(
-                "observe:{}:{}",
-                payment.payment_key,
-                OffsetDateTime::now_utc().unix_timestamp_nanos()
-            ),
-            kind: WebhookEventKind::PaymentStatusChanged,
-            payment_key: Some(payment.payment_key.clone()),
-            order_id: Some(payment.order_id.clone()),
-            status_hint: None,
-            raw_status: None,
-            occurred_at: None,
-            trust: Trust::Unverified,
-            payment_secret: None,
-            body: bytes::Bytes::new(),
-        };
+        let ask = Ask::about(
+            "observe",
+            &payment.provider,
+            &payment.payment_key,
+            Some(payment.order_id.clone()),
+        );
         // Applied under the payment's lock with a fresh fetch, like the reconciler's.
-        match self.apply(&gateway, &event, Some(payment.clone())).await {
+        match self.apply(&gateway, &Observation::Ask(ask), None).await {
             WebhookOutcome::Processed(event) => Ok(Some(*event)),
             WebhookOutcome::Failed { stage, message } => {
                 Err(ObserveError::Failed { stage, message })

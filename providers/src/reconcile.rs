@@ -42,7 +42,8 @@ use std::time::Duration;
 use hanpay_core::ProviderId;
 use tokio::time::Instant;
 
-use crate::observe::{lookup_event, LookupError};
+use crate::observe::LookupError;
+use crate::pipeline::Ask;
 use crate::pipeline::WebhookPipeline;
 use crate::store::{RecheckPolicy, StalePayment, StoreError};
 
@@ -216,14 +217,14 @@ impl Reconciler {
             .hanpay()
             .gateway_for(stale.provider.as_str())
             .ok()?;
-        let event = lookup_event(
+        let ask = Ask::about(
             "reconcile",
             &stale.provider,
             &stale.payment_key,
             stale.order_id.clone(),
         );
         // One fetch, under the payment's lock, applied like a reconciled webhook.
-        match self.pipeline.look_up(&gateway, &event).await {
+        match self.pipeline.look_up(&gateway, ask).await {
             Ok(looked_up) if looked_up.error.is_none() => Some(looked_up.moved.is_some()),
             Ok(looked_up) => {
                 tracing::warn!(

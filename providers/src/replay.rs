@@ -2,9 +2,7 @@
 //! an event whose handler kept failing past the PG's redelivery span is processed again from
 //! the PG's current state.
 
-use hanpay_core::{Trust, WebhookEvent};
-
-use crate::pipeline::{WebhookOutcome, WebhookPipeline};
+use crate::pipeline::{Ask, Observation, WebhookOutcome, WebhookPipeline};
 use crate::store::{DedupeKey, InboxEntry, InboxFilter, StoreError};
 
 /// Why a replay could not run.
@@ -42,31 +40,26 @@ impl WebhookPipeline {
             .hanpay()
             .gateway_for(entry.provider.as_str())
             .map_err(|_| ReplayError::UnknownProvider(entry.provider.as_str().to_owned()))?;
-        let event = WebhookEvent {
+        // The original signature has long expired: the PG's answer decides.
+        let seen = Observation::Ask(Ask {
             provider: entry.provider.clone(),
-            dedupe_id: entry.dedupe_id.clone(),
-            kind: entry.kind.parse().unwrap_or_else(|never| match never {}),
             payment_key: entry.payment_key.clone(),
             order_id: entry.order_id.clone(),
-            status_hint: None,
-            raw_status: None,
-            occurred_at: None,
-            trust: Trust::Unverified,
-            payment_secret: None,
-            body: bytes::Bytes::new(),
-        };
-        let outcome = self.apply(&gateway, &event, None).await;
+            id: entry.dedupe_id.clone(),
+            kind: entry.kind.parse().unwrap_or_else(|never| match never {}),
+        });
+        let outcome = self.apply(&gateway, &seen, None).await;
         if !matches!(outcome, WebhookOutcome::Failed { .. }) {
             let key = DedupeKey {
-                provider: event.provider.clone(),
-                dedupe_id: event.dedupe_id.clone(),
+                provider: entry.provider.clone(),
+                dedupe_id: entry.dedupe_id.clone(),
             };
-            let ttl = self.dedupe_ttl(event.provider.as_str());
+            let ttl = self.dedupe_ttl(entry.provider.as_str());
             if let Err(e) = self.dedupe_store().complete(&key, ttl).await {
                 tracing::warn!(target: hanpay_core::observe::TARGET, error = %e, "dedupe complete failed after a replay");
             }
         }
-        Ok(self.record(&event, outcome).await)
+        Ok(self.record(&seen, outcome).await)
     }
 
     /// Replays every entry whose last outcome is a failure, oldest first.

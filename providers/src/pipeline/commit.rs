@@ -1,0 +1,417 @@
+//! Applying what was seen: under the payment's lock, ask the PG when needed, [decide], run the
+//! application's handler, and commit the move with its outbox events — or record why not.
+//!
+//! [decide]: super::decide::decide
+
+use hanpay_core::{
+    Payment, PaymentError, PaymentProvider, PaymentStatus, ProviderId, WebhookEvent,
+    WebhookEventKind,
+};
+use time::OffsetDateTime;
+
+use super::decide::{decide, Claimed, Decision};
+use super::outcome::{failed, store_failed, FailedStage, WebhookOutcome};
+use super::WebhookPipeline;
+use crate::event::{OrderAction, PaymentEvent};
+use crate::registry::Gateway;
+use crate::store::{IgnoredEvent, PaymentState};
+
+/// What [`WebhookPipeline::apply`] applies: a verified delivery, or a question to the PG.
+#[derive(Debug)]
+pub(crate) enum Observation<'a> {
+    /// A verified webhook: its hint is applied as one ordinary move, or the PG is asked.
+    Webhook(&'a WebhookEvent),
+    /// No hint: the payment is fetched under its lock and the PG's answer applied.
+    Ask(Ask),
+}
+
+/// A payment to ask the PG about: a lookup, the reconciler's re-check, a replayed delivery, a
+/// confirm or cancel answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Ask {
+    /// The provider.
+    pub(crate) provider: ProviderId,
+    /// The PG's payment key, when known.
+    pub(crate) payment_key: Option<String>,
+    /// The merchant's order id, when known.
+    pub(crate) order_id: Option<String>,
+    /// Names the change applied: a replayed delivery's dedupe id, or `lookup:…`.
+    pub(crate) id: String,
+    /// What it is about (a replayed delivery keeps its kind).
+    pub(crate) kind: WebhookEventKind,
+}
+
+impl Ask {
+    /// A question about `payment_key` from `source` (`lookup`, `reconcile`, `observe`).
+    pub(crate) fn about(
+        source: &str,
+        provider: &ProviderId,
+        payment_key: &str,
+        order_id: Option<String>,
+    ) -> Ask {
+        Ask {
+            provider: provider.clone(),
+            payment_key: Some(payment_key.to_owned()),
+            order_id,
+            id: format!(
+                "{source}:{payment_key}:{}",
+                OffsetDateTime::now_utc().unix_timestamp_nanos()
+            ),
+            kind: WebhookEventKind::PaymentStatusChanged,
+        }
+    }
+}
+
+impl Observation<'_> {
+    pub(crate) fn provider(&self) -> &ProviderId {
+        match self {
+            Observation::Webhook(e) => &e.provider,
+            Observation::Ask(a) => &a.provider,
+        }
+    }
+
+    pub(crate) fn payment_key(&self) -> Option<&str> {
+        match self {
+            Observation::Webhook(e) => e.payment_key.as_deref(),
+            Observation::Ask(a) => a.payment_key.as_deref(),
+        }
+    }
+
+    pub(crate) fn order_id(&self) -> Option<&str> {
+        match self {
+            Observation::Webhook(e) => e.order_id.as_deref(),
+            Observation::Ask(a) => a.order_id.as_deref(),
+        }
+    }
+
+    /// The delivery's dedupe id, or the question's id.
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            Observation::Webhook(e) => &e.dedupe_id,
+            Observation::Ask(a) => &a.id,
+        }
+    }
+
+    pub(crate) fn kind(&self) -> &WebhookEventKind {
+        match self {
+            Observation::Webhook(e) => &e.kind,
+            Observation::Ask(a) => &a.kind,
+        }
+    }
+
+    /// The status a webhook claims; a question claims none.
+    fn hint(&self) -> Option<PaymentStatus> {
+        match self {
+            Observation::Webhook(e) => e.status_hint,
+            Observation::Ask(_) => None,
+        }
+    }
+
+    fn claimed(&self) -> Claimed<'_> {
+        match self {
+            Observation::Webhook(e) => Claimed {
+                occurred_at: e.occurred_at,
+                raw_status: e.raw_status.as_deref(),
+            },
+            Observation::Ask(_) => Claimed::default(),
+        }
+    }
+
+    /// Whether the PG must be asked before anything is applied: always for a question; for a
+    /// webhook, unless it is signed and its hint is an ordinary status that moves no money.
+    fn must_ask(&self) -> bool {
+        match self {
+            Observation::Webhook(e) => {
+                e.trust.requires_reconciliation()
+                    || e.status_hint
+                        .map_or(true, |s| moves_money(s) || s == PaymentStatus::Unknown)
+                    || is_money_kind(&e.kind)
+            }
+            Observation::Ask(_) => true,
+        }
+    }
+
+    /// The trust label recorded (a question counts as unverified: the PG's answer decides).
+    pub(crate) fn trust_label(&self) -> &'static str {
+        match self {
+            Observation::Webhook(e) => e.trust.label(),
+            Observation::Ask(_) => "unverified",
+        }
+    }
+}
+
+fn is_money_kind(kind: &WebhookEventKind) -> bool {
+    matches!(
+        kind,
+        WebhookEventKind::DepositReceived
+            | WebhookEventKind::Canceled
+            | WebhookEventKind::PartiallyCanceled
+    )
+}
+
+fn moves_money(status: PaymentStatus) -> bool {
+    matches!(
+        status,
+        PaymentStatus::Paid | PaymentStatus::PartiallyCanceled | PaymentStatus::Canceled
+    )
+}
+
+impl WebhookPipeline {
+    /// Applies `seen` under the payment's lock: asks the PG when the observation calls for it
+    /// (anything but a signed, ordinary, one-step hint), decides, runs the handler, commits.
+    /// `looked_up`: the payment if it was fetched before (to check a secret); it tells which
+    /// payment to lock, but the state applied is fetched again under the lock, so that an
+    /// answer that went stale while waiting is never applied.
+    pub(crate) async fn apply(
+        &self,
+        gateway: &Gateway,
+        seen: &Observation<'_>,
+        looked_up: Option<Payment>,
+    ) -> WebhookOutcome {
+        let mut answer = PgAnswer::default();
+        self.apply_keeping(gateway, seen, looked_up, &mut answer)
+            .await
+    }
+
+    /// [`apply`](Self::apply), keeping the PG's answer (or its error) in `answer`: what a
+    /// lookup through the pipeline returns to its caller.
+    pub(crate) async fn apply_keeping(
+        &self,
+        gateway: &Gateway,
+        seen: &Observation<'_>,
+        mut looked_up: Option<Payment>,
+        answer: &mut PgAnswer,
+    ) -> WebhookOutcome {
+        let states = &self.inner.states;
+        let provider = seen.provider();
+        // An event that names only the order (Toss's DEPOSIT_CALLBACK) is looked up first, to
+        // learn which payment to lock.
+        if seen.payment_key().is_none() && looked_up.is_none() {
+            match fetch(gateway, seen.id(), None, seen.order_id()).await {
+                Ok(p) => looked_up = Some(p),
+                Err(outcome) => return outcome,
+            }
+        }
+        let Some(payment_key) = looked_up
+            .as_ref()
+            .map(|p| p.payment_key.clone())
+            .or_else(|| seen.payment_key().map(str::to_owned))
+        else {
+            return WebhookOutcome::Ignored {
+                dedupe_id: seen.id().to_owned(),
+                reason: "the event names no payment".into(),
+            };
+        };
+
+        // From here to the commit, one event per payment at a time (across instances on
+        // PostgreSQL); dropping the guard releases it.
+        let _lock = match self.inner.locks.lock(provider, &payment_key).await {
+            Ok(guard) => guard,
+            Err(e) => return store_failed(e),
+        };
+        let mut current = match states.get(provider, &payment_key).await {
+            Ok(state) => state,
+            Err(e) => return store_failed(e),
+        };
+        let needs_fetch = looked_up.is_some()
+            || seen.must_ask()
+            || current.as_ref().is_some_and(|s| s.status.is_paid());
+        let mut fetched = if needs_fetch {
+            match answer.fetch(gateway, &payment_key).await {
+                Ok(p) => Some(p),
+                Err(outcome) => return outcome,
+            }
+        } else {
+            None
+        };
+
+        // Up to three attempts if another event for the same payment commits meanwhile.
+        let mut attempts = 0;
+        loop {
+            let (order_id, new_status) = match &fetched {
+                Some(p) => (Some(p.order_id.clone()), p.status),
+                None => (
+                    seen.order_id().map(str::to_owned),
+                    seen.hint().unwrap_or(PaymentStatus::Unknown),
+                ),
+            };
+            let old = current.as_ref().map(|s| s.status);
+            let skipped = match decide(
+                current.as_ref(),
+                new_status,
+                fetched.as_ref(),
+                seen.claimed(),
+            ) {
+                Decision::Apply { skipped } => skipped,
+                Decision::Reconcile => {
+                    // A hint that is not one legal move from the stored state: the PG's answer
+                    // decides, so the payment is never stranded by an ignored hint.
+                    match answer.fetch(gateway, &payment_key).await {
+                        Ok(p) => fetched = Some(p),
+                        Err(outcome) => return outcome,
+                    }
+                    continue;
+                }
+                Decision::Ignore(reason)
+                    if answer.quiet && current.as_ref().is_some_and(|c| c.status == new_status) =>
+                {
+                    // A lookup that found nothing new: nothing to record.
+                    return WebhookOutcome::Ignored {
+                        dedupe_id: seen.id().to_owned(),
+                        reason,
+                    };
+                }
+                Decision::Ignore(reason) => {
+                    let ignored = IgnoredEvent {
+                        dedupe_id: seen.id().to_owned(),
+                        reported: new_status,
+                        kept: old.unwrap_or(new_status),
+                        reason: reason.clone(),
+                    };
+                    if let Err(e) = states.record_ignored(provider, &payment_key, ignored).await {
+                        return store_failed(e);
+                    }
+                    tracing::info!(
+                        target: hanpay_core::observe::TARGET,
+                        provider = %provider,
+                        dedupe_id = %seen.id(),
+                        reason = %reason,
+                        "webhook verified but not applied"
+                    );
+                    return WebhookOutcome::Ignored {
+                        dedupe_id: seen.id().to_owned(),
+                        reason,
+                    };
+                }
+            };
+
+            let payment_event = PaymentEvent {
+                provider: provider.clone(),
+                dedupe_id: seen.id().to_owned(),
+                kind: seen.kind().clone(),
+                payment_key: payment_key.clone(),
+                order_id: order_id.clone(),
+                old_status: old,
+                new_status,
+                action: OrderAction::for_transition(
+                    skipped.last().copied().or(old),
+                    new_status,
+                    seen.kind(),
+                ),
+                actions: OrderAction::for_path(old, &skipped, new_status, seen.kind()),
+                skipped,
+                total: fetched.as_ref().map(|p| p.total.clone()),
+                balance: fetched.as_ref().map(|p| p.balance.clone()),
+                canceled: fetched.as_ref().map(|p| p.canceled.clone()),
+                reconciled: fetched.is_some(),
+                trust: seen.trust_label(),
+                payment: fetched.clone(),
+            };
+            // The handler runs before the move is committed: if it fails, the redelivery
+            // finds the old state and is processed again.
+            if let Err(e) = self.inner.handler.handle(&payment_event).await {
+                return failed(FailedStage::Handler, e.to_string());
+            }
+            let occurred_at = seen
+                .claimed()
+                .occurred_at
+                .unwrap_or_else(OffsetDateTime::now_utc);
+            let state = PaymentState {
+                provider: provider.clone(),
+                payment_key: payment_key.clone(),
+                order_id: order_id.clone(),
+                status: new_status,
+                total: payment_event.total.clone(),
+                balance: payment_event.balance.clone(),
+                canceled: payment_event.canceled.clone(),
+                updated_at: occurred_at,
+            };
+            // The change's events commit with it, or not at all.
+            let events = if self.inner.outbox {
+                payment_event.outbox_events(occurred_at)
+            } else {
+                Vec::new()
+            };
+            match states.compare_and_set_with_events(old, state, events).await {
+                Ok(true) => return WebhookOutcome::Processed(Box::new(payment_event)),
+                Ok(false) => {
+                    attempts += 1;
+                    if attempts == 3 {
+                        return failed(
+                            FailedStage::Store,
+                            "the payment's state kept changing concurrently",
+                        );
+                    }
+                    current = match states.get(provider, &payment_key).await {
+                        Ok(state) => state,
+                        Err(e) => return store_failed(e),
+                    };
+                }
+                Err(e) => return store_failed(e),
+            }
+        }
+    }
+}
+
+/// The PG's answer to the lookups [`WebhookPipeline::apply_keeping`] made: the last payment
+/// fetched, or the error of the last fetch.
+#[derive(Debug, Default)]
+pub(crate) struct PgAnswer {
+    /// The payment as the PG answered last.
+    pub(crate) payment: Option<Payment>,
+    /// Why the last lookup failed.
+    pub(crate) error: Option<PaymentError>,
+    /// A lookup (not a webhook): an answer with nothing new is not recorded as an ignored
+    /// event.
+    pub(crate) quiet: bool,
+}
+
+impl PgAnswer {
+    /// Fetches the payment from the PG, keeping the answer: the answer applied.
+    async fn fetch(
+        &mut self,
+        gateway: &Gateway,
+        payment_key: &str,
+    ) -> Result<Payment, WebhookOutcome> {
+        match gateway.payment(payment_key).await {
+            Ok(payment) => {
+                self.payment = Some(payment.clone());
+                self.error = None;
+                Ok(payment)
+            }
+            Err(e) => {
+                let outcome = failed(
+                    FailedStage::Reconcile,
+                    format!("could not fetch the payment from the PG: {e}"),
+                );
+                self.error = Some(e);
+                Err(outcome)
+            }
+        }
+    }
+}
+
+/// Fetches the payment a delivery names, by key or else by order id.
+pub(crate) async fn fetch(
+    gateway: &Gateway,
+    id: &str,
+    payment_key: Option<&str>,
+    order_id: Option<&str>,
+) -> Result<Payment, WebhookOutcome> {
+    let result: Result<Payment, PaymentError> = match (payment_key, order_id) {
+        (Some(key), _) => gateway.payment(key).await,
+        (None, Some(order)) => gateway.payment_by_order_id(order).await,
+        (None, None) => {
+            return Err(WebhookOutcome::Ignored {
+                dedupe_id: id.to_owned(),
+                reason: "the event names no payment".into(),
+            })
+        }
+    };
+    result.map_err(|e| {
+        failed(
+            FailedStage::Reconcile,
+            format!("could not fetch the payment from the PG: {e}"),
+        )
+    })
+}
