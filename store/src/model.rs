@@ -149,10 +149,7 @@ pub struct SavedSecret {
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// The status's stored name, as in [`PaymentStatus::as_str`].
 pub(crate) fn parse_status(text: &str) -> PaymentStatus {
-    PaymentStatus::ALL
-        .into_iter()
-        .find(|s| s.as_str() == text)
-        .unwrap_or(PaymentStatus::Unknown)
+    text.parse().unwrap_or(PaymentStatus::Unknown)
 }
 
 /// `now - retention`, saturating (a huge retention keeps everything).

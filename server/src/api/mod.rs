@@ -43,7 +43,7 @@ impl ApiState {
         if !gateway.capabilities().contains(capability) {
             return Err(ApiError::unsupported(
                 gateway.id().as_str(),
-                providers::capability_name(capability),
+                capability.as_str(),
             ));
         }
         Ok(gateway)

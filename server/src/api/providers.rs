@@ -2,26 +2,10 @@
 
 use axum::extract::State;
 use axum::Json;
-use hanpay_core::Capability;
 
 use super::model::{ProviderView, ProvidersView};
 use super::ApiState;
 use crate::error::ErrorBody;
-
-/// The API's name of a capability.
-pub fn capability_name(capability: Capability) -> &'static str {
-    match capability {
-        Capability::Confirm => "confirm",
-        Capability::LookupByKey => "lookup_by_key",
-        Capability::LookupByOrderId => "lookup_by_order_id",
-        Capability::Cancel => "cancel",
-        Capability::PartialCancel => "partial_cancel",
-        Capability::VirtualAccounts => "virtual_accounts",
-        Capability::BillingKeys => "billing_keys",
-        Capability::Webhooks => "webhooks",
-        _ => "other",
-    }
-}
 
 /// Lists the configured PGs, the default one, and what each supports.
 #[utoipa::path(
@@ -44,7 +28,7 @@ pub async fn list(State(api): State<ApiState>) -> Json<ProvidersView> {
             let mut capabilities: Vec<String> = provider
                 .capabilities()
                 .iter()
-                .map(|c| capability_name(c).to_owned())
+                .map(|c| c.as_str().to_owned())
                 .collect();
             if hanpay.verifier(name).is_some() && !capabilities.iter().any(|c| c == "webhooks") {
                 capabilities.push("webhooks".to_owned());
