@@ -184,10 +184,7 @@ pub fn app(
     // Layers run outside in: the key is checked first, then the idempotency key.
     .layer(from_fn_with_state(store, idempotency::layer))
     .layer(from_fn_with_state(keys, auth::require_key));
-    let ops = Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .with_state(hanpay.clone());
+    let ops = Router::from(ops::routes().with_state(hanpay.clone()));
     Router::new()
         .merge(api)
         .merge(webhooks::router(pipeline, events))

@@ -16,22 +16,10 @@ use super::ops;
 #[openapi(
     info(
         title = "hanpay",
-        description = "One payment API over Korean PGs (Toss Payments, PortOne): confirm, look up, \
-                       cancel, virtual accounts. Amounts are integers in the currency's minor \
+        description = "One payment API over Korean PGs (every PG hanpay registers: GET \
+                       /v1/providers lists them): confirm, look up, cancel, virtual accounts. Amounts are integers in the currency's minor \
                        unit (won). Every POST takes an Idempotency-Key.",
         license(name = "MIT OR Apache-2.0"),
-    ),
-    paths(
-        api::providers::list,
-        api::payments::confirm,
-        api::payments::get,
-        api::payments::cancel,
-        api::orders::payment,
-        api::virtual_accounts::issue,
-        api::events::get,
-        api::events::redeliver,
-        ops::healthz,
-        ops::readyz,
     ),
     components(schemas(ErrorBody, PgErrorBody)),
     modifiers(&BearerAuth),
@@ -52,7 +40,10 @@ impl Modify for BearerAuth {
 
 /// The document as pretty JSON with a final newline (the committed file's form).
 pub fn document() -> String {
-    let mut doc = ApiDoc::openapi();
+    // The paths come from the routers, where each route is declared once.
+    let mut doc = ApiDoc::openapi()
+        .merge_from(api::routes().into_openapi())
+        .merge_from(ops::routes().into_openapi());
     // The version of the service, not of the generator's default.
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let mut text = doc

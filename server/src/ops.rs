@@ -66,3 +66,10 @@ pub async fn readyz(State(hanpay): State<Hanpay>) -> (StatusCode, Json<Health>) 
         Err(e) => not_ready(format!("the database does not answer: {}", e.message())),
     }
 }
+
+/// `/healthz` and `/readyz`, each declared once by its `#[utoipa::path]` annotation.
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<Hanpay> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(healthz))
+        .routes(utoipa_axum::routes!(readyz))
+}

@@ -10,12 +10,13 @@ pub mod virtual_accounts;
 
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
 use axum::Router;
 use hanpay::outbox::OutboxWorker;
 use hanpay::{Gateway, Hanpay, WebhookPipeline};
 use hanpay_core::{Capability, PaymentProvider};
 use serde::de::DeserializeOwned;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 
@@ -170,22 +171,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// The `/v1` routes (without the auth and idempotency layers, added by the caller).
+/// The `/v1` routes (without the auth and idempotency layers, added by the caller), each
+/// declared once: its path and method come from its `#[utoipa::path]` annotation, which also
+/// writes it into the OpenAPI document.
+pub fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(providers::list))
+        .routes(routes!(payments::confirm))
+        .routes(routes!(payments::get))
+        .routes(routes!(payments::cancel))
+        .routes(routes!(orders::payment))
+        .routes(routes!(virtual_accounts::issue))
+        .routes(routes!(events::get))
+        .routes(routes!(events::redeliver))
+}
+
+/// [`routes`] with their state, as a plain router.
 pub fn router(state: ApiState) -> Router {
-    Router::new()
-        .route("/v1/providers", get(providers::list))
-        .route("/v1/payments/confirm", post(payments::confirm))
-        .route("/v1/payments/{provider}/{payment_key}", get(payments::get))
-        .route(
-            "/v1/payments/{provider}/{payment_key}/cancel",
-            post(payments::cancel),
-        )
-        .route(
-            "/v1/orders/{provider}/{order_id}/payment",
-            get(orders::payment),
-        )
-        .route("/v1/virtual-accounts", post(virtual_accounts::issue))
-        .route("/v1/events/{id}", get(events::get))
-        .route("/v1/events/{id}/redeliver", post(events::redeliver))
-        .with_state(state)
+    Router::from(routes().with_state(state))
 }
