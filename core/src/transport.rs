@@ -229,7 +229,8 @@ pub enum SpanScope {
 /// How an attempt failed.
 #[derive(Debug)]
 pub enum AttemptFailure<'a> {
-    /// The PG answered, and [`TransportStrategy::decode`] read an error (keyed already).
+    /// The PG answered, and [`TransportStrategy::decode`] read an error (not keyed yet: the
+    /// transport keys the error it finally returns).
     Answer {
         /// The HTTP status.
         status: u16,
@@ -398,6 +399,7 @@ pub fn default_classify<S: TransportStrategy + ?Sized>(
 ) -> Verdict {
     match failure {
         AttemptFailure::Answer { status, error, .. } => {
+            let error = call.keyed(error);
             let outcome = error.kind().as_str();
             if error.kind() != ErrorKind::Retryable {
                 return Verdict::fail(outcome, error);
@@ -642,7 +644,7 @@ impl<S: TransportStrategy> Transport<S> {
                     let failure = AttemptFailure::Answer {
                         status,
                         body: &body,
-                        error: call.keyed(error),
+                        error,
                     };
                     let verdict = self.strategy.classify(call, failure, &history);
                     (verdict, Some(status), Some(body))
