@@ -700,3 +700,135 @@ impl<S: TransportStrategy> Transport<S> {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::PgError;
+
+    #[derive(Debug, Clone, Copy)]
+    struct Test(Resend);
+
+    impl TransportStrategy for Test {
+        fn provider(&self) -> ProviderId {
+            ProviderId::from_static("test")
+        }
+        fn pg_name(&self) -> &'static str {
+            "Test"
+        }
+        fn resend(&self) -> Resend {
+            self.0
+        }
+        fn prepare(&self, r: reqwest::RequestBuilder, _: &Call<'_>) -> reqwest::RequestBuilder {
+            r
+        }
+        fn decode(&self, _: &'static str, status: u16, _: &[u8]) -> Option<PaymentError> {
+            (status != 200).then(|| {
+                let kind = if status >= 500 || status == 429 {
+                    ErrorKind::Retryable
+                } else {
+                    ErrorKind::Rejected
+                };
+                PaymentError::new(kind, "answer").with_pg(PgError::new("C", "m", Some(status)))
+            })
+        }
+    }
+
+    fn answer(strategy: Test, call: &Call<'_>, status: u16, history: &History) -> Verdict {
+        let body = Bytes::new();
+        let error = strategy.decode(call.operation, status, &body).unwrap();
+        strategy.classify(
+            call,
+            AttemptFailure::Answer {
+                status,
+                body: &body,
+                error,
+            },
+            history,
+        )
+    }
+
+    #[test]
+    fn timeouts_by_method() {
+        let o = TransportOptions::new(Duration::from_secs(1))
+            .lookup_timeout(Duration::from_secs(2))
+            .payment_timeout(Duration::from_secs(3));
+        assert_eq!(o.timeout_for(&Method::GET), Some(Duration::from_secs(2)));
+        assert_eq!(o.timeout_for(&Method::POST), Some(Duration::from_secs(3)));
+        assert_eq!(
+            TransportOptions::new(Duration::ZERO).timeout_for(&Method::GET),
+            None
+        );
+    }
+
+    #[test]
+    fn a_transient_answer_is_retried_unless_a_post_may_not_be_resent() {
+        let h = History::default();
+        let post = Call::post("confirm", "/p", Bytes::new()).with_idempotency_key("k");
+        let v = answer(Test(Resend::SameKey), &post, 503, &h);
+        assert_eq!(v.outcome, "retryable");
+        assert!(matches!(v.action, Action::Retry { .. }));
+
+        let never = Call::post("confirm", "/p", Bytes::new());
+        let v = answer(Test(Resend::Never), &never, 503, &h);
+        assert_eq!(v.outcome, "outcome_unknown");
+        let Action::Fail(e) = v.action else {
+            panic!("not final")
+        };
+        assert_eq!(e.kind(), ErrorKind::OutcomeUnknown);
+        let v = answer(Test(Resend::Never), &never, 429, &h);
+        assert_eq!(v.outcome, "retryable");
+        assert!(matches!(v.action, Action::Fail(_)));
+
+        let get = Call::get("payment", "/p");
+        let v = answer(Test(Resend::Never), &get, 503, &h);
+        assert!(matches!(v.action, Action::Retry { .. }));
+        let v = answer(Test(Resend::SameKey), &get, 400, &h);
+        assert_eq!(v.outcome, "rejected");
+        assert!(matches!(v.action, Action::Fail(_)));
+    }
+
+    #[test]
+    fn a_lost_answer_stays_unknown_when_the_retries_run_out() {
+        let s = Test(Resend::SameKey);
+        let post = Call::post("confirm", "/p", Bytes::new()).with_idempotency_key("k");
+        let last = PaymentError::new(ErrorKind::Retryable, "bad gateway");
+        let lost = History {
+            attempts: 3,
+            answer_lost: true,
+            previous_answer: None,
+        };
+        let e = s.exhausted(&post, last, &lost);
+        assert_eq!(e.kind(), ErrorKind::OutcomeUnknown);
+        assert_eq!(e.idempotency_key(), Some("k"));
+        let last = PaymentError::new(ErrorKind::Retryable, "bad gateway");
+        let e = s.exhausted(&post, last, &History::default());
+        assert_eq!(e.kind(), ErrorKind::Retryable);
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_retried_then_fails_as_transport() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let options = TransportOptions::new(Duration::from_secs(1));
+        let transport = Transport::new(
+            Test(Resend::Never),
+            HeaderValue::from_static("Basic c2VjcmV0"),
+            &url,
+            options.clone(),
+            RetryPolicy::default()
+                .with_max_attempts(2)
+                .with_initial_backoff(Duration::from_millis(1)),
+            options.build_client().unwrap(),
+        );
+        assert!(!format!("{transport:?}").contains("c2VjcmV0"));
+        let call = Call::post("confirm", "/p", Bytes::from_static(b"{}"));
+        let Err(SendError::Failed(e)) = transport.send(&call).await else {
+            panic!("a refused connection succeeded")
+        };
+        assert_eq!(e.kind(), ErrorKind::Transport);
+        assert!(e.to_string().contains("the call to Test could not connect"));
+    }
+}
