@@ -30,7 +30,7 @@ impl RedeliveryStop {
 /// ```
 /// use hanpay_core::webhook::{RedeliverySchedule, RedeliveryStop};
 /// use std::time::Duration;
-/// let minutes = |m| Duration::from_secs(m * 60);
+/// let minutes = |m: u64| Duration::from_secs(m * 60);
 /// let s = RedeliverySchedule::new("pg", vec![minutes(1), minutes(4)], false, RedeliveryStop::Only200);
 /// assert_eq!(s.resends(), 2);
 /// assert_eq!(s.total_span(), minutes(5));
