@@ -12,6 +12,7 @@
 //! - [`webhook`]: HMAC in parts, Standard Webhooks, IP allowlists, redelivery schedules.
 //! - [`plugin`]: a PG as a plugin ([`plugin::Plugin`]), its settings and [`plugin::ConfigError`].
 //! - [`RetryPolicy`], [`Secret`], and the [`observe`] conventions.
+//! - `transport` (feature `transport`): the one HTTP send loop of the PG crates.
 //!
 //! Provider crates (`hanpay-tosspayments`, `hanpay-portone`) implement the traits; the
 //! `hanpay` facade picks them by configuration.
@@ -30,6 +31,8 @@ mod request;
 mod retry;
 mod secret;
 mod status;
+#[cfg(feature = "transport")]
+pub mod transport;
 pub mod webhook;
 
 pub use bank::{Bank, BankCodeScheme, BankCodeTable, RefundAccount, RefundAccountError};

@@ -1,7 +1,8 @@
-//! HTTP transport to the NICEPAY `/v1` API: Basic auth with `clientId:secretKey`, a 5 s
-//! connect and 30 s read timeout, `resultCode` checked on every answer (HTTP 200 carries
-//! business failures), bodies decoded as UTF-8 whatever the charset says. No mapping of
-//! payments here.
+//! HTTP transport to the NICEPAY `/v1` API: the [`NicePayStrategy`] for core's one send loop
+//! ([`hanpay_core::transport`]) — Basic auth with `clientId:secretKey`, `resultCode` checked
+//! on every answer (HTTP 200 carries business failures), bodies decoded as UTF-8 whatever the
+//! charset says — and NICEPAY's [`Timeouts`] (5 s connect, 30 s read). No mapping of payments
+//! here.
 //!
 //! NICEPAY has **no idempotency key**, so the transport never re-sends a POST that may have
 //! reached NICEPAY: only a connection that was refused before anything was sent is retried.
@@ -9,14 +10,14 @@
 //! provider then looks the payment up before anything else. GETs are retried on transient
 //! failures.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use hanpay_core::observe;
-use hanpay_core::{ErrorKind, PaymentError, PgError, RetryPolicy};
-use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use reqwest::Method;
-use tracing::Instrument as _;
+use hanpay_core::transport::{
+    Call, Resend, Transport as Engine, TransportOptions, TransportStrategy,
+};
+use hanpay_core::{ErrorKind, PaymentError, PgError, ProviderId, RetryPolicy};
+use reqwest::header::{HeaderValue, CONTENT_TYPE};
 
 use crate::errors::classify;
 use crate::mapping::{PROVIDER_ID, SUCCESS};
@@ -42,31 +43,56 @@ impl Default for Timeouts {
     }
 }
 
-enum Attempt {
-    Answer { status: u16, body: Bytes },
-    NotSent(reqwest::Error),
-    Unknown(reqwest::Error),
-}
-
-/// The transport: one `reqwest::Client`, the base URL, the auth header and the GET retry policy.
-pub(crate) struct Transport {
-    http: reqwest::Client,
-    base_url: String,
-    auth: HeaderValue,
-    timeouts: Timeouts,
-    retry: RetryPolicy,
-}
-
-impl std::fmt::Debug for Transport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transport")
-            .field("base_url", &self.base_url)
-            .field("auth", &"***")
-            .field("timeouts", &self.timeouts)
-            .field("retry", &self.retry)
-            .finish()
+impl From<Timeouts> for TransportOptions {
+    /// The connect and read timeouts and hanpay's user agent, on the client hanpay builds.
+    fn from(t: Timeouts) -> Self {
+        TransportOptions::new(t.connect)
+            .read_timeout(t.read)
+            .user_agent(concat!("hanpay-nicepay/", env!("CARGO_PKG_VERSION")))
     }
 }
+
+/// What NICEPAY tells core's send loop: its answers' `resultCode`, its JSON content type, and
+/// that a POST is never re-sent once it may have reached NICEPAY ([`Resend::Never`]): a
+/// timeout, a lost connection or a 5xx after sending is [`ErrorKind::OutcomeUnknown`], which
+/// the provider resolves with a lookup.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NicePayStrategy;
+
+impl TransportStrategy for NicePayStrategy {
+    fn provider(&self) -> ProviderId {
+        PROVIDER_ID
+    }
+
+    fn pg_name(&self) -> &'static str {
+        "NICEPAY"
+    }
+
+    /// NICEPAY has no idempotency key.
+    fn resend(&self) -> Resend {
+        Resend::Never
+    }
+
+    fn prepare(
+        &self,
+        request: reqwest::RequestBuilder,
+        call: &Call<'_>,
+    ) -> reqwest::RequestBuilder {
+        if call.body.is_some() {
+            request.header(CONTENT_TYPE, "application/json;charset=utf-8")
+        } else {
+            request
+        }
+    }
+
+    fn decode(&self, operation: &'static str, status: u16, body: &[u8]) -> Option<PaymentError> {
+        answer_error(operation, status, body)
+    }
+}
+
+/// The transport: core's send loop with the [`NicePayStrategy`].
+#[derive(Debug)]
+pub(crate) struct Transport(Engine<NicePayStrategy>);
 
 /// The error an answer carries, or `None` for a `"0000"` answer with HTTP 200.
 ///
@@ -129,71 +155,24 @@ impl Transport {
         use base64::Engine as _;
         let encoded =
             base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret_key}"));
-        let mut auth = HeaderValue::from_str(&format!("Basic {encoded}"))
+        let auth = HeaderValue::from_str(&format!("Basic {encoded}"))
             .map_err(|_| "the keys cannot be sent in a header".to_owned())?;
-        auth.set_sensitive(true);
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeouts.connect)
-            .read_timeout(timeouts.read)
-            .user_agent(concat!("hanpay-nicepay/", env!("CARGO_PKG_VERSION")))
-            .build()
+        let options = TransportOptions::from(timeouts);
+        let http = options
+            .build_client()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Self {
-            http,
-            base_url: base_url.trim_end_matches('/').to_owned(),
+        Ok(Self(Engine::new(
+            NicePayStrategy,
             auth,
-            timeouts,
+            &base_url,
+            options,
             retry,
-        })
+            http,
+        )))
     }
 
     pub(crate) fn retry(&self) -> &RetryPolicy {
-        &self.retry
-    }
-
-    async fn attempt(&self, method: Method, path: &str, body: Option<&[u8]>) -> Attempt {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base_url))
-            .header(AUTHORIZATION, self.auth.clone());
-        if let Some(bytes) = body {
-            req = req
-                .header(CONTENT_TYPE, "application/json;charset=utf-8")
-                .body(bytes.to_vec());
-        }
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) if e.is_connect() => return Attempt::NotSent(e),
-            Err(e) => return Attempt::Unknown(e),
-        };
-        let status = resp.status().as_u16();
-        match resp.bytes().await {
-            Ok(body) => Attempt::Answer { status, body },
-            Err(e) => Attempt::Unknown(e),
-        }
-    }
-
-    fn transport_error(
-        operation: &'static str,
-        kind: ErrorKind,
-        e: reqwest::Error,
-    ) -> PaymentError {
-        let what = if e.is_timeout() {
-            "timed out"
-        } else if e.is_connect() {
-            "could not connect"
-        } else {
-            "lost the connection"
-        };
-        let message = if kind == ErrorKind::OutcomeUnknown {
-            format!("the call to NICEPAY {what}; the outcome is unknown: look the payment up before retrying")
-        } else {
-            format!("the call to NICEPAY {what}")
-        };
-        PaymentError::new(kind, message)
-            .with_provider(PROVIDER_ID)
-            .with_operation(operation)
-            .with_source(e.without_url())
+        self.0.retry()
     }
 
     /// A GET, retried (it changes nothing) on transient answers, timeouts and connection
@@ -203,45 +182,10 @@ impl Transport {
         operation: &'static str,
         path: &str,
     ) -> Result<Bytes, PaymentError> {
-        let started = Instant::now();
-        let mut attempts = 0u32;
-        loop {
-            attempts += 1;
-            let span = observe::pg_call_span(PROVIDER_ID.as_str(), operation, None);
-            let t0 = Instant::now();
-            let outcome = self
-                .attempt(Method::GET, path, None)
-                .instrument(span.clone())
-                .await;
-            let error = match outcome {
-                Attempt::Answer { status, body } => match answer_error(operation, status, &body) {
-                    None => {
-                        observe::record_pg_outcome(&span, Some(status), "ok", t0.elapsed());
-                        return Ok(body);
-                    }
-                    Some(error) => {
-                        observe::record_pg_outcome(
-                            &span,
-                            Some(status),
-                            error.kind().as_str(),
-                            t0.elapsed(),
-                        );
-                        if error.kind() != ErrorKind::Retryable {
-                            return Err(error);
-                        }
-                        error
-                    }
-                },
-                Attempt::NotSent(e) | Attempt::Unknown(e) => {
-                    observe::record_pg_outcome(&span, None, "transport", t0.elapsed());
-                    Self::transport_error(operation, ErrorKind::Transport, e)
-                }
-            };
-            if !self.retry.allows_another(attempts, started.elapsed()) {
-                return Err(error);
-            }
-            tokio::time::sleep(self.retry.backoff(attempts, Duration::ZERO)).await;
-        }
+        self.0
+            .send(&Call::get(operation, path))
+            .await
+            .map_err(|e| e.into_error())
     }
 
     /// A POST that moves money or state. Sent once; re-sent only when the connection was
@@ -253,65 +197,10 @@ impl Transport {
         path: &str,
         body: &[u8],
     ) -> Result<Bytes, PaymentError> {
-        let started = Instant::now();
-        let mut attempts = 0u32;
-        loop {
-            attempts += 1;
-            let span = observe::pg_call_span(PROVIDER_ID.as_str(), operation, None);
-            let t0 = Instant::now();
-            let outcome = self
-                .attempt(Method::POST, path, Some(body))
-                .instrument(span.clone())
-                .await;
-            let error = match outcome {
-                Attempt::Answer { status, body } => match answer_error(operation, status, &body) {
-                    None => {
-                        observe::record_pg_outcome(&span, Some(status), "ok", t0.elapsed());
-                        return Ok(body);
-                    }
-                    Some(error) if status >= 500 => {
-                        observe::record_pg_outcome(
-                            &span,
-                            Some(status),
-                            "outcome_unknown",
-                            t0.elapsed(),
-                        );
-                        return Err(PaymentError::new(
-                            ErrorKind::OutcomeUnknown,
-                            format!("NICEPAY answered HTTP {status}; whether the call took effect is unknown: look the payment up before retrying"),
-                        )
-                        .with_provider(PROVIDER_ID)
-                        .with_operation(operation)
-                        .with_source(error));
-                    }
-                    Some(error) => {
-                        observe::record_pg_outcome(
-                            &span,
-                            Some(status),
-                            error.kind().as_str(),
-                            t0.elapsed(),
-                        );
-                        return Err(error);
-                    }
-                },
-                Attempt::NotSent(e) => {
-                    observe::record_pg_outcome(&span, None, "transport", t0.elapsed());
-                    Self::transport_error(operation, ErrorKind::Transport, e)
-                }
-                Attempt::Unknown(e) => {
-                    observe::record_pg_outcome(&span, None, "outcome_unknown", t0.elapsed());
-                    return Err(Self::transport_error(
-                        operation,
-                        ErrorKind::OutcomeUnknown,
-                        e,
-                    ));
-                }
-            };
-            if !self.retry.allows_another(attempts, started.elapsed()) {
-                return Err(error);
-            }
-            tokio::time::sleep(self.retry.backoff(attempts, Duration::ZERO)).await;
-        }
+        self.0
+            .send(&Call::post(operation, path, Bytes::copy_from_slice(body)))
+            .await
+            .map_err(|e| e.into_error())
     }
 }
 

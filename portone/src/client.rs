@@ -1,5 +1,6 @@
-//! HTTP transport to `https://api.portone.io`: auth header, timeouts, `Idempotency-Key`,
-//! bounded retries and the classification of what went wrong. No payment logic here.
+//! HTTP transport to `https://api.portone.io`: the [`PortOneStrategy`] for core's one send
+//! loop ([`hanpay_core::transport`]) — auth header, quoted `Idempotency-Key`, the
+//! classification of what went wrong — and PortOne's [`Timeouts`]. No payment logic here.
 //!
 //! Retry rules:
 //! - only what is safe: GETs, and POSTs carrying an `Idempotency-Key` (always, here), each
@@ -13,13 +14,16 @@
 //! lost after sending, still outstanding) fails with `OutcomeUnknown` carrying the idempotency
 //! key: retry with that key, or query the payment to reconcile.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use hanpay_core::{observe, ErrorKind, PaymentError, RetryPolicy, Secret};
-use http::{HeaderMap, HeaderValue};
+use hanpay_core::transport::{
+    AttemptFailure, Call, History, Resend, SpanScope, Transport, TransportOptions,
+    TransportStrategy, Verdict,
+};
+use hanpay_core::{ErrorKind, PaymentError, ProviderId, RetryPolicy, Secret};
+use http::HeaderValue;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use tracing::Instrument;
 
 use crate::errors;
 use crate::PROVIDER_ID;
@@ -34,6 +38,9 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
+
+/// The error type PortOne answers while the first request with a key is still processed.
+const OUTSTANDING: &str = "IDEMPOTENCY_OUTSTANDING_REQUEST";
 
 /// Connect and read timeouts for calls to PortOne.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +61,23 @@ impl Default for Timeouts {
     }
 }
 
+impl From<Timeouts> for TransportOptions {
+    /// The connect and read timeouts, hanpay's user agent and no redirects on the client hanpay
+    /// builds; an overall bound (connect + read: a read timeout alone restarts on every byte
+    /// of a slow answer) on that client and on every request, so it bounds a caller's own
+    /// client too.
+    fn from(t: Timeouts) -> Self {
+        let overall = t.connect.saturating_add(t.read);
+        TransportOptions::new(t.connect)
+            .read_timeout(t.read)
+            .client_timeout(overall)
+            .lookup_timeout(overall)
+            .payment_timeout(overall)
+            .user_agent(concat!("hanpay-portone/", env!("CARGO_PKG_VERSION")))
+            .no_redirects()
+    }
+}
+
 /// Builds the escaped path `/payments/{paymentId}{suffix}`.
 pub(crate) fn payment_path(payment_id: &str, suffix: &str) -> String {
     format!(
@@ -62,34 +86,121 @@ pub(crate) fn payment_path(payment_id: &str, suffix: &str) -> String {
     )
 }
 
-/// The HTTP transport.
-#[derive(Clone)]
-pub(crate) struct Client {
-    http: reqwest::Client,
-    base_url: String,
-    auth: HeaderValue,
-    retry: RetryPolicy,
-    /// Set on every request: it bounds a caller's own client too.
-    overall_timeout: Duration,
-}
+/// What PortOne tells core's send loop: one span per call; the same quoted key on every
+/// retry of a POST; 5xx/408/429, `IDEMPOTENCY_OUTSTANDING_REQUEST` (after ≥ 100 ms),
+/// connection errors and timeouts retried; a POST that may have reached PortOne is
+/// [`ErrorKind::OutcomeUnknown`], and so is one still outstanding when the retries run out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PortOneStrategy;
 
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("base_url", &self.base_url)
-            .field("auth", &"PortOne [redacted]")
-            .field("retry", &self.retry)
-            .finish()
+impl TransportStrategy for PortOneStrategy {
+    fn provider(&self) -> ProviderId {
+        PROVIDER_ID
+    }
+
+    fn pg_name(&self) -> &'static str {
+        "PortOne"
+    }
+
+    /// PortOne replays a completed request for a repeated `Idempotency-Key`.
+    fn resend(&self) -> Resend {
+        Resend::SameKey
+    }
+
+    fn span_scope(&self) -> SpanScope {
+        SpanScope::PerCall
+    }
+
+    /// `Accept`, the JSON content type of a body, and the key quoted (a structured-field
+    /// string, as PortOne asks).
+    fn prepare(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        call: &Call<'_>,
+    ) -> reqwest::RequestBuilder {
+        request = request.header(http::header::ACCEPT, "application/json");
+        if call.body.is_some() {
+            request = request.header(http::header::CONTENT_TYPE, "application/json");
+        }
+        if let Some(key) = call.idempotency_key {
+            // Checked by `Client::post` before the first attempt.
+            request = request.header("Idempotency-Key", format!("\"{key}\""));
+        }
+        request
+    }
+
+    fn decode(&self, operation: &'static str, status: u16, body: &[u8]) -> Option<PaymentError> {
+        (!(200..300).contains(&status)).then(|| errors::from_response(operation, status, body))
+    }
+
+    /// At least 100 ms before asking again about an outstanding request.
+    fn retry_floor(&self, error: &PaymentError) -> Duration {
+        if is_outstanding(error) {
+            Duration::from_millis(100)
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    /// An error answer: retried when [`ErrorKind::Retryable`], final otherwise. A failed
+    /// connection (`timeout` or `transport` on the span) is always retried: as
+    /// [`ErrorKind::OutcomeUnknown`] for a POST that may have been sent, as
+    /// [`ErrorKind::Retryable`] otherwise.
+    fn classify(&self, call: &Call<'_>, failure: AttemptFailure<'_>, _: &History) -> Verdict {
+        let e = match failure {
+            AttemptFailure::Answer { error, .. } => {
+                let outcome = error.kind().as_str();
+                if error.kind() != ErrorKind::Retryable {
+                    return Verdict::fail(outcome, error);
+                }
+                let floor = self.retry_floor(&error);
+                return Verdict::retry(outcome, error, floor);
+            }
+            AttemptFailure::NotSent(e) | AttemptFailure::Lost(e) => e,
+        };
+        let timeout = e.is_timeout();
+        let maybe_sent = !e.is_connect();
+        let what = if timeout {
+            "timed out"
+        } else if maybe_sent {
+            "lost the connection"
+        } else {
+            "could not connect"
+        };
+        let error = if !call.is_lookup() && maybe_sent {
+            outcome_unknown(
+                call,
+                &format!("the call to PortOne {what}; it may have been processed"),
+            )
+        } else {
+            PaymentError::new(ErrorKind::Retryable, format!("the call to PortOne {what}"))
+                .with_provider(PROVIDER_ID)
+                .with_operation(call.operation)
+        };
+        let outcome = if timeout { "timeout" } else { "transport" };
+        Verdict::retry(outcome, error.with_source(e), Duration::ZERO)
+    }
+
+    /// The last error; for a POST still outstanding at PortOne, [`ErrorKind::OutcomeUnknown`].
+    fn exhausted(&self, call: &Call<'_>, last: PaymentError, _: &History) -> PaymentError {
+        if !call.is_lookup() && is_outstanding(&last) {
+            return outcome_unknown(
+                call,
+                "PortOne is still processing the first request with this idempotency key",
+            )
+            .with_source(last);
+        }
+        last
     }
 }
 
-/// A failure before a status line was read.
-struct TransportFailure {
-    /// `true` when the request may have reached PortOne.
-    maybe_sent: bool,
-    timeout: bool,
-    source: reqwest::Error,
+fn is_outstanding(error: &PaymentError) -> bool {
+    error.pg().is_some_and(|pg| pg.code == OUTSTANDING)
 }
+
+/// The HTTP transport: core's send loop with the [`PortOneStrategy`].
+#[derive(Debug, Clone)]
+pub(crate) struct Client(Transport<PortOneStrategy>);
 
 impl Client {
     /// `http`: the caller's own client ([`crate::PortOneBuilder::http_client`]), used as it
@@ -102,45 +213,30 @@ impl Client {
         retry: RetryPolicy,
         http: Option<reqwest::Client>,
     ) -> Result<Client, PaymentError> {
-        let mut auth =
+        let auth =
             HeaderValue::from_str(&format!("PortOne {}", api_secret.expose())).map_err(|_| {
                 PaymentError::invalid(
                     "the PortOne API secret contains characters not allowed in a header",
                 )
                 .with_provider(PROVIDER_ID)
             })?;
-        auth.set_sensitive(true);
-        // An overall bound too: a read timeout alone restarts on every byte of a slow answer.
-        let overall_timeout = timeouts.connect.saturating_add(timeouts.read);
+        let options = TransportOptions::from(timeouts);
         let http = match http {
             Some(client) => client,
-            None => {
-                let mut defaults = HeaderMap::new();
-                defaults.insert(
-                    http::header::USER_AGENT,
-                    HeaderValue::from_static(concat!("hanpay-portone/", env!("CARGO_PKG_VERSION"))),
-                );
-                reqwest::Client::builder()
-                    .connect_timeout(timeouts.connect)
-                    .read_timeout(timeouts.read)
-                    .timeout(overall_timeout)
-                    .default_headers(defaults)
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .map_err(|e| {
-                        PaymentError::new(ErrorKind::Transport, "cannot build the HTTP client")
-                            .with_provider(PROVIDER_ID)
-                            .with_source(e)
-                    })?
-            }
+            None => options.build_client().map_err(|e| {
+                PaymentError::new(ErrorKind::Transport, "cannot build the HTTP client")
+                    .with_provider(PROVIDER_ID)
+                    .with_source(e)
+            })?,
         };
-        Ok(Client {
-            http,
-            base_url: base_url.trim_end_matches('/').to_owned(),
+        Ok(Client(Transport::new(
+            PortOneStrategy,
             auth,
+            base_url,
+            options,
             retry,
-            overall_timeout,
-        })
+            http,
+        )))
     }
 
     /// `GET path` (with an optional `storeId` query); the 2xx body.
@@ -150,8 +246,13 @@ impl Client {
         path: &str,
         store_id: Option<&str>,
     ) -> Result<Bytes, PaymentError> {
-        self.call(operation, http::Method::GET, path, store_id, None, None)
-            .await
+        let query;
+        let mut call = Call::get(operation, path);
+        if let Some(store) = store_id {
+            query = [("storeId", store)];
+            call = call.with_query(&query);
+        }
+        self.0.send(&call).await.map_err(|e| e.into_error())
     }
 
     /// `POST path` with a JSON body and an `Idempotency-Key`; the 2xx body.
@@ -168,180 +269,31 @@ impl Client {
                 .with_operation(operation)
                 .with_source(e)
         })?;
-        self.call(
-            operation,
-            http::Method::POST,
-            path,
-            None,
-            Some(Bytes::from(json)),
-            Some(idempotency_key),
-        )
-        .await
-    }
-
-    async fn once(
-        &self,
-        method: &http::Method,
-        url: &str,
-        store_id: Option<&str>,
-        body: Option<&Bytes>,
-        quoted_key: Option<&HeaderValue>,
-    ) -> Result<(u16, Bytes), TransportFailure> {
-        let mut request = self
-            .http
-            .request(method.clone(), url)
-            .header(http::header::AUTHORIZATION, self.auth.clone())
-            .header(http::header::ACCEPT, "application/json")
-            .timeout(self.overall_timeout);
-        if let Some(store) = store_id {
-            request = request.query(&[("storeId", store)]);
+        if HeaderValue::from_str(&format!("\"{idempotency_key}\"")).is_err() {
+            return Err(PaymentError::invalid(
+                "idempotency key must be visible ASCII without quotes",
+            )
+            .with_provider(PROVIDER_ID)
+            .with_operation(operation));
         }
-        if let Some(body) = body {
-            request = request
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
-        }
-        if let Some(key) = quoted_key {
-            request = request.header("Idempotency-Key", key.clone());
-        }
-        let failure = |e: reqwest::Error| TransportFailure {
-            maybe_sent: !e.is_connect(),
-            timeout: e.is_timeout(),
-            source: e,
-        };
-        let response = request.send().await.map_err(failure)?;
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await.map_err(failure)?;
-        Ok((status, bytes))
-    }
-
-    async fn call(
-        &self,
-        operation: &'static str,
-        method: http::Method,
-        path: &str,
-        store_id: Option<&str>,
-        body: Option<Bytes>,
-        idempotency_key: Option<&str>,
-    ) -> Result<Bytes, PaymentError> {
-        let url = format!("{}{path}", self.base_url);
-        let quoted_key = match idempotency_key {
-            Some(key) => Some(HeaderValue::from_str(&format!("\"{key}\"")).map_err(|_| {
-                PaymentError::invalid("idempotency key must be visible ASCII without quotes")
-                    .with_provider(PROVIDER_ID)
-                    .with_operation(operation)
-            })?),
-            None => None,
-        };
-        let is_post = method == http::Method::POST;
-        let span = observe::pg_call_span(PROVIDER_ID.as_str(), operation, idempotency_key);
-        let started = Instant::now();
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let result = self
-                .once(&method, &url, store_id, body.as_ref(), quoted_key.as_ref())
-                .instrument(span.clone())
-                .await;
-            let (err, floor) = match result {
-                Ok((status, bytes)) if (200..300).contains(&status) => {
-                    observe::record_pg_outcome(&span, Some(status), "ok", started.elapsed());
-                    return Ok(bytes);
-                }
-                Ok((status, bytes)) => {
-                    let err = errors::from_response(operation, status, &bytes);
-                    let outstanding = err
-                        .pg()
-                        .is_some_and(|pg| pg.code == "IDEMPOTENCY_OUTSTANDING_REQUEST");
-                    observe::record_pg_outcome(
-                        &span,
-                        Some(status),
-                        err.kind().as_str(),
-                        started.elapsed(),
-                    );
-                    if err.kind() != ErrorKind::Retryable {
-                        return Err(with_key(err, idempotency_key));
-                    }
-                    let floor = if outstanding {
-                        Duration::from_millis(100)
-                    } else {
-                        Duration::ZERO
-                    };
-                    if outstanding
-                        && is_post
-                        && !self.retry.allows_another(attempt, started.elapsed())
-                    {
-                        return Err(outcome_unknown(
-                            operation,
-                            "PortOne is still processing the first request with this idempotency key",
-                            idempotency_key,
-                        )
-                        .with_source(err));
-                    }
-                    (err, floor)
-                }
-                Err(failure) => {
-                    observe::record_pg_outcome(
-                        &span,
-                        None,
-                        if failure.timeout {
-                            "timeout"
-                        } else {
-                            "transport"
-                        },
-                        started.elapsed(),
-                    );
-                    let what = if failure.timeout {
-                        "timed out"
-                    } else if failure.maybe_sent {
-                        "lost the connection"
-                    } else {
-                        "could not connect"
-                    };
-                    let err = if is_post && failure.maybe_sent {
-                        outcome_unknown(
-                            operation,
-                            &format!("the call to PortOne {what}; it may have been processed"),
-                            idempotency_key,
-                        )
-                    } else {
-                        PaymentError::new(
-                            ErrorKind::Retryable,
-                            format!("the call to PortOne {what}"),
-                        )
-                        .with_provider(PROVIDER_ID)
-                        .with_operation(operation)
-                    };
-                    (err.with_source(failure.source), Duration::ZERO)
-                }
-            };
-            if !self.retry.allows_another(attempt, started.elapsed()) {
-                return Err(with_key(err, idempotency_key));
-            }
-            tokio::time::sleep(self.retry.backoff(attempt, floor)).await;
-        }
+        let call =
+            Call::post(operation, path, Bytes::from(json)).with_idempotency_key(idempotency_key);
+        self.0.send(&call).await.map_err(|e| e.into_error())
     }
 }
 
-fn with_key(err: PaymentError, key: Option<&str>) -> PaymentError {
-    match key {
-        Some(k) => err.with_idempotency_key(k),
-        None => err,
-    }
-}
-
-fn outcome_unknown(operation: &'static str, message: &str, key: Option<&str>) -> PaymentError {
-    let hint = match key {
+/// `OutcomeUnknown` with the advice to retry with the call's key or query the payment; keyed.
+fn outcome_unknown(call: &Call<'_>, message: &str) -> PaymentError {
+    let hint = match call.idempotency_key {
         Some(k) => format!(
             "{message}; retry with idempotency key {k:?} or query the payment to learn the outcome"
         ),
         None => format!("{message}; query the payment to learn the outcome"),
     };
-    with_key(
+    call.keyed(
         PaymentError::new(ErrorKind::OutcomeUnknown, hint)
             .with_provider(PROVIDER_ID)
-            .with_operation(operation),
-        key,
+            .with_operation(call.operation),
     )
 }
 
@@ -371,7 +323,7 @@ mod tests {
         let Ok(c) = c else { return };
         let text = format!("{c:?}");
         assert!(!text.contains("super-secret-value"));
-        assert_eq!(c.base_url, "https://api.portone.io");
+        assert_eq!(c.0.base_url(), "https://api.portone.io");
     }
 
     #[test]

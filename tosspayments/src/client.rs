@@ -1,15 +1,17 @@
-//! HTTP transport to the Toss `/v1` API: auth header, timeouts, retries with the same
-//! `Idempotency-Key`, outcome-unknown on timeout or lost connection, and error bodies decoded
-//! as UTF-8 whatever the charset header says. No mapping of payments here.
+//! HTTP transport to the Toss `/v1` API: the [`TossStrategy`] for core's one send loop
+//! ([`hanpay_core::transport`]) — auth header, `Idempotency-Key`, error bodies decoded as UTF-8
+//! whatever the charset header says, the ≥ 1 s pause Toss asks for, and the replay check — and
+//! Toss's [`Timeouts`]. No mapping of payments here.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use hanpay_core::observe;
-use hanpay_core::{ErrorKind, PaymentError, PgError, RetryPolicy};
-use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use reqwest::Method;
-use tracing::Instrument as _;
+use hanpay_core::transport::{
+    default_classify, AttemptFailure, Call, History, Resend, Transport as Engine, TransportOptions,
+    TransportStrategy, Verdict,
+};
+use hanpay_core::{ErrorKind, PaymentError, PgError, ProviderId, RetryPolicy};
+use reqwest::header::{HeaderValue, CONTENT_TYPE};
 
 use crate::errors::{classify, retry_floor};
 use crate::mapping::PROVIDER_ID;
@@ -74,42 +76,91 @@ impl Timeouts {
     }
 }
 
-/// Why a POST failed.
-#[derive(Debug)]
-pub(crate) enum PostError {
-    /// A final error.
-    Failed(PaymentError),
-    /// The same key got the same transient error twice: Toss may be replaying a completed error
-    /// for this key (it does for 15 days). Query the payment before any attempt with a new key.
-    Replayed(PaymentError),
-}
-
-enum Attempt {
-    Ok(Bytes),
-    ErrorResponse { body: Bytes, error: PaymentError },
-    NotSent(reqwest::Error),
-    Unknown(reqwest::Error),
-}
-
-/// The transport: one `reqwest::Client`, the base URL, the auth header, timeouts, retry policy.
-pub(crate) struct Transport {
-    http: reqwest::Client,
-    base_url: String,
-    auth: HeaderValue,
-    timeouts: Timeouts,
-    retry: RetryPolicy,
-}
-
-impl std::fmt::Debug for Transport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transport")
-            .field("base_url", &self.base_url)
-            .field("auth", &"***")
-            .field("timeouts", &self.timeouts)
-            .field("retry", &self.retry)
-            .finish()
+impl From<Timeouts> for TransportOptions {
+    /// The connect timeout on the client hanpay builds; the payment and lookup timeouts on
+    /// each request (so they bound a caller's own client too).
+    fn from(t: Timeouts) -> Self {
+        TransportOptions::new(t.connect)
+            .payment_timeout(t.payment)
+            .lookup_timeout(t.lookup)
+            .user_agent(concat!("hanpay-tosspayments/", env!("CARGO_PKG_VERSION")))
     }
 }
+
+/// Why a POST failed: a final error, or [`SendError::Replayed`](hanpay_core::transport::SendError::Replayed)
+/// when the same key got the same transient error twice (Toss may be replaying a completed
+/// error for this key, as it does for 15 days: query the payment before any attempt with a
+/// new key).
+pub(crate) type PostError = hanpay_core::transport::SendError;
+
+/// What Toss tells core's send loop.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TossStrategy;
+
+impl TransportStrategy for TossStrategy {
+    fn provider(&self) -> ProviderId {
+        PROVIDER_ID
+    }
+
+    fn pg_name(&self) -> &'static str {
+        "Toss"
+    }
+
+    /// Toss answers a repeated `Idempotency-Key` with the first request's result (or
+    /// `IDEMPOTENT_REQUEST_PROCESSING` while it runs): a retry never repeats the operation.
+    fn resend(&self) -> Resend {
+        Resend::SameKey
+    }
+
+    fn prepare(
+        &self,
+        request: reqwest::RequestBuilder,
+        call: &Call<'_>,
+    ) -> reqwest::RequestBuilder {
+        match (&call.body, call.idempotency_key) {
+            (Some(_), Some(key)) => request
+                .header(CONTENT_TYPE, "application/json")
+                .header("Idempotency-Key", key),
+            (Some(_), None) => request.header(CONTENT_TYPE, "application/json"),
+            (None, _) => request,
+        }
+    }
+
+    /// Toss's spans have always recorded `200` for any success.
+    fn success_status(&self, _status: u16) -> u16 {
+        200
+    }
+
+    fn decode(&self, operation: &'static str, status: u16, body: &[u8]) -> Option<PaymentError> {
+        (!(200..300).contains(&status)).then(|| error_from_response(operation, status, body))
+    }
+
+    /// At least 1 s after `FORBIDDEN_CONSECUTIVE_REQUEST`.
+    fn retry_floor(&self, error: &PaymentError) -> Duration {
+        error.pg().map_or(Duration::ZERO, |p| retry_floor(&p.code))
+    }
+
+    /// The common rules, and on a POST: the identical transient error twice for the same key
+    /// (other than `IDEMPOTENT_REQUEST_PROCESSING`) is a replay.
+    fn classify(&self, call: &Call<'_>, failure: AttemptFailure<'_>, history: &History) -> Verdict {
+        match failure {
+            AttemptFailure::Answer { body, error, .. }
+                if !call.is_lookup()
+                    && error.kind() == ErrorKind::Retryable
+                    && error.pg().map(|p| p.code.as_str())
+                        != Some("IDEMPOTENT_REQUEST_PROCESSING")
+                    && history.previous_answer.as_ref() == Some(body) =>
+            {
+                Verdict::replayed(error.kind().as_str(), error)
+            }
+            failure => default_classify(self, call, failure, history),
+        }
+    }
+}
+
+/// The transport: core's send loop with the [`TossStrategy`].
+#[derive(Debug)]
+pub(crate) struct Transport(Engine<TossStrategy>);
 
 /// Decodes a Toss error body. The bytes are read as UTF-8 (lossily) whatever `Content-Type`'s
 /// charset claims, so Korean messages never turn into mojibake; a body that is not
@@ -161,102 +212,23 @@ impl Transport {
     ) -> Result<Self, String> {
         use base64::Engine as _;
         let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{secret_key}:"));
-        let mut auth = HeaderValue::from_str(&format!("Basic {encoded}"))
+        let auth = HeaderValue::from_str(&format!("Basic {encoded}"))
             .map_err(|_| "the secret key cannot be sent in a header".to_owned())?;
-        auth.set_sensitive(true);
+        let options = TransportOptions::from(timeouts);
         let http = match http {
             Some(client) => client,
-            None => reqwest::Client::builder()
-                .connect_timeout(timeouts.connect)
-                .user_agent(concat!("hanpay-tosspayments/", env!("CARGO_PKG_VERSION")))
-                .build()
+            None => options
+                .build_client()
                 .map_err(|e| format!("cannot build the HTTP client: {e}"))?,
         };
-        Ok(Self {
-            http,
-            base_url: base_url.trim_end_matches('/').to_owned(),
+        Ok(Self(Engine::new(
+            TossStrategy,
             auth,
-            timeouts,
+            &base_url,
+            options,
             retry,
-        })
-    }
-
-    async fn attempt(
-        &self,
-        operation: &'static str,
-        method: Method,
-        path: &str,
-        body: Option<(&[u8], &str)>,
-    ) -> Attempt {
-        let timeout = if body.is_some() {
-            self.timeouts.payment
-        } else {
-            self.timeouts.lookup
-        };
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base_url))
-            .header(AUTHORIZATION, self.auth.clone())
-            .timeout(timeout);
-        if let Some((bytes, key)) = body {
-            req = req
-                .header(CONTENT_TYPE, "application/json")
-                .header("Idempotency-Key", key)
-                .body(bytes.to_vec());
-        }
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) if e.is_connect() => return Attempt::NotSent(e),
-            Err(e) => return Attempt::Unknown(e),
-        };
-        let status = resp.status();
-        match resp.bytes().await {
-            Err(e) => Attempt::Unknown(e),
-            Ok(bytes) if status.is_success() => Attempt::Ok(bytes),
-            Ok(bytes) => Attempt::ErrorResponse {
-                error: error_from_response(operation, status.as_u16(), &bytes),
-                body: bytes,
-            },
-        }
-    }
-
-    fn transport_error(
-        operation: &'static str,
-        kind: ErrorKind,
-        e: reqwest::Error,
-    ) -> PaymentError {
-        let what = if e.is_timeout() {
-            "timed out"
-        } else if e.is_connect() {
-            "could not connect"
-        } else {
-            "lost the connection"
-        };
-        let message = if kind == ErrorKind::OutcomeUnknown {
-            format!("the call to Toss {what}; the outcome is unknown: look the payment up before retrying")
-        } else {
-            format!("the call to Toss {what}")
-        };
-        PaymentError::new(kind, message)
-            .with_provider(PROVIDER_ID)
-            .with_operation(operation)
-            .with_source(e.without_url())
-    }
-
-    /// The error when the retries ran out after an attempt whose answer was lost, the last
-    /// one having failed otherwise (`last`).
-    fn still_unknown(operation: &'static str, attempts: u32, last: PaymentError) -> PaymentError {
-        PaymentError::new(
-            ErrorKind::OutcomeUnknown,
-            format!(
-                "an answer from Toss was lost and none of {attempts} attempts with the same \
-                 idempotency key settled it (the last: {last}); the outcome is unknown: look the \
-                 payment up before retrying"
-            ),
-        )
-        .with_provider(PROVIDER_ID)
-        .with_operation(operation)
-        .with_source(last)
+            http,
+        )))
     }
 
     /// A GET, retried (it is idempotent) on transient errors, timeouts and connection errors.
@@ -265,43 +237,10 @@ impl Transport {
         operation: &'static str,
         path: &str,
     ) -> Result<Bytes, PaymentError> {
-        let started = Instant::now();
-        let mut attempts = 0u32;
-        loop {
-            attempts += 1;
-            let span = observe::pg_call_span(PROVIDER_ID.as_str(), operation, None);
-            let t0 = Instant::now();
-            let outcome = self
-                .attempt(operation, Method::GET, path, None)
-                .instrument(span.clone())
-                .await;
-            let (error, floor) = match outcome {
-                Attempt::Ok(bytes) => {
-                    observe::record_pg_outcome(&span, Some(200), "ok", t0.elapsed());
-                    return Ok(bytes);
-                }
-                Attempt::ErrorResponse { error, .. } => {
-                    let status = error.pg().and_then(|p| p.http_status);
-                    observe::record_pg_outcome(&span, status, error.kind().as_str(), t0.elapsed());
-                    if error.kind() != ErrorKind::Retryable {
-                        return Err(error);
-                    }
-                    let floor = error.pg().map_or(Duration::ZERO, |p| retry_floor(&p.code));
-                    (error, floor)
-                }
-                Attempt::NotSent(e) | Attempt::Unknown(e) => {
-                    observe::record_pg_outcome(&span, None, "transport", t0.elapsed());
-                    (
-                        Self::transport_error(operation, ErrorKind::Transport, e),
-                        Duration::ZERO,
-                    )
-                }
-            };
-            if !self.retry.allows_another(attempts, started.elapsed()) {
-                return Err(error);
-            }
-            tokio::time::sleep(self.retry.backoff(attempts, floor)).await;
-        }
+        self.0
+            .send(&Call::get(operation, path))
+            .await
+            .map_err(PostError::into_error)
     }
 
     /// A POST with `Idempotency-Key: key`.
@@ -313,7 +252,7 @@ impl Transport {
     /// timeouts or connections lost after sending. Once an attempt's outcome was unknown, only
     /// an answer for the key settles it: when the retries run out without one, the error is
     /// [`ErrorKind::OutcomeUnknown`]. When the same key gets the identical transient error
-    /// twice, Toss may be replaying it: [`PostError::Replayed`] tells the caller to query
+    /// twice, Toss may be replaying it: `PostError::Replayed` tells the caller to query
     /// before trying a new key.
     pub(crate) async fn post(
         &self,
@@ -322,69 +261,9 @@ impl Transport {
         body: &[u8],
         key: &str,
     ) -> Result<Bytes, PostError> {
-        let started = Instant::now();
-        let mut attempts = 0u32;
-        let mut previous: Option<Bytes> = None;
-        // Whether an attempt's answer was lost (it may have been processed) and no answer for
-        // the key has settled it since.
-        let mut maybe_processed = false;
-        loop {
-            attempts += 1;
-            let span = observe::pg_call_span(PROVIDER_ID.as_str(), operation, Some(key));
-            let t0 = Instant::now();
-            let outcome = self
-                .attempt(operation, Method::POST, path, Some((body, key)))
-                .instrument(span.clone())
-                .await;
-            let (error, floor) = match outcome {
-                Attempt::Ok(bytes) => {
-                    observe::record_pg_outcome(&span, Some(200), "ok", t0.elapsed());
-                    return Ok(bytes);
-                }
-                Attempt::ErrorResponse { body: resp, error } => {
-                    let error = error.with_idempotency_key(key);
-                    let status = error.pg().and_then(|p| p.http_status);
-                    observe::record_pg_outcome(&span, status, error.kind().as_str(), t0.elapsed());
-                    if error.kind() != ErrorKind::Retryable {
-                        return Err(PostError::Failed(error));
-                    }
-                    let code = error.pg().map(|p| p.code.clone()).unwrap_or_default();
-                    if code != "IDEMPOTENT_REQUEST_PROCESSING" && previous.as_ref() == Some(&resp) {
-                        return Err(PostError::Replayed(error));
-                    }
-                    previous = Some(resp);
-                    (error, retry_floor(&code))
-                }
-                Attempt::NotSent(e) => {
-                    observe::record_pg_outcome(&span, None, "transport", t0.elapsed());
-                    (
-                        Self::transport_error(operation, ErrorKind::Transport, e)
-                            .with_idempotency_key(key),
-                        Duration::ZERO,
-                    )
-                }
-                Attempt::Unknown(e) => {
-                    observe::record_pg_outcome(&span, None, "outcome_unknown", t0.elapsed());
-                    maybe_processed = true;
-                    (
-                        Self::transport_error(operation, ErrorKind::OutcomeUnknown, e)
-                            .with_idempotency_key(key),
-                        Duration::ZERO,
-                    )
-                }
-            };
-            if !self.retry.allows_another(attempts, started.elapsed()) {
-                if maybe_processed && error.kind() != ErrorKind::OutcomeUnknown {
-                    // A gateway error or a refused connection after a lost answer says nothing
-                    // about the request whose answer was lost: it may have been processed.
-                    return Err(PostError::Failed(
-                        Self::still_unknown(operation, attempts, error).with_idempotency_key(key),
-                    ));
-                }
-                return Err(PostError::Failed(error));
-            }
-            tokio::time::sleep(self.retry.backoff(attempts, floor)).await;
-        }
+        let call =
+            Call::post(operation, path, Bytes::copy_from_slice(body)).with_idempotency_key(key);
+        self.0.send(&call).await
     }
 }
 
