@@ -8,7 +8,7 @@ use hanpay::{CheckoutError, ErrorKind, PaymentError, UnknownProvider};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::api::model::PaymentView;
+use super::api::view::PaymentView;
 
 /// The PG's own account of the error, when the PG answered.
 #[derive(Debug, Clone, Serialize, ToSchema)]

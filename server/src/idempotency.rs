@@ -25,8 +25,8 @@ use axum::response::{IntoResponse, Response};
 use hanpay::store::{Begin, IdempotencyStore, StoredResponse};
 use sha2::{Digest, Sha256};
 
-use super::api::MAX_BODY_BYTES;
 use super::error::ApiError;
+use super::limits::MAX_BODY_BYTES;
 
 /// The request header.
 pub const HEADER: &str = "idempotency-key";

@@ -38,6 +38,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod idempotency;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;

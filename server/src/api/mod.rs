@@ -6,6 +6,7 @@ pub mod model;
 pub mod orders;
 pub mod payments;
 pub mod providers;
+pub mod view;
 pub mod virtual_accounts;
 
 use axum::extract::{FromRequest, Request};
@@ -20,8 +21,7 @@ use utoipa_axum::routes;
 
 use super::error::ApiError;
 
-/// The largest request body the API reads.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use crate::limits::MAX_BODY_BYTES;
 
 /// What the handlers share.
 #[derive(Clone, Debug)]

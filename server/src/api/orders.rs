@@ -5,7 +5,7 @@ use axum::Json;
 use hanpay::PaymentProvider;
 use hanpay_core::Capability;
 
-use super::model::PaymentView;
+use super::view::PaymentView;
 use super::ApiState;
 use crate::error::{ApiError, ErrorBody};
 

@@ -6,7 +6,8 @@ use axum::Json;
 use hanpay::{ConfirmRequest, PaymentProvider};
 use hanpay_core::Capability;
 
-use super::model::{CancelBody, ConfirmBody, PaymentView};
+use super::model::{CancelBody, ConfirmBody};
+use super::view::PaymentView;
 use super::{idempotency_key, ApiJson, ApiState};
 use crate::error::{ApiError, ErrorBody};
 

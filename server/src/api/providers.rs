@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::Json;
 
-use super::model::{ProviderView, ProvidersView};
+use super::view::{ProviderView, ProvidersView};
 use super::ApiState;
 use crate::error::ErrorBody;
 

@@ -6,7 +6,8 @@ use axum::Json;
 use hanpay::PaymentProvider;
 use hanpay_core::Capability;
 
-use super::model::{PaymentView, VirtualAccountBody};
+use super::model::VirtualAccountBody;
+use super::view::PaymentView;
 use super::{idempotency_key, ApiJson, ApiState};
 use crate::error::{ApiError, ErrorBody};
 
