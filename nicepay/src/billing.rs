@@ -8,7 +8,14 @@
 use aes::cipher::{block_padding::Pkcs7, BlockEncryptMut, KeyInit, KeyIvInit};
 use hanpay_core::{PaymentError, Secret};
 
-use crate::provider::EncMode;
+/// How `encData` was encrypted (reference §3.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncMode {
+    /// The default: AES-128/ECB/PKCS5 with the first 16 characters of the secret key.
+    Aes128Ecb,
+    /// `encMode: "A2"`: AES-256/CBC/PKCS5 with the 32-character secret key, IV its first 16.
+    A2Aes256Cbc,
+}
 
 /// A card to register for billing. `Debug` masks everything but the last 4 card digits.
 #[derive(Clone)]

@@ -57,13 +57,12 @@ mod settings;
 mod webhook;
 pub mod wire;
 
-pub use billing::{encrypt_enc_data, BillingCard};
+pub use billing::{encrypt_enc_data, BillingCard, EncMode};
 pub use client::Timeouts;
 pub use errors::ConfigError;
 pub use plugin::PLUGIN;
 pub use provider::{
-    EncMode, NicePay, NicePayBuilder, RegisteredBillingKey, DEFAULT_BASE_URL, MAX_AMOUNT,
-    SANDBOX_BASE_URL,
+    NicePay, NicePayBuilder, RegisteredBillingKey, DEFAULT_BASE_URL, MAX_AMOUNT, SANDBOX_BASE_URL,
 };
 pub use settings::{
     NicePaySettings, NICEPAY_API_BASE_URL, NICEPAY_CLIENT_ID, NICEPAY_SECRET_KEY,

@@ -9,6 +9,7 @@ use hanpay_core::{
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use time::{Date, OffsetDateTime};
 
+use crate::billing::EncMode;
 use crate::client::{Timeouts, Transport};
 use crate::errors::{is_duplicate_order_id, ConfigError};
 use crate::mapping::cancel::{cancel_body, cancel_order_id, cancel_took_effect, new_cancellations};
@@ -237,15 +238,6 @@ pub struct RegisteredBillingKey {
     pub card_code: Option<String>,
     /// The card issuer's name.
     pub card_name: Option<String>,
-}
-
-/// How `encData` was encrypted (reference §3.6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EncMode {
-    /// The default: AES-128/ECB/PKCS5 with the first 16 characters of the secret key.
-    Aes128Ecb,
-    /// `encMode: "A2"`: AES-256/CBC/PKCS5 with the 32-character secret key, IV its first 16.
-    A2Aes256Cbc,
 }
 
 impl NicePay {

@@ -54,7 +54,7 @@ mod url;
 pub use error::StoreError;
 pub use idempotency::{Begin, IdempotencyStore, StoredResponse};
 pub use inbox::{InboxEntry, InboxFilter, InboxOutcome, InboxRecord};
-pub use lock::{HeldLock, LocalPaymentLocks, PaymentGuard};
+pub use lock::{HeldLock, LocalPaymentLocks, PaymentGuard, PaymentLocks};
 pub use memory::InMemoryIdempotency;
 pub use memory::{
     InMemoryDedupeStore, InMemoryInbox, InMemoryOutbox, InMemoryPaymentSecrets,
@@ -65,7 +65,7 @@ pub use model::{
     FINAL_STATUSES,
 };
 pub use outbox::{ClaimedEvent, Lease, NewEvent, OutboxEvent, OutboxFilter, OutboxState};
-pub use traits::{DedupeStore, Inbox, Outbox, PaymentLocks, PaymentSecrets, PaymentStateStore};
+pub use traits::{DedupeStore, Inbox, Outbox, PaymentSecrets, PaymentStateStore};
 pub use url::{Backend, DatabaseUrl, UrlError};
 
 /// How [`Stores::open`] connects.

@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use hanpay_core::{async_trait, ProviderId};
 
-use crate::traits::PaymentLocks;
 use crate::StoreError;
 
 /// A lock held somewhere else than in this process (a database transaction), released
@@ -144,6 +143,19 @@ impl LocalPaymentLocks {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Serialises one payment's events: between `lock` and the guard's
+/// [`release`](PaymentGuard::release), no other holder of the same (provider, payment key)
+/// runs — in this process, and, for a shared database, in any instance.
+#[async_trait]
+pub trait PaymentLocks: Send + Sync {
+    /// Waits for the payment's lock.
+    async fn lock(
+        &self,
+        provider: &ProviderId,
+        payment_key: &str,
+    ) -> Result<PaymentGuard, StoreError>;
 }
 
 #[async_trait]

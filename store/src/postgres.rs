@@ -28,12 +28,12 @@ use sqlx::{Postgres, Row, Transaction};
 use time::OffsetDateTime;
 
 use crate::holder::Holder;
+use crate::lock::PaymentLocks;
 use crate::lock::{HeldLock, LocalPaymentLocks, PaymentGuard};
 use crate::model::{millis, RecheckPolicy, StalePayment};
 use crate::sql::{
     sealed, stale_payments, Binds, Dialect, SqlStore, StaleRow, Statements, SweepCounter,
 };
-use crate::traits::PaymentLocks;
 use crate::{DatabaseUrl, OpenOptions, StoreError};
 
 /// The migrations, embedded in the binary. Migrations of other applications in the same

@@ -20,12 +20,12 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite};
 use time::OffsetDateTime;
 
+use crate::lock::PaymentLocks;
 use crate::lock::{LocalPaymentLocks, PaymentGuard};
 use crate::model::{millis, RecheckPolicy, StalePayment, NEVER_MS};
 use crate::sql::{
     sealed, stale_payments, Binds, Dialect, SqlStore, StaleRow, Statements, SweepCounter,
 };
-use crate::traits::PaymentLocks;
 use crate::{DatabaseUrl, OpenOptions, StoreError};
 
 /// The migrations, embedded in the binary. Migrations of other applications in the same

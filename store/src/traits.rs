@@ -7,7 +7,6 @@ use std::time::Duration;
 use hanpay_core::{async_trait, PaymentStatus, ProviderId, Secret};
 
 use crate::inbox::{InboxEntry, InboxFilter, InboxRecord};
-use crate::lock::PaymentGuard;
 use crate::model::{
     Claim, DedupeKey, IgnoredEvent, PaymentState, RecheckPolicy, SavedSecret, StalePayment,
 };
@@ -120,19 +119,6 @@ pub trait PaymentSecrets: Send + Sync {
         payment_key: Option<&str>,
         order_id: Option<&str>,
     ) -> Result<Option<Secret>, StoreError>;
-}
-
-/// Serialises one payment's events: between `lock` and the guard's
-/// [`release`](PaymentGuard::release), no other holder of the same (provider, payment key)
-/// runs — in this process, and, for a shared database, in any instance.
-#[async_trait]
-pub trait PaymentLocks: Send + Sync {
-    /// Waits for the payment's lock.
-    async fn lock(
-        &self,
-        provider: &ProviderId,
-        payment_key: &str,
-    ) -> Result<PaymentGuard, StoreError>;
 }
 
 /// The durable record of every verified delivery; see [`crate::inbox`].
