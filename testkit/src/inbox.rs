@@ -6,7 +6,7 @@
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use std::time::Duration;
-//! use hanpay_testkit::fake_portone::{FakePortOne, PayMethod};
+//! use hanpay_portone_fake::{FakePortOne, PayMethod};
 //! use hanpay_testkit::inbox::WebhookInbox;
 //! let inbox = WebhookInbox::start().await?;
 //! let fake = FakePortOne::builder().webhook_url(inbox.url("portone")).start().await?;

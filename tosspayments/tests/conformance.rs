@@ -3,7 +3,7 @@
 
 use hanpay_core::{Money, Payment};
 use hanpay_testkit::conformance::{run_all, ConformanceDriver, DriverError};
-use hanpay_testkit::fake_toss::{FakeToss, Fault, SessionMethod};
+use hanpay_tosspayments_fake::{FakeToss, Fault, SessionMethod};
 use hanpay_tosspayments::TossPayments;
 
 /// Plays the customer and Toss's back office through FakeToss's control API.

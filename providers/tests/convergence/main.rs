@@ -8,7 +8,7 @@ mod live;
 mod model;
 
 use hanpay::{CancelRequest, OrderAction, PaymentProvider, PaymentStatus, PaymentStatus::*};
-use hanpay_testkit::fake_portone::{FakePortOne, PayMethod};
+use hanpay::portone::fake::{FakePortOne, PayMethod};
 use hanpay_testkit::inbox::Received;
 
 use live::{event_type, Live};
