@@ -65,21 +65,13 @@ pub struct ReceiverTimeouts {
 }
 
 impl ReceiverTimeouts {
-    /// Toss: the receiver must answer within 10 seconds ("10초 이내로 200 응답").
-    pub const fn toss() -> ReceiverTimeouts {
+    /// An answer within 10 seconds, all told (Toss's rule: "10초 이내로 200 응답"); the
+    /// dispatcher's default. A PG with other timeouts says so in its fake.
+    pub const fn within_10s() -> ReceiverTimeouts {
         ReceiverTimeouts {
             connect: Duration::from_secs(10),
             read: Duration::from_secs(10),
             total: Some(Duration::from_secs(10)),
-        }
-    }
-
-    /// PortOne V2: 30 seconds to connect and 30 seconds to read (PortOne's webhook guide).
-    pub const fn portone_v2() -> ReceiverTimeouts {
-        ReceiverTimeouts {
-            connect: Duration::from_secs(30),
-            read: Duration::from_secs(30),
-            total: None,
         }
     }
 }
@@ -199,9 +191,9 @@ pub struct WebhookDispatcher {
 }
 
 impl WebhookDispatcher {
-    /// A dispatcher with Toss's timeouts ([`ReceiverTimeouts::toss`]: an answer within 10 s).
+    /// A dispatcher with the default timeouts ([`ReceiverTimeouts::within_10s`]: an answer within 10 s).
     pub fn new(scale: TimeScale) -> WebhookDispatcher {
-        WebhookDispatcher::with_timeouts(scale, ReceiverTimeouts::toss())
+        WebhookDispatcher::with_timeouts(scale, ReceiverTimeouts::within_10s())
     }
 
     /// A dispatcher that waits for receivers as long as `timeouts` says.
@@ -479,14 +471,10 @@ mod tests {
     }
 
     #[test]
-    fn portone_waits_30_seconds_toss_10() {
+    fn toss_waits_10_seconds() {
+        // PortOne's 30 s: in its fake (`portone_waits_30_seconds`).
         assert_eq!(
-            ReceiverTimeouts::portone_v2().connect,
-            Duration::from_secs(30)
-        );
-        assert_eq!(ReceiverTimeouts::portone_v2().read, Duration::from_secs(30));
-        assert_eq!(
-            ReceiverTimeouts::toss().total,
+            ReceiverTimeouts::within_10s().total,
             Some(Duration::from_secs(10))
         );
     }

@@ -35,10 +35,7 @@ async fn setup() -> (FakePortOne, PortOne) {
     (fake, portone)
 }
 
-fn cancel_requests(
-    fake: &FakePortOne,
-    id: &str,
-) -> Vec<hanpay_portone_fake::RecordedRequest> {
+fn cancel_requests(fake: &FakePortOne, id: &str) -> Vec<hanpay_portone_fake::RecordedRequest> {
     fake.requests()
         .into_iter()
         .filter(|r| r.operation == Operation::Cancel && r.payment_id == id)

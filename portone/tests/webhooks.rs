@@ -16,9 +16,9 @@ use hanpay_core::{
     Money, PaymentProvider, PaymentStatus, Trust, WebhookError, WebhookEventKind, WebhookRequest,
     WebhookVerifier,
 };
+use hanpay_fake::delivery::TimeScale;
 use hanpay_portone::webhook::{payload::WebhookPayload, payload_dedupe_id};
 use hanpay_portone::{PortOne, PortOneWebhookVerifier, WebhookGeneration};
-use hanpay_fake::delivery::TimeScale;
 use hanpay_portone_fake::{FakePortOne, PayMethod};
 use time::OffsetDateTime;
 

@@ -29,11 +29,11 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use hanpay::portone::fake::{FakePortOne, PayMethod};
+use hanpay::tosspayments::fake::{FakeToss, SessionMethod};
 use hanpay_core::webhook::{hmac_sha256, HmacKeys};
 use hanpay_core::{ConfirmRequest, Money, PaymentProvider, WebhookRequest, WebhookVerifier};
 use hanpay_portone::PortOne;
-use hanpay::portone::fake::{FakePortOne, PayMethod};
-use hanpay::tosspayments::fake::{FakeToss, SessionMethod};
 use hanpay_tosspayments::{TossPayments, TossWebhookVerifier};
 use http::{HeaderMap, HeaderValue};
 use tokio::runtime::Runtime;

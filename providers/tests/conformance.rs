@@ -6,10 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use hanpay::{Hanpay, HanpayConfig, PaymentProvider};
-use hanpay_testkit::conformance::run_all;
 use hanpay::sandbox::fake;
 use hanpay::sandbox::kit::sandbox::RunningFake;
+use hanpay::{Hanpay, HanpayConfig, PaymentProvider};
+use hanpay_testkit::conformance::run_all;
 
 /// Every registered PG's fake, started.
 async fn start_fakes() -> Vec<Box<dyn RunningFake>> {

@@ -6,8 +6,8 @@ use std::time::Duration;
 use hanpay_core::{
     CancelRequest, ConfirmRequest, ErrorKind, Money, PaymentProvider, PaymentStatus, RetryPolicy,
 };
-use hanpay_tosspayments_fake::{FakeToss, Fault, SessionMethod};
 use hanpay_tosspayments::{Timeouts, TossPayments};
+use hanpay_tosspayments_fake::{FakeToss, Fault, SessionMethod};
 use reset_proxy::{Forward, ResetProxy};
 
 mod reset_proxy;

@@ -6,10 +6,10 @@ pub mod shop;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use hanpay::tosspayments::fake::FakeToss;
 use hanpay::{
     core::Capability, Bank, HanpayConfig, Money, OrderAction, Payment, PaymentEvent, PaymentStatus,
 };
-use hanpay::tosspayments::fake::FakeToss;
 use hanpay_fake::sandbox::RunningFake;
 
 use crate::sandbox::{Options, Sandbox};

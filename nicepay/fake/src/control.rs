@@ -36,7 +36,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/__fake/payments/{tid}/expire", post(expire))
         .route("/__fake/payments/{tid}/fail", post(fail))
         .route("/__fake/payments/{tid}/approve-late", post(approve_late))
-        .route("/__fake/payments/{tid}/reverse-deposit", post(reverse_deposit))
+        .route(
+            "/__fake/payments/{tid}/reverse-deposit",
+            post(reverse_deposit),
+        )
         .route("/__fake/payments/{tid}/webhook", post(resend))
         .route("/__fake/faults", post(faults))
         .route("/__fake/requests", get(requests))

@@ -3,11 +3,11 @@
 use hanpay_core::{async_trait, Money, Payment};
 
 use super::{FakeNicePay, Fault, WindowMethod};
-use hanpay_testkit::conformance::{ConformanceDriver, DriverCapabilities, DriverError};
 use hanpay_fake::sandbox::{
     FakePlugin, RunningFake, SampleEvent, SampleRequest, SandboxFake, SandboxOptions, Scenario,
     LOOPBACK_ALLOWLIST,
 };
+use hanpay_testkit::conformance::{ConformanceDriver, DriverCapabilities, DriverError};
 
 /// The NICEPAY fake, for [`fakes()`](hanpay_fake::sandbox::fakes).
 pub struct FakeNicePayPlugin;

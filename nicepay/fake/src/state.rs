@@ -532,10 +532,7 @@ impl Office {
             .get_mut(tid)
             .ok_or_else(|| NiceError::new("U107", "거래내역이 존재 하지 않습니다."))?;
         if !matches!(p.status, "failed" | "expired") {
-            return Err(NiceError::new(
-                "4123",
-                "실패하거나 만료된 거래가 아닙니다.",
-            ));
+            return Err(NiceError::new("4123", "실패하거나 만료된 거래가 아닙니다."));
         }
         p.status = "paid";
         p.paid_at = Some(now_kst());

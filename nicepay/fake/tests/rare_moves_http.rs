@@ -139,7 +139,6 @@ async fn nicepay_plays_the_sandbox_scenarios_over_http() {
     assert_eq!(of(&tid3), ["paid", "paid", "ready", "ready"]);
 }
 
-
 /// No control route panics on an unknown payment or a garbage key.
 #[tokio::test]
 async fn the_rare_move_routes_refuse_unknown_payments() {

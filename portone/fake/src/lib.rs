@@ -71,10 +71,20 @@ use tokio::task::JoinHandle;
 
 pub use self::state::{status_for_error_type, PayMethod};
 
-use hanpay_fake::delivery::{Delivery, DeliveryLog, ReceiverTimeouts, TimeScale, WebhookDispatcher};
+use hanpay_fake::delivery::{
+    Delivery, DeliveryLog, ReceiverTimeouts, TimeScale, WebhookDispatcher,
+};
 
 use self::routes::IdempotencyStore;
 use self::state::{ApiError, PendingWebhook, State};
+
+/// How long PortOne V2 waits for a webhook receiver: 30 seconds to connect and 30 seconds to
+/// read (PortOne's webhook guide).
+pub const RECEIVER_TIMEOUTS: ReceiverTimeouts = ReceiverTimeouts {
+    connect: Duration::from_secs(30),
+    read: Duration::from_secs(30),
+    total: None,
+};
 
 /// PortOne V2's webhook redelivery schedule, as the fake replays it (written from PortOne's
 /// documentation; `hanpay-portone`'s tests check it equals the provider crate's): 5 resends after
@@ -452,11 +462,8 @@ impl FakePortOneBuilder {
             idempotency: Mutex::new(IdempotencyStore::default()),
             faults: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
-            dispatcher: WebhookDispatcher::with_timeouts(
-                self.scale,
-                ReceiverTimeouts::portone_v2(),
-            )
-            .with_seed(seed),
+            dispatcher: WebhookDispatcher::with_timeouts(self.scale, RECEIVER_TIMEOUTS)
+                .with_seed(seed),
             bodies: Mutex::new(Vec::new()),
             webhook_urls: Mutex::new(self.webhook_urls),
             tasks: Mutex::new(Vec::new()),
@@ -752,6 +759,12 @@ mod tests {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    #[test]
+    fn portone_waits_30_seconds() {
+        assert_eq!(RECEIVER_TIMEOUTS.connect, Duration::from_secs(30));
+        assert_eq!(RECEIVER_TIMEOUTS.read, Duration::from_secs(30));
+    }
+
     #[tokio::test]
     async fn speaks_the_v2_wire_format() {
         let fake = FakePortOne::builder().start().await.unwrap();
@@ -927,7 +940,7 @@ mod tests {
                 builder = builder.redelivery_seed(seed);
             }
             let fake = builder.start().await.unwrap();
-            assert_eq!(fake.receiver_timeouts(), ReceiverTimeouts::portone_v2());
+            assert_eq!(fake.receiver_timeouts(), RECEIVER_TIMEOUTS);
             fake.pay("order-jitter-1", 1_000, "KRW", "n", PayMethod::Card)
                 .unwrap();
             let attempts = fake

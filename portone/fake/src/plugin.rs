@@ -3,12 +3,12 @@
 use hanpay_core::{async_trait, Money, Payment};
 
 use super::{FakePortOne, Fault, Operation, PayMethod};
-use hanpay_testkit::conformance::{ConformanceDriver, DriverError};
 use hanpay_fake::delivery::TimeScale;
 use hanpay_fake::sandbox::{
     FakePlugin, RunningFake, SampleEvent, SampleRequest, SandboxFake, SandboxOptions, Scenario,
     LOOPBACK_ALLOWLIST,
 };
+use hanpay_testkit::conformance::{ConformanceDriver, DriverError};
 
 /// The Standard Webhooks secret the sandbox signs PortOne webhooks with.
 pub const SANDBOX_WEBHOOK_SECRET: &str = "whsec_aGFucGF5LXNhbmRib3gtcG9ydG9uZS13aCE=";

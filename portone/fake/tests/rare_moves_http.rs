@@ -154,7 +154,6 @@ async fn portone_reverses_a_deposit_over_http() {
     assert_eq!(count("Transaction.Paid"), 2);
 }
 
-
 /// No control route panics on an unknown payment or a garbage key.
 #[tokio::test]
 async fn the_rare_move_routes_refuse_unknown_payments() {

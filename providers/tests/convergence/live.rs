@@ -13,14 +13,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hanpay::sandbox::fakes;
+use hanpay::sandbox::kit::sandbox::{RunningFake, SandboxOptions};
 use hanpay::{
     handler_fn, HandlerError, Hanpay, HanpayConfig, PaymentEvent, PaymentProvider, PaymentStatus,
     ProviderId, WebhookOutcome, WebhookPipeline,
 };
 use hanpay_store::suite::backends::{fresh, TestStores};
 use hanpay_testkit::inbox::{Received, WebhookInbox};
-use hanpay::sandbox::fakes;
-use hanpay::sandbox::kit::sandbox::{RunningFake, SandboxOptions};
 
 /// What the handler saw, and a switch to make its next call fail.
 #[derive(Default)]

@@ -41,12 +41,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use hanpay::core::Capability;
+use hanpay::sandbox::kit::sandbox::Scenario;
 use hanpay::{
     Bank, CancelRequest, ConfirmRequest, ErrorKind, Money, OrderAction, PaymentProvider,
     PaymentStatus, RefundAccount, VirtualAccountRequest,
 };
 use hanpay_testkit::inbox::Received;
-use hanpay::sandbox::kit::sandbox::Scenario;
 use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, Union, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};

@@ -4,12 +4,12 @@ use hanpay_core::webhook::body_digest;
 use hanpay_core::{async_trait, Money, Payment};
 
 use super::{FakeToss, Fault, SessionMethod, TossError};
-use hanpay_testkit::conformance::{ConformanceDriver, DriverError};
 use hanpay_fake::delivery::TimeScale;
 use hanpay_fake::sandbox::{
     FakePlugin, RunningFake, SampleEvent, SampleRequest, SandboxFake, SandboxOptions, Scenario,
     LOOPBACK_ALLOWLIST,
 };
+use hanpay_testkit::conformance::{ConformanceDriver, DriverError};
 
 /// The Toss fake, for [`fakes()`](hanpay_fake::sandbox::fakes).
 pub struct FakeTossPlugin;
@@ -239,9 +239,7 @@ impl RunningFake for FakeToss {
 
     fn play(&self, scenario: Scenario, payment_key: &str) -> Result<(), DriverError> {
         match scenario {
-            Scenario::FailPayment | Scenario::FailWaitingAccount => {
-                self.fail_payment(payment_key)
-            }
+            Scenario::FailPayment | Scenario::FailWaitingAccount => self.fail_payment(payment_key),
             Scenario::ExpirePayment | Scenario::ExpireWaitingAccount => {
                 self.expire_session(payment_key)
             }

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use hanpay_tosspayments_fake::FakeToss;
 use hanpay_testkit::inbox::WebhookInbox;
+use hanpay_tosspayments_fake::FakeToss;
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -165,7 +165,6 @@ async fn toss_reverses_a_deposit_and_fails_a_waiting_account_over_http() {
     assert_eq!((status, body["status"].as_str()), (200, Some("ABORTED")));
     assert_eq!(toss_get(&base, &key).await["status"], "ABORTED");
 }
-
 
 /// No control route panics on an unknown payment or a garbage key.
 #[tokio::test]
