@@ -1,5 +1,5 @@
 //! The compiled-in PGs' fakes (feature `sandbox`), in registration order: the one list of
-//! [`plugins`](crate::plugins) joins each PG's plugin to its fake, so `hanpay sandbox`,
+//! [`plugins`](mod@crate::plugins) joins each PG's plugin to its fake, so `hanpay sandbox`,
 //! `hanpay demo`, `hanpay webhook send` and the conformance runs pick up a new PG's fake
 //! without edits. The fakes' shared kit is re-exported as [`kit`].
 
