@@ -9,7 +9,7 @@ use hanpay_fake::sandbox::{
 };
 use hanpay_testkit::conformance::{ConformanceDriver, DriverCapabilities, DriverError};
 
-/// The NICEPAY fake, for [`fakes()`](hanpay_fake::sandbox::fakes).
+/// The NICEPAY fake, for `hanpay::sandbox::fakes()` (listed by the facade's registration line).
 pub struct FakeNicePayPlugin;
 
 /// The one instance.

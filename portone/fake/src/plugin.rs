@@ -13,7 +13,7 @@ use hanpay_testkit::conformance::{ConformanceDriver, DriverError};
 /// The Standard Webhooks secret the sandbox signs PortOne webhooks with.
 pub const SANDBOX_WEBHOOK_SECRET: &str = "whsec_aGFucGF5LXNhbmRib3gtcG9ydG9uZS13aCE=";
 
-/// The PortOne fake, for [`fakes()`](hanpay_fake::sandbox::fakes).
+/// The PortOne fake, for `hanpay::sandbox::fakes()` (listed by the facade's registration line).
 pub struct FakePortOnePlugin;
 
 /// The one instance.

@@ -11,7 +11,7 @@ use hanpay_fake::sandbox::{
 };
 use hanpay_testkit::conformance::{ConformanceDriver, DriverError};
 
-/// The Toss fake, for [`fakes()`](hanpay_fake::sandbox::fakes).
+/// The Toss fake, for `hanpay::sandbox::fakes()` (listed by the facade's registration line).
 pub struct FakeTossPlugin;
 
 /// The one instance.
