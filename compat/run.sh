@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Official-SDK compatibility: PortOne's own server SDKs, pinned, driven against FakePortOne on
-# 127.0.0.1:0 by the testkit's portone_compat example (typed calls for every payment status,
+# 127.0.0.1:0 by FakePortOne's portone_compat example (portone/fake/examples) (typed calls for every payment status,
 # cancels, pre-registration, billing-key and instant payments, the documented errors, then
 # Webhook.verify on every webhook the fake sent). Needs node >= 20 and python3 >= 3.9 with pip; the
 # only network use is the package install (npm ci from the committed lockfile, pip from the

@@ -23,11 +23,11 @@ use hanpay::{
     handler_fn, ConfirmRequest, Hanpay, HanpayConfig, Money, OrderAction, Payment, PaymentEvent,
     PaymentStatus, WebhookPipeline,
 };
-use hanpay_testkit::window::{escape, won};
+use hanpay_fake::window::{escape, won};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use hanpay_testkit::fake_nicepay::FakeNicePay;
+use hanpay::nicepay::fake::FakeNicePay;
 
 use crate::sandbox::Sandbox;
 
@@ -146,7 +146,7 @@ impl BrowserDemo {
                     let id = p.id();
                     (id.to_owned(), format!("http://{shop_addr}/webhooks/{id}"))
                 })
-                .filter(|(id, _)| hanpay_testkit::sandbox::fake(id).is_some())
+                .filter(|(id, _)| hanpay::sandbox::fake(id).is_some())
                 .collect(),
             time_scale: 60_000,
             ..webhook_urls
@@ -154,7 +154,7 @@ impl BrowserDemo {
         let sandbox = Sandbox::start(&options)
             .await
             .map_err(|e| format!("cannot start the sandbox: {e}"))?;
-        let env = sandbox.env(hanpay::TOSSPAYMENTS);
+        let env = sandbox.env(hanpay::tosspayments::ID);
         let var = |name: &str| {
             env.iter()
                 .find(|(k, _)| *k == name)
@@ -168,8 +168,8 @@ impl BrowserDemo {
                 .unwrap_or_default()
         };
         let (toss_url, portone_url, nicepay_url) = (
-            url(hanpay::TOSSPAYMENTS),
-            url(hanpay::PORTONE),
+            url(hanpay::tosspayments::ID),
+            url(hanpay::portone::ID),
             url(NICEPAY),
         );
         let (portone_store_id, portone_channel_key) =
@@ -242,8 +242,8 @@ impl BrowserDemo {
                 .map(|r| r.sandbox.fake.base_url())
                 .unwrap_or_default()
         };
-        let toss = url(hanpay::TOSSPAYMENTS);
-        let portone = url(hanpay::PORTONE);
+        let toss = url(hanpay::tosspayments::ID);
+        let portone = url(hanpay::portone::ID);
         let nicepay = url(NICEPAY);
         format!(
             "hanpay demo --browser: a one-page shop, checkout in the browser, no PG account\n\n\
@@ -360,8 +360,8 @@ async fn index() -> Response {
 
 fn new_order(shop: &Shop, pg: &'static str) -> String {
     let tag = match pg {
-        hanpay::TOSSPAYMENTS => "toss",
-        hanpay::PORTONE => "po",
+        hanpay::tosspayments::ID => "toss",
+        hanpay::portone::ID => "po",
         _ => "nice",
     };
     let id = format!(
@@ -395,8 +395,8 @@ async fn checkout(State(shop): State<Arc<Shop>>, Path(pg): Path<String>) -> Resp
         )
     };
     match pg.as_str() {
-        hanpay::TOSSPAYMENTS => {
-            let order_id = new_order(&shop, hanpay::TOSSPAYMENTS);
+        hanpay::tosspayments::ID => {
+            let order_id = new_order(&shop, hanpay::tosspayments::ID);
             // Seed 001's widget code, with the script tag pointed at the sandbox.
             let body = format!(
                 "{header}<div id=\"payment-method\"></div><div id=\"agreement\"></div>\
@@ -427,8 +427,8 @@ async fn checkout(State(shop): State<Arc<Shop>>, Path(pg): Path<String>) -> Resp
             );
             page("checkout · Toss Payments", &body)
         }
-        hanpay::PORTONE => {
-            let order_id = new_order(&shop, hanpay::PORTONE);
+        hanpay::portone::ID => {
+            let order_id = new_order(&shop, hanpay::portone::ID);
             let body = format!(
                 "{header}<fieldset id=\"payment-method\"><legend>결제 수단 · Payment method</legend>\
                  <label><input type=\"radio\" name=\"method\" value=\"CARD\" checked> 카드 · Card</label> \
@@ -703,8 +703,8 @@ fn order_view(shop: &Shop, order_id: &str) -> Response {
     let deposit = match (&order.payment_key, order.status) {
         (Some(key), OrderStatus::AwaitingDeposit) => {
             let fake = match order.pg {
-                hanpay::TOSSPAYMENTS => &shop.toss_url,
-                hanpay::PORTONE => &shop.portone_url,
+                hanpay::tosspayments::ID => &shop.toss_url,
+                hanpay::portone::ID => &shop.portone_url,
                 _ => &shop.nicepay_url,
             };
             format!(

@@ -459,7 +459,7 @@ async fn main() -> ExitCode {
             } => emit(
                 &webhook::send(&webhook::SendInput {
                     provider: provider.trim().to_ascii_lowercase(),
-                    sample: hanpay_testkit::sandbox::SampleEvent {
+                    sample: hanpay_fake::sandbox::SampleEvent {
                         event,
                         secret,
                         payment_id,

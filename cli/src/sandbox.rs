@@ -1,4 +1,4 @@
-//! `hanpay sandbox`: every registered fake PG (`hanpay_testkit::sandbox::fakes()`) as a local PG
+//! `hanpay sandbox`: every registered fake PG (`hanpay::sandbox::fakes()`) as a local PG
 //! for app developers, on fixed loopback addresses, delivering webhooks to local URLs as the
 //! PGs send them (no tunnel needed).
 //!
@@ -8,7 +8,8 @@
 
 use std::net::SocketAddr;
 
-use hanpay_testkit::sandbox::{fake_ids, fakes, FakePlugin, SandboxFake, SandboxOptions};
+use hanpay::sandbox::{fake_ids, fakes};
+use hanpay_fake::sandbox::{FakePlugin, SandboxFake, SandboxOptions};
 
 /// How to run the sandbox.
 #[derive(Clone, Default)]
@@ -324,7 +325,7 @@ mod tests {
         let registered: Vec<&str> = hanpay::plugins()
             .iter()
             .map(|p| p.id())
-            .filter(|id| hanpay_testkit::sandbox::fake(id).is_some())
+            .filter(|id| hanpay::sandbox::fake(id).is_some())
             .collect();
         assert_eq!(started, registered);
         assert!(started.contains(&"nicepay"), "{started:?}");

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use hanpay::core::plugin::{WebhookTool, WebhookToolInput};
 use hanpay::core::{Secret, Trust, WebhookError, WebhookEvent, WebhookRequest};
-use hanpay_testkit::sandbox::{SampleEvent, SampleRequest};
+use hanpay_fake::sandbox::{SampleEvent, SampleRequest};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use time::OffsetDateTime;
 
@@ -228,7 +228,7 @@ fn accepted(event: &WebhookEvent, notes: String) -> Report {
 /// What `webhook send` was given. `Debug` is not derived: it holds the signing secret.
 #[derive(Clone)]
 pub struct SendInput {
-    /// The PG to imitate (any fake in `hanpay_testkit::sandbox::fakes()`).
+    /// The PG to imitate (any fake in `hanpay::sandbox::fakes()`).
     pub provider: String,
     /// The event: the PG's own name, as its fake lists them.
     pub sample: SampleEvent,
@@ -238,11 +238,11 @@ pub struct SendInput {
 
 /// Builds the event as the PG would send it, signed when a secret is given.
 pub fn build_event(input: &SendInput) -> Result<SampleRequest, String> {
-    let fake = hanpay_testkit::sandbox::fake(&input.provider).ok_or_else(|| {
+    let fake = hanpay::sandbox::fake(&input.provider).ok_or_else(|| {
         format!(
             "unknown provider {:?}: webhook send imitates {}",
             input.provider,
-            hanpay_testkit::sandbox::fake_ids()
+            hanpay::sandbox::fake_ids()
         )
     })?;
     fake.sample_webhook(&input.sample)
@@ -250,7 +250,7 @@ pub fn build_event(input: &SendInput) -> Result<SampleRequest, String> {
 
 /// Every fake's events, for `webhook send --help`.
 pub fn events_help() -> String {
-    hanpay_testkit::sandbox::fakes()
+    hanpay::sandbox::fakes()
         .iter()
         .map(|f| format!("{}: {}", f.id(), f.sample_events().join(" | ")))
         .collect::<Vec<_>>()

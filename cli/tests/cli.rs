@@ -766,9 +766,9 @@ async fn sandbox_toss_webhooks_are_native_unless_relay_signing_is_asked_for() {
 /// tool, from a body its fake signs (the signature field of the body).
 #[test]
 fn verify_nicepay_through_its_plugin() {
-    let fake = hanpay_testkit::sandbox::fake("nicepay").unwrap();
+    let fake = hanpay::sandbox::fake("nicepay").unwrap();
     let sample = fake
-        .sample_webhook(&hanpay_testkit::sandbox::SampleEvent {
+        .sample_webhook(&hanpay_fake::sandbox::SampleEvent {
             event: "paid".into(),
             secret: Some("nice-secret-key".into()),
             amount: 15_000,

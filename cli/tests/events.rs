@@ -7,9 +7,9 @@
 use std::process::Command;
 
 use hanpay::store::{InboxOutcome, InboxRecord};
+use hanpay::tosspayments::fake::{FakeToss, SessionMethod};
 use hanpay::{ConfirmRequest, Hanpay, HanpayConfig, Money, PaymentProvider};
 use hanpay_store::suite::backends::{fresh, Backend};
-use hanpay_testkit::fake_toss::{FakeToss, SessionMethod};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hanpay");
 

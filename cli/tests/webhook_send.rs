@@ -83,7 +83,7 @@ async fn toss_payment_status_changed_carries_the_whole_payment() {
     }
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 4);
-    let expected = hanpay_testkit::fake_toss::sample_payment(
+    let expected = hanpay::tosspayments::fake::sample_payment(
         "tgen_sendtest0001",
         "order-send-0001",
         15_000,

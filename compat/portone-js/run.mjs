@@ -1,6 +1,6 @@
 // Drives the official PortOne JS server SDK (@portone/server-sdk) against hanpay's FakePortOne,
 // as an app developer would point it at `hanpay sandbox`. Started by
-// `cargo run -p hanpay-testkit --example portone_compat -- node compat/portone-js/run.mjs`,
+// `cargo run -p hanpay-portone-fake --example portone_compat -- node compat/portone-js/run.mjs`,
 // which gives the fake's address and secrets in the environment (see that example).
 //
 // Every answer goes through the SDK's typed call, then is checked against the SDK's own type

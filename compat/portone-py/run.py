@@ -1,6 +1,6 @@
 """Drives the official PortOne Python server SDK (portone-server-sdk) against hanpay's FakePortOne.
 
-Started by `cargo run -p hanpay-testkit --example portone_compat -- python compat/portone-py/run.py`,
+Started by `cargo run -p hanpay-portone-fake --example portone_compat -- python compat/portone-py/run.py`,
 which gives the fake's address and secrets in the environment (see that example).
 
 This SDK deserializes every answer strictly (a missing required field raises `KeyError`, a wrong

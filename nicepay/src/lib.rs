@@ -60,7 +60,7 @@ pub mod wire;
 pub use billing::{encrypt_enc_data, BillingCard, EncMode};
 pub use client::Timeouts;
 pub use errors::ConfigError;
-pub use plugin::PLUGIN;
+pub use plugin::{ID, PLUGIN};
 pub use provider::{
     NicePay, NicePayBuilder, RegisteredBillingKey, DEFAULT_BASE_URL, MAX_AMOUNT, SANDBOX_BASE_URL,
 };
@@ -72,3 +72,9 @@ pub use webhook::{
     webhook_signature, NicePayWebhookVerifier, NicePayWebhookVerifierBuilder, CONSOLE_TEST_EVENT,
     CONSOLE_TEST_TID_PREFIX, NICEPAY_WEBHOOK_IPS, WEBHOOK_ACK_BODY,
 };
+
+/// The PG's fake server (its own crate, `fake/`, written from the PG's documentation), for the
+/// facade's sandbox (`hanpay` feature `sandbox`).
+#[cfg(feature = "fake")]
+#[doc(inline)]
+pub use hanpay_nicepay_fake as fake;

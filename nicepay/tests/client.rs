@@ -10,7 +10,7 @@ use hanpay_core::{
     PaymentProvider, PaymentStatus, RefundAccount, RetryPolicy, Secret,
 };
 use hanpay_nicepay::{encrypt_enc_data, BillingCard, EncMode, NicePay, Timeouts};
-use hanpay_testkit::fake_nicepay::{FakeNicePay, Fault, WindowMethod};
+use hanpay_nicepay_fake::{FakeNicePay, Fault, WindowMethod};
 
 /// The client's read timeout in these tests; a held-back answer is longer.
 const READ: Duration = Duration::from_millis(300);

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use hanpay_core::{async_trait, Money, Payment, RetryPolicy};
 use hanpay_nicepay::{NicePay, Timeouts};
+use hanpay_nicepay_fake::{FakeNicePay, Fault, WindowMethod};
 use hanpay_testkit::conformance::{run_all, ConformanceDriver, DriverCapabilities, DriverError};
-use hanpay_testkit::fake_nicepay::{FakeNicePay, Fault, WindowMethod};
 
 /// Plays the customer (the payment window) and NICEPAY through the fake's control API.
 struct Driver {

@@ -18,7 +18,7 @@ use hanpay_core::{
 use hanpay_nicepay::{
     webhook_signature, NicePayWebhookVerifier, CONSOLE_TEST_EVENT, WEBHOOK_ACK_BODY,
 };
-use hanpay_testkit::fake_nicepay::{FakeNicePay, WindowMethod};
+use hanpay_nicepay_fake::{FakeNicePay, WindowMethod};
 use serde_json::json;
 
 const KEY: &str = "9eb85607103646da9f9c02b128f2e5ee";

@@ -44,9 +44,15 @@ mod robustness_tests;
 use hanpay_core::ProviderId;
 
 pub use client::{Timeouts, DEFAULT_BASE_URL};
-pub use plugin::{PortOneSettings, PLUGIN};
+pub use plugin::{PortOneSettings, ID, PLUGIN};
 pub use provider::{PortOne, PortOneBuilder};
 pub use webhook::{PortOneWebhookVerifier, PortOneWebhookVerifierBuilder, WebhookGeneration};
 
 /// The provider id of every payment, error and event from this crate: `portone`.
-pub const PROVIDER_ID: ProviderId = ProviderId::from_static("portone");
+pub const PROVIDER_ID: ProviderId = ProviderId::from_static(crate::ID);
+
+/// The PG's fake server (its own crate, `fake/`, written from the PG's documentation), for the
+/// facade's sandbox (`hanpay` feature `sandbox`).
+#[cfg(feature = "fake")]
+#[doc(inline)]
+pub use hanpay_portone_fake as fake;

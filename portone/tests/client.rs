@@ -10,7 +10,7 @@ use hanpay_core::{
 };
 use hanpay_portone::errors::PortOneApiError;
 use hanpay_portone::{PortOne, PortOneBuilder, Timeouts};
-use hanpay_testkit::fake_portone::{FakePortOne, Fault, Operation, PayMethod};
+use hanpay_portone_fake::{FakePortOne, Fault, Operation, PayMethod};
 
 fn builder(fake: &FakePortOne) -> PortOneBuilder {
     PortOne::builder(fake.api_secret())
@@ -35,10 +35,7 @@ async fn setup() -> (FakePortOne, PortOne) {
     (fake, portone)
 }
 
-fn cancel_requests(
-    fake: &FakePortOne,
-    id: &str,
-) -> Vec<hanpay_testkit::fake_portone::RecordedRequest> {
+fn cancel_requests(fake: &FakePortOne, id: &str) -> Vec<hanpay_portone_fake::RecordedRequest> {
     fake.requests()
         .into_iter()
         .filter(|r| r.operation == Operation::Cancel && r.payment_id == id)

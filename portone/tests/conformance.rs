@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use hanpay_core::{async_trait, Money, Payment, RetryPolicy};
 use hanpay_portone::{PortOne, Timeouts};
+use hanpay_portone_fake::{FakePortOne, Fault, Operation, PayMethod};
 use hanpay_testkit::conformance::{run_all, ConformanceDriver, DriverError};
-use hanpay_testkit::fake_portone::{FakePortOne, Fault, Operation, PayMethod};
 
 /// Plays the customer and PortOne through the fake's control API.
 struct Driver {

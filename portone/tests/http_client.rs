@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hanpay_core::{ErrorKind, Money, PaymentProvider, PaymentStatus, RetryPolicy};
 use hanpay_portone::{PortOne, PortOneBuilder, Timeouts};
-use hanpay_testkit::fake_portone::{FakePortOne, Fault, Operation, PayMethod};
+use hanpay_portone_fake::{FakePortOne, Fault, Operation, PayMethod};
 
 /// A builder that alone can reach the fake: `portone.invalid` resolves to it only through the
 /// caller's client.

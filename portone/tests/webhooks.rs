@@ -16,10 +16,10 @@ use hanpay_core::{
     Money, PaymentProvider, PaymentStatus, Trust, WebhookError, WebhookEventKind, WebhookRequest,
     WebhookVerifier,
 };
+use hanpay_fake::delivery::TimeScale;
 use hanpay_portone::webhook::{payload::WebhookPayload, payload_dedupe_id};
 use hanpay_portone::{PortOne, PortOneWebhookVerifier, WebhookGeneration};
-use hanpay_testkit::delivery::TimeScale;
-use hanpay_testkit::fake_portone::{FakePortOne, PayMethod};
+use hanpay_portone_fake::{FakePortOne, PayMethod};
 use time::OffsetDateTime;
 
 const PORTONE_SECRET: &str = "pzQGE83cSIRKM4/WH5QY+g==";

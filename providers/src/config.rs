@@ -52,11 +52,6 @@ fn database_url(text: &str) -> Result<DatabaseUrl, ConfigError> {
     DatabaseUrl::parse(text).map_err(|e| ConfigError::invalid(DATABASE_URL_SETTING, e.to_string()))
 }
 
-/// Provider name of Toss Payments in configuration, URLs and the registry.
-pub const TOSSPAYMENTS: &str = "tosspayments";
-/// Provider name of PortOne in configuration, URLs and the registry.
-pub const PORTONE: &str = "portone";
-
 /// The shared environment variables (each PG's are its plugin's: [`Plugin::env`]).
 pub mod env {
     /// The default provider (`tosspayments`, `portone`, …).
@@ -510,12 +505,16 @@ max_body_bytes = 65536
         ]);
         let config = HanpayConfig::from_toml_str(FILE, lookup).unwrap();
         assert_eq!(config.resolved_default().unwrap(), "portone");
-        let toss = config.settings::<TossSettings>(TOSSPAYMENTS).unwrap();
+        let toss = config
+            .settings::<TossSettings>(hanpay_tosspayments::ID)
+            .unwrap();
         assert!(toss.secret_key.ct_eq("test_sk_abc"));
         assert_eq!(toss.security_keys.len(), 2);
         assert_eq!(toss.allowlist.as_ref().unwrap().len(), 2);
         assert_eq!(toss.trusted_proxies.len(), 2);
-        let portone = config.settings::<PortOneSettings>(PORTONE).unwrap();
+        let portone = config
+            .settings::<PortOneSettings>(hanpay_portone::ID)
+            .unwrap();
         assert_eq!(portone.store_id.as_deref(), Some("store-1234"));
         assert_eq!(config.max_webhook_body_bytes, Some(65536));
 
@@ -603,13 +602,15 @@ max_body_bytes = 65536
         assert_eq!(config.resolved_default().unwrap(), "portone");
         assert_eq!(
             config
-                .settings::<TossSettings>(TOSSPAYMENTS)
+                .settings::<TossSettings>(hanpay_tosspayments::ID)
                 .unwrap()
                 .webhook_secrets
                 .len(),
             2
         );
-        let portone = config.settings::<PortOneSettings>(PORTONE).unwrap();
+        let portone = config
+            .settings::<PortOneSettings>(hanpay_portone::ID)
+            .unwrap();
         assert_eq!(portone.api_base_url.as_deref(), Some("http://127.0.0.1:9"));
         assert_eq!(portone.trusted_proxies.len(), 1);
         assert!(portone.allowlist.is_none());
@@ -676,7 +677,9 @@ max_body_bytes = 65536
     fn env_values_stay_strings_and_errors_never_quote_values() {
         // figment's env parsing would turn 007 into 7; the PGs' variables stay text.
         let config = HanpayConfig::from_env_with(vars(&[("PORTONE_API_SECRET", "007")])).unwrap();
-        let portone = config.settings::<PortOneSettings>(PORTONE).unwrap();
+        let portone = config
+            .settings::<PortOneSettings>(hanpay_portone::ID)
+            .unwrap();
         assert!(portone.api_secret.ct_eq("007"));
 
         let err = HanpayConfig::from_toml_str(

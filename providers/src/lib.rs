@@ -51,11 +51,13 @@ pub mod plugins;
 pub mod reconcile;
 mod registry;
 pub mod replay;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod secrets;
 pub mod store;
 
 pub use checkout::CheckoutError;
-pub use config::{ConfigError, HanpayConfig, ProviderSettings, PORTONE, TOSSPAYMENTS};
+pub use config::{ConfigError, HanpayConfig, ProviderSettings};
 pub use event::{EventType, OrderAction, PaymentEvent};
 pub use observe::{LookedUp, LookupError, ObserveError};
 pub use outbox::{OutboxWorker, OutboxWorkerBuilder};

@@ -1,14 +1,15 @@
 //! The core conformance suite through the facade, against every registered PG's fake over real
 //! HTTP. The test code is the same for every PG: only `HANPAY_PROVIDER` differs, and a new PG
 //! is covered once its plugin and its fake are listed (`hanpay::plugins()`,
-//! `hanpay_testkit::sandbox::fakes()`).
+//! `hanpay::sandbox::fakes()`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 
+use hanpay::sandbox::fake;
+use hanpay::sandbox::kit::sandbox::RunningFake;
 use hanpay::{Hanpay, HanpayConfig, PaymentProvider};
 use hanpay_testkit::conformance::run_all;
-use hanpay_testkit::sandbox::{fake, RunningFake};
 
 /// Every registered PG's fake, started.
 async fn start_fakes() -> Vec<Box<dyn RunningFake>> {

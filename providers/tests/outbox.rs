@@ -613,10 +613,10 @@ async fn run_stops_cleanly_on_shutdown() {
 #[cfg(feature = "portone")]
 mod through_the_pipeline {
     use super::*;
+    use hanpay::portone::fake::{FakePortOne, PayMethod};
     use hanpay::{
         handler_fn, CancelRequest, HanpayConfig, PaymentEvent, PaymentProvider, WebhookPipeline,
     };
-    use hanpay_testkit::fake_portone::{FakePortOne, PayMethod};
     use hanpay_testkit::inbox::WebhookInbox;
 
     const PORTONE_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

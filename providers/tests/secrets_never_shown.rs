@@ -94,10 +94,10 @@ async fn no_public_type_shows_a_secret() {
     let config = HanpayConfig::from_env_with(env).unwrap();
     shown.both("HanpayConfig", &config);
     let toss_config = config
-        .settings::<hanpay::tosspayments::TossSettings>(hanpay::TOSSPAYMENTS)
+        .settings::<hanpay::tosspayments::TossSettings>(hanpay::tosspayments::ID)
         .unwrap();
     let portone_config = config
-        .settings::<hanpay::portone::PortOneSettings>(hanpay::PORTONE)
+        .settings::<hanpay::portone::PortOneSettings>(hanpay::portone::ID)
         .unwrap();
     shown.debug("TossSettings", toss_config);
     shown.debug("PortOneSettings", portone_config);

@@ -6,11 +6,10 @@
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use std::time::Duration;
-//! use hanpay_testkit::fake_portone::{FakePortOne, PayMethod};
 //! use hanpay_testkit::inbox::WebhookInbox;
 //! let inbox = WebhookInbox::start().await?;
-//! let fake = FakePortOne::builder().webhook_url(inbox.url("portone")).start().await?;
-//! fake.pay("order-0001", 10_000, "KRW", "셔츠", PayMethod::Card).expect("paid");
+//! // Give a fake PG `inbox.url("<pg>")` as its webhook URL (e.g. FakePortOne's
+//! // `.webhook_url(..)` in `hanpay-portone-fake`), let it pay, then:
 //! let kept = inbox.wait_for(2, Duration::from_secs(5)).await; // Transaction.Ready, .Paid
 //! # let _ = kept; Ok(()) }
 //! ```

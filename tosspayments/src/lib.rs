@@ -34,9 +34,15 @@ pub mod wire;
 
 pub use client::Timeouts;
 pub use errors::ConfigError;
-pub use plugin::{TossSettings, PLUGIN};
+pub use plugin::{TossSettings, ID, PLUGIN};
 pub use provider::{IssuedBillingKey, TossPayments, TossPaymentsBuilder, DEFAULT_BASE_URL};
 pub use webhook::{
     redelivery_schedule, TossWebhookVerifier, TossWebhookVerifierBuilder, RELAY_SIGNATURE_HEADER,
     SIGNATURE_HEADER, TOSS_WEBHOOK_IPS, TRANSMISSION_ID_HEADER, TRANSMISSION_TIME_HEADER,
 };
+
+/// The PG's fake server (its own crate, `fake/`, written from the PG's documentation), for the
+/// facade's sandbox (`hanpay` feature `sandbox`).
+#[cfg(feature = "fake")]
+#[doc(inline)]
+pub use hanpay_tosspayments_fake as fake;

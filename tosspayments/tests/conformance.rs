@@ -3,8 +3,8 @@
 
 use hanpay_core::{Money, Payment};
 use hanpay_testkit::conformance::{run_all, ConformanceDriver, DriverError};
-use hanpay_testkit::fake_toss::{FakeToss, Fault, SessionMethod};
 use hanpay_tosspayments::TossPayments;
+use hanpay_tosspayments_fake::{FakeToss, Fault, SessionMethod};
 
 /// Plays the customer and Toss's back office through FakeToss's control API.
 struct FakeTossDriver {

@@ -6,8 +6,8 @@ use std::time::Duration;
 use hanpay_core::{
     CancelRequest, ConfirmRequest, ErrorKind, Money, PaymentProvider, PaymentStatus, RetryPolicy,
 };
-use hanpay_testkit::fake_toss::{FakeToss, Fault, SessionMethod};
 use hanpay_tosspayments::{Timeouts, TossPayments};
+use hanpay_tosspayments_fake::{FakeToss, Fault, SessionMethod};
 use reset_proxy::{Forward, ResetProxy};
 
 mod reset_proxy;
@@ -32,7 +32,7 @@ async fn paid(fake: &FakeToss, toss: &TossPayments, order: &str, amount: i64) ->
     key
 }
 
-fn cancel_posts(fake: &FakeToss, key: &str) -> Vec<hanpay_testkit::fake_toss::RecordedRequest> {
+fn cancel_posts(fake: &FakeToss, key: &str) -> Vec<hanpay_tosspayments_fake::RecordedRequest> {
     let path = format!("/v1/payments/{key}/cancel");
     fake.requests()
         .into_iter()
@@ -124,7 +124,7 @@ fn impatient_client(base_url: String) -> TossPayments {
         .unwrap()
 }
 
-fn confirm_posts(fake: &FakeToss) -> Vec<hanpay_testkit::fake_toss::RecordedRequest> {
+fn confirm_posts(fake: &FakeToss) -> Vec<hanpay_tosspayments_fake::RecordedRequest> {
     fake.requests()
         .into_iter()
         .filter(|r| r.method == "POST" && r.path == "/v1/payments/confirm")

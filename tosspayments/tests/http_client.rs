@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use hanpay_core::{ConfirmRequest, ErrorKind, Money, PaymentProvider, PaymentStatus, RetryPolicy};
-use hanpay_testkit::fake_toss::{FakeToss, SessionMethod};
 use hanpay_tosspayments::{Timeouts, TossPayments};
+use hanpay_tosspayments_fake::{FakeToss, SessionMethod};
 
 /// A client that alone can reach the fake: `toss.invalid` resolves to it only here.
 fn own_client(fake: &FakeToss) -> reqwest::Client {

@@ -545,7 +545,7 @@ fn empty_secrets_are_refused_at_build() {
 async fn fake_toss_deliveries_verify_and_redeliver() {
     use axum::{extract::State, http::StatusCode, routing::post, Router};
     use hanpay_core::{ConfirmRequest, Money, PaymentProvider};
-    use hanpay_testkit::fake_toss::{FakeToss, SessionMethod};
+    use hanpay_tosspayments_fake::{FakeToss, SessionMethod};
 
     type Seen = Arc<Mutex<Vec<(hanpay_core::WebhookEvent, HeaderMap)>>>;
     let verifier = Arc::new(

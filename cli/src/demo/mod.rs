@@ -6,11 +6,11 @@ pub mod shop;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use hanpay::tosspayments::fake::FakeToss;
 use hanpay::{
     core::Capability, Bank, HanpayConfig, Money, OrderAction, Payment, PaymentEvent, PaymentStatus,
 };
-use hanpay_testkit::fake_toss::FakeToss;
-use hanpay_testkit::sandbox::RunningFake;
+use hanpay_fake::sandbox::RunningFake;
 
 use crate::sandbox::{Options, Sandbox};
 use shop::Shop;
@@ -104,7 +104,7 @@ async fn deposit_callback_answered(
     let sent =
         find().ok_or_else(|| format!("Toss sent no DEPOSIT_CALLBACK {status} for {order_id}"))?;
     let id = sent.transmission_id.clone();
-    let answered = |attempts: &[hanpay_testkit::delivery::Attempt]| {
+    let answered = |attempts: &[hanpay_fake::delivery::Attempt]| {
         attempts.iter().any(|a| {
             a.delivered
                 && a.headers
@@ -550,7 +550,7 @@ pub fn providers(arg: &str) -> Result<Vec<String>, String> {
     let available: Vec<String> = hanpay::plugins()
         .iter()
         .map(|p| p.id().to_owned())
-        .filter(|id| hanpay_testkit::sandbox::fake(id).is_some())
+        .filter(|id| hanpay::sandbox::fake(id).is_some())
         .collect();
     let arg = arg.trim().to_ascii_lowercase();
     if arg == "all" {

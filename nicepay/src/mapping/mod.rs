@@ -31,7 +31,7 @@ pub use self::time::{decode_nice_time, format_nice_time, parse_nice_time, NiceTi
 use crate::wire;
 
 /// The provider id, `"nicepay"`.
-pub const PROVIDER_ID: ProviderId = ProviderId::from_static("nicepay");
+pub const PROVIDER_ID: ProviderId = ProviderId::from_static(crate::ID);
 
 /// The same id as a static, for `PaymentProvider::id`.
 pub(crate) static PROVIDER: ProviderId = PROVIDER_ID;

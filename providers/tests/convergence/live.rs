@@ -1,4 +1,4 @@
-//! Every registered fake PG ([`hanpay_testkit::sandbox::fakes()`]) started as the sandbox
+//! Every registered fake PG ([`hanpay::sandbox::fakes()`]) started as the sandbox
 //! starts it, sending its webhooks to a [`WebhookInbox`]; a facade configured from the fakes'
 //! sandbox variables as an operator would (signed webhooks where the PG signs them, sender
 //! allowlists); the real pipeline; and a handler that records every event and can be told to
@@ -13,13 +13,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hanpay::sandbox::fakes;
+use hanpay::sandbox::kit::sandbox::{RunningFake, SandboxOptions};
 use hanpay::{
     handler_fn, HandlerError, Hanpay, HanpayConfig, PaymentEvent, PaymentProvider, PaymentStatus,
     ProviderId, WebhookOutcome, WebhookPipeline,
 };
 use hanpay_store::suite::backends::{fresh, TestStores};
 use hanpay_testkit::inbox::{Received, WebhookInbox};
-use hanpay_testkit::sandbox::{fakes, RunningFake, SandboxOptions};
 
 /// What the handler saw, and a switch to make its next call fail.
 #[derive(Default)]

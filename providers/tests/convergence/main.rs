@@ -7,8 +7,8 @@
 mod live;
 mod model;
 
+use hanpay::portone::fake::{FakePortOne, PayMethod};
 use hanpay::{CancelRequest, OrderAction, PaymentProvider, PaymentStatus, PaymentStatus::*};
-use hanpay_testkit::fake_portone::{FakePortOne, PayMethod};
 use hanpay_testkit::inbox::Received;
 
 use live::{event_type, Live};

@@ -1,5 +1,5 @@
 //! A model-based test of the webhook pipeline against every registered fake PG over HTTP
-//! ([`hanpay_testkit::sandbox::fakes()`]: a new PG's fake is picked up without an edit here).
+//! ([`hanpay::sandbox::fakes()`]: a new PG's fake is picked up without an edit here).
 //!
 //! proptest generates, per PG, random payment lifecycles from PG-neutral acts: a card
 //! authenticated and confirmed, or failed or expired by the PG and perhaps approved late; a
@@ -33,7 +33,7 @@
 //!
 //! [`WebhookPipeline`]: hanpay::WebhookPipeline
 //! [`Reconciler`]: hanpay::Reconciler
-//! [`RunningFake::scenario_support`]: hanpay_testkit::sandbox::RunningFake::scenario_support
+//! [`RunningFake::scenario_support`]: hanpay::sandbox::kit::sandbox::RunningFake::scenario_support
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
@@ -41,12 +41,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use hanpay::core::Capability;
+use hanpay::sandbox::kit::sandbox::Scenario;
 use hanpay::{
     Bank, CancelRequest, ConfirmRequest, ErrorKind, Money, OrderAction, PaymentProvider,
     PaymentStatus, RefundAccount, VirtualAccountRequest,
 };
 use hanpay_testkit::inbox::Received;
-use hanpay_testkit::sandbox::Scenario;
 use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, Union, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};

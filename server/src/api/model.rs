@@ -58,7 +58,7 @@ fn bank_of(text: &str) -> Result<Bank, ApiError> {
     let bank = if text.len() == 3 && text.bytes().all(|b| b.is_ascii_digit()) {
         Bank::from_kftc_code(text)
     } else {
-        hanpay_portone::mapping::bank_from_name(&text.to_ascii_uppercase())
+        hanpay::portone::mapping::bank_from_name(&text.to_ascii_uppercase())
     };
     match bank {
         Bank::Unknown { .. } => Err(ApiError::invalid(format!(

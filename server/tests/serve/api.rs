@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use hanpay_testkit::fake_toss::{Fault, SessionMethod};
+use hanpay::tosspayments::fake::{Fault, SessionMethod};
 use serde_json::json;
 
 use super::{Harness, KEY, OTHER_KEY};
@@ -374,7 +374,7 @@ async fn a_lookup_applies_a_refund_made_at_the_pg() {
         let refund = h
             .http
             .post(format!("{}/v1/payments/{k}/cancel", h.toss.base_url()))
-            .basic_auth(hanpay_testkit::fake_toss::FakeToss::SECRET_KEY, Some(""))
+            .basic_auth(hanpay::tosspayments::fake::FakeToss::SECRET_KEY, Some(""))
             .json(&json!({"cancelReason": "콘솔에서 환불"}))
             .send()
             .await

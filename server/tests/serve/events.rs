@@ -338,8 +338,8 @@ async fn two_servers_on_one_postgresql_deliver_each_event_once() {
     let database = hanpay_store::suite::pg_server::shared()
         .fresh_database()
         .await;
-    let toss = hanpay_testkit::fake_toss::FakeToss::start().await.unwrap();
-    let portone = hanpay_testkit::sandbox::fake("portone")
+    let toss = hanpay::tosspayments::fake::FakeToss::start().await.unwrap();
+    let portone = hanpay::sandbox::fake("portone")
         .unwrap()
         .start()
         .await
@@ -369,7 +369,7 @@ async fn two_servers_on_one_postgresql_deliver_each_event_once() {
             .create_session(
                 &order,
                 10_000,
-                hanpay_testkit::fake_toss::SessionMethod::Card,
+                hanpay::tosspayments::fake::SessionMethod::Card,
             )
             .unwrap();
         let answer = http
@@ -411,7 +411,7 @@ fn polls_hourly(worker: OutboxWorkerBuilder) -> OutboxWorkerBuilder {
 /// every webhook's event wait for the 1 s poll).
 #[tokio::test]
 async fn a_webhook_s_event_goes_out_at_once() {
-    use hanpay_testkit::fake_portone::{FakePortOne, PayMethod};
+    use hanpay::portone::fake::{FakePortOne, PayMethod};
     const PO_SECRET: &str = "whsec_aGFucGF5LXNlcnZlLXRlc3QtcG9ydG9uZSE=";
     let (receiver, url) = Receiver::start().await;
     let portone = FakePortOne::builder()
@@ -420,7 +420,7 @@ async fn a_webhook_s_event_goes_out_at_once() {
         .await
         .unwrap();
     let mut extra: Vec<(&str, String)> = events_env(&url).to_vec();
-    extra.extend(hanpay_testkit::sandbox::RunningFake::env(&portone));
+    extra.extend(hanpay_fake::sandbox::RunningFake::env(&portone));
     extra.push(("PORTONE_WEBHOOK_SECRET", PO_SECRET.to_owned()));
     extra.push(("PORTONE_WEBHOOK_ALLOWLIST", "127.0.0.1,::1".to_owned()));
     let h = Harness::start_with(&extra, polls_hourly).await;

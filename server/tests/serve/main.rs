@@ -14,8 +14,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use hanpay_testkit::fake_toss::FakeToss;
-use hanpay_testkit::sandbox::RunningFake;
+use hanpay::tosspayments::fake::FakeToss;
+use hanpay_fake::sandbox::RunningFake;
 use serde_json::Value;
 
 use hanpay_server::config::ServeConfig;
@@ -92,7 +92,7 @@ impl Harness {
             .start()
             .await
             .unwrap();
-        let portone = hanpay_testkit::sandbox::fake("portone")
+        let portone = hanpay::sandbox::fake("portone")
             .unwrap()
             .start()
             .await
@@ -189,7 +189,7 @@ impl Harness {
             .create_session(
                 &order,
                 amount,
-                hanpay_testkit::fake_toss::SessionMethod::Card,
+                hanpay::tosspayments::fake::SessionMethod::Card,
             )
             .unwrap();
         (key, order)

@@ -104,8 +104,8 @@ async fn metrics_count_pg_calls_webhooks_and_requests() {
 
 #[tokio::test]
 async fn refuses_to_start_without_an_api_key_or_a_database() {
-    let toss = hanpay_testkit::fake_toss::FakeToss::start().await.unwrap();
-    let portone = hanpay_testkit::sandbox::fake("portone")
+    let toss = hanpay::tosspayments::fake::FakeToss::start().await.unwrap();
+    let portone = hanpay::sandbox::fake("portone")
         .unwrap()
         .start()
         .await

@@ -28,7 +28,7 @@ use hanpay_core::{
 use crate::wire::{self, Amount, BillingChargeBody, ConfirmBody, Method, VirtualAccountBody};
 
 /// The provider id of Toss Payments: `"tosspayments"`.
-pub const PROVIDER_ID: ProviderId = ProviderId::from_static("tosspayments");
+pub const PROVIDER_ID: ProviderId = ProviderId::from_static(crate::ID);
 
 /// Toss Payments' two-digit bank codes (`"06"` KB국민, `"88"` 신한, …): the scheme an unknown
 /// code is kept in.
