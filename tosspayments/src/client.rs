@@ -10,12 +10,11 @@ use hanpay_core::transport::{
     default_classify, AttemptFailure, Call, History, Resend, Transport as Engine, TransportOptions,
     TransportStrategy, Verdict,
 };
-use hanpay_core::{ErrorKind, PaymentError, PgError, ProviderId, RetryPolicy};
+use hanpay_core::{ErrorKind, PaymentError, ProviderId, RetryPolicy};
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 
-use crate::errors::{classify, retry_floor};
+use crate::errors::{error_from_response, retry_floor};
 use crate::mapping::PROVIDER_ID;
-use crate::wire::ErrorBody;
 
 /// Timeouts for calls to Toss.
 ///
@@ -161,43 +160,6 @@ impl TransportStrategy for TossStrategy {
 /// The transport: core's send loop with the [`TossStrategy`].
 #[derive(Debug)]
 pub(crate) struct Transport(Engine<TossStrategy>);
-
-/// Decodes a Toss error body. The bytes are read as UTF-8 (lossily) whatever `Content-Type`'s
-/// charset claims, so Korean messages never turn into mojibake; a body that is not
-/// `{code, message}` keeps its text (truncated) as the message.
-pub(crate) fn decode_error_body(body: &[u8]) -> (String, String) {
-    let text = String::from_utf8_lossy(body);
-    match serde_json::from_str::<ErrorBody>(&text) {
-        Ok(e) => (e.code, e.message),
-        Err(_) => (String::new(), text.chars().take(200).collect()),
-    }
-}
-
-/// The error for an error response. Classified by the code; only a response without a code
-/// falls back to the status (429 and 5xx transient, anything else a rejection).
-pub fn error_from_response(operation: &'static str, status: u16, body: &[u8]) -> PaymentError {
-    let (code, message) = decode_error_body(body);
-    let kind = if status == 429 {
-        ErrorKind::Retryable
-    } else if code.is_empty() {
-        if status >= 500 {
-            ErrorKind::Retryable
-        } else {
-            ErrorKind::Rejected
-        }
-    } else {
-        classify(&code)
-    };
-    let summary = if code.is_empty() {
-        format!("Toss answered HTTP {status}")
-    } else {
-        format!("Toss answered {code}")
-    };
-    PaymentError::new(kind, summary)
-        .with_provider(PROVIDER_ID)
-        .with_operation(operation)
-        .with_pg(PgError::new(code, message, Some(status)))
-}
 
 impl Transport {
     /// `http`: the caller's own client ([`crate::TossPaymentsBuilder::http_client`]), used as

@@ -9,9 +9,10 @@
 
 use std::time::Duration;
 
-use hanpay_core::ErrorKind;
+use hanpay_core::{ErrorKind, PaymentError, PgError};
 
-pub use crate::client::error_from_response;
+use crate::mapping::PROVIDER_ID;
+use crate::wire::ErrorBody;
 
 /// Codes that are transient and safe to retry with the same `Idempotency-Key`.
 const RETRYABLE: &[&str] = &[
@@ -159,6 +160,43 @@ pub fn retry_floor(code: &str) -> Duration {
     } else {
         Duration::ZERO
     }
+}
+
+/// Decodes a Toss error body. The bytes are read as UTF-8 (lossily) whatever `Content-Type`'s
+/// charset claims, so Korean messages never turn into mojibake; a body that is not
+/// `{code, message}` keeps its text (truncated) as the message.
+pub(crate) fn decode_error_body(body: &[u8]) -> (String, String) {
+    let text = String::from_utf8_lossy(body);
+    match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(e) => (e.code, e.message),
+        Err(_) => (String::new(), text.chars().take(200).collect()),
+    }
+}
+
+/// The error for an error response. Classified by the code; only a response without a code
+/// falls back to the status (429 and 5xx transient, anything else a rejection).
+pub fn error_from_response(operation: &'static str, status: u16, body: &[u8]) -> PaymentError {
+    let (code, message) = decode_error_body(body);
+    let kind = if status == 429 {
+        ErrorKind::Retryable
+    } else if code.is_empty() {
+        if status >= 500 {
+            ErrorKind::Retryable
+        } else {
+            ErrorKind::Rejected
+        }
+    } else {
+        classify(&code)
+    };
+    let summary = if code.is_empty() {
+        format!("Toss answered HTTP {status}")
+    } else {
+        format!("Toss answered {code}")
+    };
+    PaymentError::new(kind, summary)
+        .with_provider(PROVIDER_ID)
+        .with_operation(operation)
+        .with_pg(PgError::new(code, message, Some(status)))
 }
 
 #[cfg(test)]

@@ -186,7 +186,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(events::redeliver))
 }
 
-/// [`routes`] with their state, as a plain router.
+/// [`routes()`] with their state, as a plain router.
 pub fn router(state: ApiState) -> Router {
     Router::from(routes().with_state(state))
 }

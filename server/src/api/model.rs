@@ -73,7 +73,7 @@ fn bank_of(text: &str) -> Result<Bank, ApiError> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmBody {
-    /// The PG (`tosspayments`, `portone`, `nicepay`, …: `GET /v1/providers`); default: the
+    /// The PG (one of the ids `GET /v1/providers` lists); default: the
     /// configured default PG.
     #[serde(default)]
     pub provider: Option<String>,

@@ -58,7 +58,7 @@ pub async fn confirm(
     path = "/v1/payments/{provider}/{payment_key}",
     tag = "payments",
     params(
-        ("provider" = String, Path, description = "The PG (`tosspayments`, `portone`, `nicepay`, …: `GET /v1/providers`)"),
+        ("provider" = String, Path, description = "The PG: one of the ids `GET /v1/providers` lists"),
         ("payment_key" = String, Path, description = "The PG's payment key"),
     ),
     responses(

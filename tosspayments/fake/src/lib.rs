@@ -207,7 +207,7 @@ impl FakeTossBuilder {
         ));
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let app = server::router(Arc::clone(&shared));
+        let app = server::router(Arc::clone(&shared), window::routes());
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::warn!(error = %e, "fake toss server stopped");

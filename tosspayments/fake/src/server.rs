@@ -228,7 +228,9 @@ impl Shared {
     }
 }
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+/// The fake's API and control routes, with `window` (the payment window's pages, which read
+/// the same state) merged in.
+pub(crate) fn router(shared: Arc<Shared>, window: Router<Arc<Shared>>) -> Router {
     Router::new()
         .route("/__fake/sessions", post(control_session))
         .route(
@@ -253,7 +255,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/__fake/delays", post(control_delay))
         .route("/__fake/requests", get(control_requests))
         .route("/__fake/webhooks", get(control_webhooks))
-        .merge(super::window::routes())
+        .merge(window)
         .fallback(api)
         .with_state(shared)
 }

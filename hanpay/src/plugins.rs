@@ -6,7 +6,7 @@
 //! the plugin's id and the fake's id equal.
 //!
 //! Adding a PG: its folder (`<pg>/`, the crate `hanpay-<pg>`, and `<pg>/fake`,
-//! `hanpay-<pg>-fake`), an optional dependency and a feature in `providers/Cargo.toml` (and the
+//! `hanpay-<pg>-fake`), an optional dependency and a feature in `hanpay/Cargo.toml` (and the
 //! crate's `fake` in the `sandbox` feature), and one line in the list below.
 
 use hanpay_core::plugin::Plugin;

@@ -30,14 +30,14 @@
 //! [`Trust::Signed`](hanpay_core::Trust::Signed), every event without a status, and every event
 //! that moves money (paid, canceled, deposit — or concerns a payment already paid) is checked
 //! by fetching the payment from the PG, and the PG's answer is what is applied. An event
-//! carrying a per-payment secret ([`WebhookEvent::carried_secret`]: a
+//! carrying a per-payment secret ([`WebhookEvent::carried_secret`](hanpay_core::WebhookEvent::carried_secret): a
 //! [`Trust::SharedSecret`](hanpay_core::Trust::SharedSecret), or a signed Toss
 //! `DEPOSIT_CALLBACK`) is compared in constant time with the secret saved at confirm/issue
 //! ([`PaymentSecrets`](crate::PaymentSecrets)), or with the one the PG returns for the payment
 //! if none was saved.
 //!
 //! Convergence: the PG's answer is the truth. The stored status moves to it whenever it is
-//! reachable through legal moves ([`PaymentStatus::reaches`]), also over several steps: a
+//! reachable through legal moves ([`PaymentStatus::reaches`](hanpay_core::PaymentStatus::reaches)), also over several steps: a
 //! signed `Transaction.Ready` stored `Ready`, the next delivery is reconciled and the PG says
 //! `CANCELLED` → the handler gets one event `Ready` → `Canceled` with
 //! [`skipped`](PaymentEvent::skipped) `[Paid]` and [`actions`](PaymentEvent::actions)

@@ -171,7 +171,7 @@ pub struct WebhookAnswer {
 }
 
 /// One provider's webhook endpoint, resolved once per delivery: its verifier, gateway, body
-/// cap, dedupe window and the answer its PG expects ([`WebhookPipeline::endpoint`]).
+/// cap, dedupe window and the answer its PG expects ([`WebhookPipeline::endpoint`](super::WebhookPipeline::endpoint)).
 #[derive(Clone)]
 pub struct Endpoint {
     pub(crate) provider: String,
