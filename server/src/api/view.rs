@@ -51,8 +51,7 @@ pub struct FailureView {
 /// A payment as the PG reports it, the same shape for every PG.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PaymentView {
-    /// The PG.
-    #[schema(example = "tosspayments")]
+    /// The PG: one of the ids `GET /v1/providers` lists.
     pub provider: String,
     /// The PG's payment key.
     pub payment_key: String,
