@@ -53,7 +53,7 @@ pub use plugin::FAKE;
 mod routes;
 mod sample;
 mod state;
-mod webhooks;
+mod webhook;
 mod window;
 
 use std::net::SocketAddr;
@@ -314,7 +314,7 @@ impl Shared {
         let mut tasks = lock(&self.tasks);
         tasks.retain(|t| !t.is_finished());
         for hook in hooks {
-            let body = Bytes::from(webhooks::body_for(
+            let body = Bytes::from(webhook::body_for(
                 &hook,
                 &self.config.store_id,
                 self.config.include_store_id,
@@ -334,7 +334,7 @@ impl Shared {
                     h.insert("webhook-id", v);
                 }
                 h.insert("webhook-timestamp", HeaderValue::from(timestamp));
-                let signature = webhooks::sign(&secrets, &id, timestamp, &headers_body);
+                let signature = webhook::sign(&secrets, &id, timestamp, &headers_body);
                 if let Ok(v) = HeaderValue::from_str(&signature) {
                     if !signature.is_empty() {
                         h.insert("webhook-signature", v);

@@ -51,8 +51,8 @@ pub const ID: &str = "tosspayments";
 
 pub mod plugin;
 pub use plugin::FAKE;
+mod routes;
 mod sample;
-mod server;
 mod state;
 mod webhook;
 mod window;
@@ -64,11 +64,11 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
-pub use server::{Delay, Fault, RecordedRequest};
+pub use routes::{Delay, Fault, RecordedRequest};
 pub use state::{SessionMethod, TossError};
 pub use webhook::SentWebhook;
 
-use server::Shared;
+use routes::Shared;
 use webhook::WebhookConfig;
 
 use hanpay_fake::delivery::{DeliveryLog, TimeScale};
@@ -207,7 +207,7 @@ impl FakeTossBuilder {
         ));
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let app = server::router(Arc::clone(&shared), window::routes());
+        let app = routes::router(Arc::clone(&shared), window::routes());
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::warn!(error = %e, "fake toss server stopped");

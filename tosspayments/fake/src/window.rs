@@ -25,7 +25,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
 
-use super::server::Shared;
+use super::routes::Shared;
 use super::state::SessionMethod;
 use hanpay_fake::window::{
     error_page, escape, hidden, html, page, parse_amount, script, see_other, valid_return_url,

@@ -19,23 +19,25 @@
 #![deny(clippy::arithmetic_side_effects)]
 
 use hanpay_core::{
-    Bank, BankCodeScheme, BankCodeTable, BillingChargeRequest, CancelRequest, Cancellation,
-    CancellationStatus as CoreCancelStatus, CardDetails, ConfirmRequest, Currency, ErrorKind,
-    Failure, Money, Payment, PaymentError, PaymentMethod as CoreMethod, PaymentStatus, RawJson,
-    VirtualAccountDetails, VirtualAccountRequest, VirtualAccountValidity,
+    Bank, BankCodeScheme, BankCodeTable, BillingChargeRequest, CardDetails, ConfirmRequest,
+    Currency, ErrorKind, Failure, Money, Payment, PaymentError, PaymentMethod as CoreMethod,
+    PaymentStatus, RawJson, VirtualAccountDetails, VirtualAccountRequest, VirtualAccountValidity,
 };
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::wire::{
-    self, BillingKeyPaymentBody, CancelPaymentBody, CancellationStatus, CashReceiptInputType,
-    ConfirmPaymentBody, CustomerInput, CustomerNameInput, InstantPaymentBody,
-    InstantPaymentMethodInput, PaymentAmountInput, PaymentCancellation,
-    PaymentStatus as WireStatus, PreRegisterPaymentBody, RefundAccountBody,
-    VirtualAccountCashReceiptInput, VirtualAccountExpiryInput, VirtualAccountInput,
-    VirtualAccountOptionInput, VirtualAccountOptionType,
+    self, BillingKeyPaymentBody, CashReceiptInputType, ConfirmPaymentBody, CustomerInput,
+    CustomerNameInput, InstantPaymentBody, InstantPaymentMethodInput, PaymentAmountInput,
+    PaymentStatus as WireStatus, PreRegisterPaymentBody, VirtualAccountCashReceiptInput,
+    VirtualAccountExpiryInput, VirtualAccountInput, VirtualAccountOptionInput,
+    VirtualAccountOptionType,
 };
 use crate::PROVIDER_ID;
+
+mod cancel;
+
+pub use cancel::{cancel_body, cancellation, cancellation_status, check_refund_bank};
 
 /// PortOne V2's `Bank` enum names (`"KOOKMIN"`, `"SHINHAN"`, …): the scheme an unknown name is
 /// kept in.
@@ -118,28 +120,6 @@ pub fn timestamp(text: Option<&str>) -> Option<OffsetDateTime> {
 
 fn decode_error(message: String) -> PaymentError {
     PaymentError::new(ErrorKind::Decode, message).with_provider(PROVIDER_ID)
-}
-
-/// `PaymentCancellation.status` → hanpay cancellation status.
-pub fn cancellation_status(status: &CancellationStatus) -> CoreCancelStatus {
-    match status {
-        CancellationStatus::Succeeded => CoreCancelStatus::Done,
-        CancellationStatus::Requested => CoreCancelStatus::Pending,
-        CancellationStatus::Failed => CoreCancelStatus::Failed,
-        CancellationStatus::Unknown(raw) => CoreCancelStatus::Other(raw.clone()),
-    }
-}
-
-/// One cancellation, amounts in the payment's currency.
-pub fn cancellation(c: &PaymentCancellation, currency: &Currency) -> Cancellation {
-    Cancellation {
-        amount: Money::new(c.total_amount, currency.clone()),
-        tax_free_amount: Some(Money::new(c.tax_free_amount, currency.clone())),
-        reason: Some(c.reason.clone()).filter(|r| !r.is_empty()),
-        canceled_at: timestamp(c.cancelled_at.as_deref()),
-        transaction_key: Some(c.id.clone()),
-        status: cancellation_status(&c.status),
-    }
 }
 
 /// The payment method. `now` decides whether a virtual account's deadline has passed.
@@ -258,38 +238,6 @@ pub fn payment(
     })
 }
 
-/// The cancel body. `currentCancellableAmount` is the balance the caller believes in
-/// ([`CancelRequest::expected_balance`]); PortOne refuses the cancel if it changed.
-pub fn cancel_body(request: &CancelRequest, store_id: Option<&str>) -> CancelPaymentBody {
-    CancelPaymentBody {
-        store_id: store_id.map(str::to_owned),
-        amount: request.amount.as_ref().map(Money::minor_units),
-        tax_free_amount: request.tax_free_amount.as_ref().map(Money::minor_units),
-        reason: request.reason.clone(),
-        requester: None,
-        current_cancellable_amount: request.expected_balance.as_ref().map(Money::minor_units),
-        refund_account: request.refund_account.as_ref().and_then(|a| {
-            bank_name(a.bank()).map(|bank| RefundAccountBody {
-                bank: bank.to_owned(),
-                number: a.number().to_owned(),
-                holder_name: a.holder_name().to_owned(),
-            })
-        }),
-    }
-}
-
-/// Refuses a refund account whose bank has no PortOne V2 name, before any call.
-pub fn check_refund_bank(request: &CancelRequest) -> Result<(), PaymentError> {
-    match &request.refund_account {
-        Some(a) if bank_name(a.bank()).is_none() => Err(PaymentError::invalid(format!(
-            "PortOne has no bank code for {}: choose another refund bank",
-            a.bank()
-        ))
-        .with_provider(PROVIDER_ID)),
-        _ => Ok(()),
-    }
-}
-
 /// The manual-confirm body (수동 승인), with the verification fields PortOne checks.
 pub fn confirm_body(
     request: &ConfirmRequest,
@@ -404,6 +352,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
+    use crate::wire::CancellationStatus;
+    use hanpay_core::{CancelRequest, CancellationStatus as CoreCancelStatus};
 
     #[test]
     fn bank_names() {

@@ -1,0 +1,71 @@
+//! The PortOne cancel mapping, both directions, in one place:
+//!
+//! - [`cancel_body`]: core [`CancelRequest`] → `POST /payments/{paymentId}/cancel` body
+//!   (`amount` only for a partial cancel, `taxFreeAmount`, `currentCancellableAmount` as a
+//!   compare-and-set, the refund account by PortOne's bank name);
+//! - [`check_refund_bank`]: a refund bank PortOne cannot name is refused before any call;
+//! - [`cancellation`] and [`cancellation_status`]: a `cancellations[]` entry → core
+//!   [`Cancellation`].
+
+use hanpay_core::{
+    CancelRequest, Cancellation, CancellationStatus as CoreCancelStatus, Currency, Money,
+    PaymentError,
+};
+
+use super::{bank_name, timestamp};
+use crate::wire::{CancelPaymentBody, CancellationStatus, PaymentCancellation, RefundAccountBody};
+use crate::PROVIDER_ID;
+
+/// `PaymentCancellation.status` → hanpay cancellation status.
+pub fn cancellation_status(status: &CancellationStatus) -> CoreCancelStatus {
+    match status {
+        CancellationStatus::Succeeded => CoreCancelStatus::Done,
+        CancellationStatus::Requested => CoreCancelStatus::Pending,
+        CancellationStatus::Failed => CoreCancelStatus::Failed,
+        CancellationStatus::Unknown(raw) => CoreCancelStatus::Other(raw.clone()),
+    }
+}
+
+/// One cancellation, amounts in the payment's currency.
+pub fn cancellation(c: &PaymentCancellation, currency: &Currency) -> Cancellation {
+    Cancellation {
+        amount: Money::new(c.total_amount, currency.clone()),
+        tax_free_amount: Some(Money::new(c.tax_free_amount, currency.clone())),
+        reason: Some(c.reason.clone()).filter(|r| !r.is_empty()),
+        canceled_at: timestamp(c.cancelled_at.as_deref()),
+        transaction_key: Some(c.id.clone()),
+        status: cancellation_status(&c.status),
+    }
+}
+
+/// The cancel body. `currentCancellableAmount` is the balance the caller believes in
+/// ([`CancelRequest::expected_balance`]); PortOne refuses the cancel if it changed.
+pub fn cancel_body(request: &CancelRequest, store_id: Option<&str>) -> CancelPaymentBody {
+    CancelPaymentBody {
+        store_id: store_id.map(str::to_owned),
+        amount: request.amount.as_ref().map(Money::minor_units),
+        tax_free_amount: request.tax_free_amount.as_ref().map(Money::minor_units),
+        reason: request.reason.clone(),
+        requester: None,
+        current_cancellable_amount: request.expected_balance.as_ref().map(Money::minor_units),
+        refund_account: request.refund_account.as_ref().and_then(|a| {
+            bank_name(a.bank()).map(|bank| RefundAccountBody {
+                bank: bank.to_owned(),
+                number: a.number().to_owned(),
+                holder_name: a.holder_name().to_owned(),
+            })
+        }),
+    }
+}
+
+/// Refuses a refund account whose bank has no PortOne V2 name, before any call.
+pub fn check_refund_bank(request: &CancelRequest) -> Result<(), PaymentError> {
+    match &request.refund_account {
+        Some(a) if bank_name(a.bank()).is_none() => Err(PaymentError::invalid(format!(
+            "PortOne has no bank code for {}: choose another refund bank",
+            a.bank()
+        ))
+        .with_provider(PROVIDER_ID)),
+        _ => Ok(()),
+    }
+}
