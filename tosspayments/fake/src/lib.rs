@@ -54,6 +54,7 @@ pub use plugin::FAKE;
 mod sample;
 mod server;
 mod state;
+mod storefront;
 mod webhook;
 mod window;
 
