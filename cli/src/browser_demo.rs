@@ -1,7 +1,8 @@
-//! `hanpay demo --browser`: the browser half of checkout, to click through. It starts the
-//! fake Toss Payments, PortOne and NICEPAY in-process and serves a one-page shop that loads
-//! each fake's SDK stand-in (`/sdk/toss.js`, `/sdk/portone.js`, `/sdk/nicepay.js`) exactly as
-//! a storefront loads the PG's:
+//! `hanpay demo --browser`: the browser half of checkout, to click through. It starts every
+//! registered fake in-process and serves a one-page shop that loads each fake's SDK stand-in
+//! (`/sdk/<pg>.js`) exactly as a storefront loads the PG's. What depends on the PG (the
+//! checkout page's payment part, the pages its window returns to and how a return is checked)
+//! is the fake's [`Storefront`]; the shop names no PG:
 //! checkout → the PG's payment window → the success page, where the shop confirms on the
 //! server through the `hanpay` facade → order confirmed → the PG's webhook, applied by the
 //! facade's pipeline, shown on the page (and at `GET /api/orders/{orderId}`).
@@ -23,21 +24,17 @@ use hanpay::{
     handler_fn, ConfirmRequest, Hanpay, HanpayConfig, Money, OrderAction, Payment, PaymentEvent,
     PaymentStatus, WebhookPipeline,
 };
+use hanpay_fake::storefront::{
+    script_value as js, CheckoutOrder, ReturnMethod, ReturnOutcome, Storefront,
+};
 use hanpay_fake::window::{escape, won};
 use serde_json::json;
-use sha2::{Digest, Sha256};
-
-use hanpay::nicepay::fake::FakeNicePay;
 
 use crate::sandbox::Sandbox;
 
-/// A Toss test client key, for the storefront's `loadTossPayments`.
-const TOSS_CLIENT_KEY: &str = "test_ck_hanpayBrowserDemo000000";
 /// What the shop sells.
 const ORDER_NAME: &str = "Classic T-Shirt 외 1건";
 const PRICE: i64 = 58_000;
-/// The NICEPAY provider's name.
-const NICEPAY: &str = "nicepay";
 
 /// Where an order stands, as the shop sees it. Only moves forward.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -105,14 +102,28 @@ fn lock(orders: &Orders) -> MutexGuard<'_, HashMap<String, Order>> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// One PG the shop sells through: its fake and the fake's part of the storefront.
+struct ShopPg {
+    /// The PG's id.
+    id: &'static str,
+    /// Its display name.
+    name: &'static str,
+    /// Its fake's base URL.
+    base_url: String,
+    storefront: Box<dyn Storefront>,
+}
+
 struct Shop {
     hanpay: Hanpay,
     orders: Orders,
-    toss_url: String,
-    portone_url: String,
-    portone_store_id: String,
-    portone_channel_key: String,
-    nicepay_url: String,
+    /// Every running fake with a storefront, in registration order.
+    pgs: Vec<ShopPg>,
+}
+
+impl Shop {
+    fn pg(&self, id: &str) -> Option<&ShopPg> {
+        self.pgs.iter().find(|p| p.id == id)
+    }
 }
 
 /// The running demo: every fake and the shop. Stops when dropped.
@@ -154,26 +165,26 @@ impl BrowserDemo {
         let sandbox = Sandbox::start(&options)
             .await
             .map_err(|e| format!("cannot start the sandbox: {e}"))?;
-        let env = sandbox.env(hanpay::tosspayments::ID);
-        let var = |name: &str| {
-            env.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
-        let url = |id: &str| {
-            sandbox
-                .get(id)
-                .map(|r| r.sandbox.fake.base_url())
-                .unwrap_or_default()
-        };
-        let (toss_url, portone_url, nicepay_url) = (
-            url(hanpay::tosspayments::ID),
-            url(hanpay::portone::ID),
-            url(NICEPAY),
-        );
-        let (portone_store_id, portone_channel_key) =
-            (var("PORTONE_STORE_ID"), var("PORTONE_CHANNEL_KEY"));
+        // The shop's default provider is the first registered fake; it reaches every PG.
+        let first = sandbox
+            .running
+            .first()
+            .map(|r| r.sandbox.fake.id())
+            .ok_or("no PG has a fake")?;
+        let env = sandbox.env(first);
+        let pgs: Vec<ShopPg> = sandbox
+            .running
+            .iter()
+            .filter_map(|r| {
+                let storefront = r.sandbox.fake.storefront()?;
+                Some(ShopPg {
+                    id: r.sandbox.fake.id(),
+                    name: r.name,
+                    base_url: r.sandbox.fake.base_url(),
+                    storefront,
+                })
+            })
+            .collect();
         let config = HanpayConfig::from_env_with(|name| {
             env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
         })
@@ -197,19 +208,38 @@ impl BrowserDemo {
         let shop = Arc::new(Shop {
             hanpay,
             orders,
-            toss_url,
-            portone_url,
-            portone_store_id,
-            portone_channel_key,
-            nicepay_url,
+            pgs,
         });
-        let app = Router::new()
+        let mut app = Router::new()
             .route("/", get(index))
-            .route("/checkout/{pg}", get(checkout))
-            .route("/payment/success", get(toss_success))
-            .route("/payment/fail", get(toss_fail))
-            .route("/payment/portone/complete", get(portone_complete))
-            .route("/payment/nicepay/return", post(nicepay_return))
+            .route("/checkout/{pg}", get(checkout));
+        // The pages each PG's window returns the customer to.
+        for pg in &shop.pgs {
+            let id = pg.id;
+            for route in pg.storefront.return_routes() {
+                let path = route.path;
+                app = match route.method {
+                    ReturnMethod::Get => app.route(
+                        path,
+                        get(
+                            move |State(shop): State<Arc<Shop>>, Query(params): Query<Params>| async move {
+                                returned(&shop, id, path, &params).await
+                            },
+                        ),
+                    ),
+                    ReturnMethod::PostForm => app.route(
+                        path,
+                        post(
+                            move |State(shop): State<Arc<Shop>>,
+                                  axum::Form(params): axum::Form<Params>| async move {
+                                returned(&shop, id, path, &params).await
+                            },
+                        ),
+                    ),
+                };
+            }
+        }
+        let app = app
             .route("/orders/{order_id}", get(order_page))
             .route("/api/orders/{order_id}", get(order_json))
             .with_state(shop)
@@ -236,30 +266,46 @@ impl BrowserDemo {
     /// What `hanpay demo --browser` prints.
     pub fn banner(&self) -> String {
         let shop = self.shop_url();
-        let url = |id: &str| {
-            self.sandbox
-                .get(id)
-                .map(|r| r.sandbox.fake.base_url())
-                .unwrap_or_default()
-        };
-        let toss = url(hanpay::tosspayments::ID);
-        let portone = url(hanpay::portone::ID);
-        let nicepay = url(NICEPAY);
+        let storefronts: Vec<(String, Box<dyn Storefront>)> = self
+            .sandbox
+            .running
+            .iter()
+            .filter_map(|r| Some((r.sandbox.fake.base_url(), r.sandbox.fake.storefront()?)))
+            .collect();
+        let urls: String = storefronts
+            .iter()
+            .map(|(url, s)| format!("{}: {url}\n", s.label()))
+            .collect();
+        let sdks: Vec<String> = storefronts.iter().map(|(_, s)| s.sdk_url()).collect();
+        let deposits: String = storefronts
+            .iter()
+            .map(|(url, s)| {
+                format!(
+                    "  curl -s -XPOST {url}/__fake/payments/{}/deposit\n",
+                    s.deposit_key()
+                )
+            })
+            .collect();
         format!(
             "hanpay demo --browser: a one-page shop, checkout in the browser, no PG account\n\n\
              shop: {shop}\n\
-             toss: {toss}\n\
-             portone: {portone}\n\
-             nicepay: {nicepay}\n\n\
+             {urls}\n\
              Open {shop} and pay: card, virtual account, a declined card or a closed window.\n\
-             The storefront loads {toss}/sdk/toss.js, {portone}/sdk/portone.js and\n\
-             {nicepay}/sdk/nicepay.js, the sandbox's stand-ins for the PGs' browser SDKs.\n\n\
-             Deposit into an issued virtual account (the key is on the order page):\n  \
-             curl -s -XPOST {toss}/__fake/payments/PAYMENT_KEY/deposit\n  \
-             curl -s -XPOST {portone}/__fake/payments/PAYMENT_ID/deposit\n  \
-             curl -s -XPOST {nicepay}/__fake/payments/TID/deposit\n\n\
-             Ctrl-C stops the demo.\n"
+             The storefront loads {}, the sandbox's stand-ins for the PGs' browser SDKs.\n\n\
+             Deposit into an issued virtual account (the key is on the order page):\n\
+             {deposits}\n\
+             Ctrl-C stops the demo.\n",
+            list(&sdks, " and\n")
         )
+    }
+}
+
+/// `items` as a list: `a, b{last}c`.
+fn list(items: &[String], last: &str) -> String {
+    match items.split_last() {
+        Some((tail, [])) => tail.clone(),
+        Some((tail, rest)) => format!("{}{last}{tail}", rest.join(", ")),
+        None => String::new(),
     }
 }
 
@@ -311,11 +357,6 @@ fn apply(orders: &Orders, event: &PaymentEvent) {
     }
 }
 
-/// A value for an inline script: JSON, with `</` broken so it cannot close the script.
-fn js(value: &serde_json::Value) -> String {
-    value.to_string().replace("</", "<\\/")
-}
-
 fn page(title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"ko\"><head><meta charset=\"utf-8\">\
@@ -343,35 +384,38 @@ fn not_found(what: &str) -> Response {
     resp
 }
 
-async fn index() -> Response {
+async fn index(State(shop): State<Arc<Shop>>) -> Response {
+    let links: String = shop
+        .pgs
+        .iter()
+        .map(|pg| {
+            format!(
+                "<p><a id=\"checkout-{id}\" href=\"/checkout/{id}\">{label}</a></p>",
+                id = escape(pg.id),
+                label = escape(pg.storefront.checkout_link())
+            )
+        })
+        .collect();
     page(
         "hanpay sample shop",
         &format!(
-            "<h1>hanpay 샘플 상점 · Sample shop</h1><p>{} — {}</p>\
-             <p><a id=\"checkout-tosspayments\" href=\"/checkout/tosspayments\">토스페이먼츠로 결제 · \
-             Pay with Toss Payments</a></p>\
-             <p><a id=\"checkout-portone\" href=\"/checkout/portone\">포트원으로 결제 · Pay with PortOne</a></p>\
-             <p><a id=\"checkout-nicepay\" href=\"/checkout/nicepay\">나이스페이로 결제 · Pay with NICEPAY</a></p>",
+            "<h1>hanpay 샘플 상점 · Sample shop</h1><p>{} — {}</p>{links}",
             escape(ORDER_NAME),
             won(PRICE)
         ),
     )
 }
 
-fn new_order(shop: &Shop, pg: &'static str) -> String {
-    let tag = match pg {
-        hanpay::tosspayments::ID => "toss",
-        hanpay::portone::ID => "po",
-        _ => "nice",
-    };
+fn new_order(shop: &Shop, pg: &ShopPg) -> String {
     let id = format!(
-        "shop-{tag}-{}",
+        "shop-{}-{}",
+        pg.storefront.order_tag(),
         &uuid::Uuid::new_v4().simple().to_string()[..12]
     );
     lock(&shop.orders).insert(
         id.clone(),
         Order {
-            pg,
+            pg: pg.id,
             amount: PRICE,
             status: OrderStatus::Pending,
             payment_key: None,
@@ -383,113 +427,51 @@ fn new_order(shop: &Shop, pg: &'static str) -> String {
     id
 }
 
+/// The checkout page: the order and the PG's payment part (its storefront's).
 async fn checkout(State(shop): State<Arc<Shop>>, Path(pg): Path<String>) -> Response {
-    let header = |order_id: &str| {
-        format!(
-            "<h1>주문서 · Checkout</h1><dl><dt>주문번호 · Order ID</dt><dd id=\"order-id\">{}</dd>\
-             <dt>상품 · Items</dt><dd>{}</dd><dt>결제 금액 · Amount</dt><dd>{}</dd></dl>\
-             <p id=\"error\" class=\"error\"></p>",
-            escape(order_id),
-            escape(ORDER_NAME),
-            won(PRICE)
-        )
+    let Some(pg) = shop.pg(&pg) else {
+        let ids: Vec<String> = shop.pgs.iter().map(|p| p.id.to_owned()).collect();
+        return not_found(&format!("unknown PG {pg:?}: {}", list(&ids, " or ")));
     };
-    match pg.as_str() {
-        hanpay::tosspayments::ID => {
-            let order_id = new_order(&shop, hanpay::tosspayments::ID);
-            // Seed 001's widget code, with the script tag pointed at the sandbox.
-            let body = format!(
-                "{header}<div id=\"payment-method\"></div><div id=\"agreement\"></div>\
-                 <button id=\"pay\" disabled>결제하기 · Pay</button>\
-                 <script src=\"{sdk}/sdk/toss.js\"></script>\
-                 <script>(async function () {{\
-                   const order = {{ orderId: {id}, orderName: {name}, amount: {amount} }};\
-                   const tossPayments = await loadTossPayments({client_key});\
-                   const widgets = tossPayments.widgets({{ customerKey: 'guest' }});\
-                   await widgets.setAmount({{ currency: 'KRW', value: order.amount }});\
-                   await widgets.renderPaymentMethods({{ selector: '#payment-method', variantKey: 'DEFAULT' }});\
-                   await widgets.renderAgreement({{ selector: '#agreement', variantKey: 'AGREEMENT' }});\
-                   const pay = document.getElementById('pay');\
-                   pay.disabled = false;\
-                   pay.addEventListener('click', function () {{\
-                     widgets.requestPayment({{ orderId: order.orderId, orderName: order.orderName,\
-                       successUrl: window.location.origin + '/payment/success',\
-                       failUrl: window.location.origin + '/payment/fail' }})\
-                     .catch(function (e) {{ document.getElementById('error').textContent = e.code + ': ' + e.message; }});\
-                   }});\
-                 }})();</script>",
-                header = header(&order_id),
-                sdk = escape(&shop.toss_url),
-                id = js(&json!(order_id)),
-                name = js(&json!(ORDER_NAME)),
-                amount = PRICE,
-                client_key = js(&json!(TOSS_CLIENT_KEY)),
-            );
-            page("checkout · Toss Payments", &body)
-        }
-        hanpay::portone::ID => {
-            let order_id = new_order(&shop, hanpay::portone::ID);
-            let body = format!(
-                "{header}<fieldset id=\"payment-method\"><legend>결제 수단 · Payment method</legend>\
-                 <label><input type=\"radio\" name=\"method\" value=\"CARD\" checked> 카드 · Card</label> \
-                 <label><input type=\"radio\" name=\"method\" value=\"VIRTUAL_ACCOUNT\"> 가상계좌 · Virtual account</label>\
-                 </fieldset><button id=\"pay\">결제하기 · Pay</button>\
-                 <script src=\"{sdk}/sdk/portone.js\"></script>\
-                 <script>document.getElementById('pay').addEventListener('click', async function () {{\
-                   const method = document.querySelector('input[name=method]:checked').value;\
-                   const response = await PortOne.requestPayment({{\
-                     storeId: {store}, channelKey: {channel}, paymentId: {id}, orderName: {name},\
-                     totalAmount: {amount}, currency: 'KRW', payMethod: method,\
-                     redirectUrl: window.location.origin + '/payment/portone/complete' }});\
-                   if (response && response.code) {{\
-                     document.getElementById('error').textContent = response.code + ': ' + response.message;\
-                   }}\
-                 }});</script>",
-                header = header(&order_id),
-                sdk = escape(&shop.portone_url),
-                store = js(&json!(shop.portone_store_id)),
-                channel = js(&json!(shop.portone_channel_key)),
-                id = js(&json!(order_id)),
-                name = js(&json!(ORDER_NAME)),
-                amount = PRICE,
-            );
-            page("checkout · PortOne", &body)
-        }
-        NICEPAY => {
-            let order_id = new_order(&shop, NICEPAY);
-            let body = format!(
-                "{header}<fieldset id=\"payment-method\"><legend>결제 수단 · Payment method</legend>\
-                 <label><input type=\"radio\" name=\"method\" value=\"CARD\" checked> 카드 · Card</label> \
-                 <label><input type=\"radio\" name=\"method\" value=\"VIRTUAL_ACCOUNT\"> 가상계좌 · Virtual account</label>\
-                 </fieldset><button id=\"pay\">결제하기 · Pay</button>\
-                 <script src=\"{sdk}/sdk/nicepay.js\"></script>\
-                 <script>document.getElementById('pay').addEventListener('click', function () {{\
-                   const method = document.querySelector('input[name=method]:checked').value === 'CARD' ? 'card' : 'vbank';\
-                   AUTHNICE.requestPay({{\
-                     clientId: {client}, method: method, orderId: {id}, amount: {amount},\
-                     goodsName: {name}, vbankHolder: '홍길동',\
-                     returnUrl: window.location.origin + '/payment/nicepay/return',\
-                     fnError: function (r) {{ document.getElementById('error').textContent = r.errorCode + ': ' + r.errorMsg; }} }});\
-                 }});</script>",
-                header = header(&order_id),
-                sdk = escape(&shop.nicepay_url),
-                client = js(&json!(FakeNicePay::CLIENT_ID)),
-                id = js(&json!(order_id)),
-                name = js(&json!(ORDER_NAME)),
-                amount = PRICE,
-            );
-            page("checkout · NICEPAY", &body)
-        }
-        other => not_found(&format!(
-            "unknown PG {other:?}: tosspayments, portone or nicepay"
-        )),
-    }
+    let order_id = new_order(&shop, pg);
+    let body = format!(
+        "<h1>주문서 · Checkout</h1><dl><dt>주문번호 · Order ID</dt><dd id=\"order-id\">{}</dd>\
+         <dt>상품 · Items</dt><dd>{}</dd><dt>결제 금액 · Amount</dt><dd>{}</dd></dl>\
+         <p id=\"error\" class=\"error\"></p>{}",
+        escape(&order_id),
+        escape(ORDER_NAME),
+        won(PRICE),
+        pg.storefront.checkout(&CheckoutOrder {
+            order_id: &order_id,
+            order_name: ORDER_NAME,
+            amount: PRICE,
+        })
+    );
+    page(&format!("checkout · {}", pg.name), &body)
 }
 
 type Params = HashMap<String, String>;
 
-fn param<'a>(params: &'a Params, name: &str) -> &'a str {
-    params.get(name).map_or("", String::as_str)
+/// A return from `pg`'s payment window to `path`: its storefront reads it, then the shop
+/// confirms the payment or records the failure.
+async fn returned(shop: &Shop, pg: &str, path: &str, params: &Params) -> Response {
+    let Some(pg) = shop.pg(pg) else {
+        return not_found(&format!("unknown PG {pg:?}"));
+    };
+    let amount_of = |order_id: &str| lock(&shop.orders).get(order_id).map(|o| o.amount);
+    let outcome = pg.storefront.on_return(path, params, &amount_of);
+    match outcome {
+        ReturnOutcome::Confirm {
+            order_id,
+            payment_key,
+        } => confirm(shop, &order_id, &payment_key).await,
+        ReturnOutcome::Failed {
+            order_id,
+            code,
+            message,
+        } => window_failed(shop, &order_id, &code, &message),
+        ReturnOutcome::UnknownOrder(order_id) => not_found(&format!("no order {order_id:?}")),
+    }
 }
 
 /// Confirms on the server through the facade, for the amount the shop stored with the order,
@@ -557,35 +539,6 @@ fn record(order: &mut Order, payment: &Payment) {
     }
 }
 
-/// Toss's successUrl: `?paymentKey=…&orderId=…&amount=…`. The query's amount must be the
-/// order's before confirm (Toss's docs), and the confirm sends the order's own amount.
-async fn toss_success(State(shop): State<Arc<Shop>>, Query(params): Query<Params>) -> Response {
-    let order_id = param(&params, "orderId");
-    let Some(order) = lock(&shop.orders).get(order_id).cloned() else {
-        return not_found(&format!("no order {order_id:?}"));
-    };
-    let amount_matches = param(&params, "amount")
-        .parse::<i64>()
-        .is_ok_and(|a| a == order.amount);
-    if !amount_matches {
-        let mut orders = lock(&shop.orders);
-        if let Some(o) = orders.get_mut(order_id) {
-            o.failure = Some((
-                "AMOUNT_MISMATCH".to_owned(),
-                format!(
-                    "the redirect says {:?}, the order is {}: not confirmed",
-                    param(&params, "amount"),
-                    won(o.amount)
-                ),
-            ));
-            o.status.advance(OrderStatus::Failed);
-        }
-        drop(orders);
-        return order_view(&shop, order_id);
-    }
-    confirm(&shop, order_id, param(&params, "paymentKey")).await
-}
-
 /// Records a failed payment window (`code`, `message`) and shows the order.
 fn window_failed(shop: &Shop, order_id: &str, code: &str, message: &str) -> Response {
     {
@@ -597,72 +550,6 @@ fn window_failed(shop: &Shop, order_id: &str, code: &str, message: &str) -> Resp
         order.status.advance(OrderStatus::Failed);
     }
     order_view(shop, order_id)
-}
-
-/// Toss's failUrl: `?code=…&message=…&orderId=…`.
-async fn toss_fail(State(shop): State<Arc<Shop>>, Query(params): Query<Params>) -> Response {
-    window_failed(
-        &shop,
-        param(&params, "orderId"),
-        param(&params, "code"),
-        param(&params, "message"),
-    )
-}
-
-/// PortOne's redirectUrl: `?paymentId=…`, with `code` and `message` when it failed.
-async fn portone_complete(State(shop): State<Arc<Shop>>, Query(params): Query<Params>) -> Response {
-    let payment_id = param(&params, "paymentId");
-    if let Some(code) = params.get("code") {
-        return window_failed(&shop, payment_id, code, param(&params, "message"));
-    }
-    confirm(&shop, payment_id, payment_id).await
-}
-
-/// NICEPAY's returnUrl POST (reference §2): `authResultCode` must be `0000`, and the order,
-/// the amount and `signature = hex(sha256(authToken + clientId + amount + SecretKey))` are
-/// checked against the shop's own before approving.
-async fn nicepay_return(
-    State(shop): State<Arc<Shop>>,
-    axum::Form(params): axum::Form<Params>,
-) -> Response {
-    let order_id = param(&params, "orderId");
-    let Some(order) = lock(&shop.orders).get(order_id).cloned() else {
-        return not_found(&format!("no order {order_id:?}"));
-    };
-    if param(&params, "authResultCode") != "0000" {
-        return window_failed(
-            &shop,
-            order_id,
-            param(&params, "authResultCode"),
-            param(&params, "authResultMsg"),
-        );
-    }
-    let amount = order.amount.to_string();
-    let expected = hex::encode(Sha256::digest(
-        [
-            param(&params, "authToken"),
-            FakeNicePay::CLIENT_ID,
-            &amount,
-            FakeNicePay::SECRET_KEY,
-        ]
-        .concat()
-        .as_bytes(),
-    ));
-    let signed = param(&params, "amount") == amount
-        && param(&params, "clientId") == FakeNicePay::CLIENT_ID
-        && hanpay_core::constant_time_eq(
-            expected.as_bytes(),
-            param(&params, "signature").as_bytes(),
-        );
-    if !signed {
-        return window_failed(
-            &shop,
-            order_id,
-            "SIGNATURE_MISMATCH",
-            "the returnUrl POST does not match the order (amount, clientId or signature): not approved",
-        );
-    }
-    confirm(&shop, order_id, param(&params, "tid")).await
 }
 
 async fn order_page(State(shop): State<Arc<Shop>>, Path(order_id): Path<String>) -> Response {
@@ -702,11 +589,7 @@ fn order_view(shop: &Shop, order_id: &str) -> Response {
     // test uses the same API directly).
     let deposit = match (&order.payment_key, order.status) {
         (Some(key), OrderStatus::AwaitingDeposit) => {
-            let fake = match order.pg {
-                hanpay::tosspayments::ID => &shop.toss_url,
-                hanpay::portone::ID => &shop.portone_url,
-                _ => &shop.nicepay_url,
-            };
+            let fake = shop.pg(order.pg).map_or("", |pg| pg.base_url.as_str());
             format!(
                 "<p><button id=\"sandbox-deposit\">입금하기 (샌드박스) · Deposit (sandbox)</button></p>\
                  <script>document.getElementById('sandbox-deposit').addEventListener('click', function () {{\

@@ -10,8 +10,11 @@
 //! - [`delivery`]: webhook delivery on a PG's redelivery schedule, scaled in time, with a log
 //!   of every attempt.
 //! - [`window`]: the payment windows' page frame (amounts, escaping, redirects).
+//! - [`storefront`]: a PG's part of the demo storefront (`hanpay demo --browser`): its checkout
+//!   page and the returns from its payment window, handed out by a running fake.
 #![forbid(unsafe_code)]
 
 pub mod delivery;
 pub mod sandbox;
+pub mod storefront;
 pub mod window;

@@ -4,11 +4,14 @@
 //! `hanpay demo` and `hanpay webhook send` pick up a new PG's fake without edits.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use hanpay_core::{async_trait, Money};
 use http::HeaderMap;
 
 use hanpay_testkit::conformance::{ConformanceDriver, DriverError};
+
+use crate::storefront::Storefront;
 
 /// A fake PG that can be started without knowing which one it is.
 #[async_trait]
@@ -41,6 +44,7 @@ pub trait FakePlugin: Send + Sync {
 
 /// A started fake: it plays the customer for the conformance suite, and says which variables
 /// point an application at it.
+#[async_trait]
 pub trait RunningFake: ConformanceDriver {
     /// The PG's id.
     fn id(&self) -> &'static str;
@@ -109,8 +113,43 @@ pub trait RunningFake: ConformanceDriver {
         Err("this fake issues no virtual account from its payment window".to_owned())
     }
 
+    /// The PG's part of the demo storefront (`hanpay demo --browser`): its checkout page
+    /// against this fake's SDK stand-in and the returns from its payment window. `None` when
+    /// the fake has no browser checkout.
+    fn storefront(&self) -> Option<Box<dyn Storefront>> {
+        None
+    }
+
+    /// For a PG that announces a virtual account's deposit with a webhook of its own besides
+    /// its status change (Toss's `DEPOSIT_CALLBACK`): waits up to `within` until the merchant
+    /// answered that webhook for the deposit into `order_id`'s account with a 2xx. `None` when
+    /// the PG sends no such webhook; `Err` when it was not answered in time.
+    async fn second_deposit_webhook(
+        &self,
+        order_id: &str,
+        within: Duration,
+    ) -> Option<Result<SecondDepositWebhook, String>> {
+        let _ = (order_id, within);
+        None
+    }
+
     /// For PG-specific extras (downcast to the concrete fake).
     fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// The second webhook a PG sends for a virtual account's deposit
+/// ([`RunningFake::second_deposit_webhook`]), as the merchant answered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecondDepositWebhook {
+    /// The PG's name for it (`DEPOSIT_CALLBACK`).
+    pub event: String,
+    /// Its hanpay dedupe id.
+    pub dedupe_id: String,
+    /// How it proves itself to the merchant (`unsigned, carries the payment's secret`).
+    pub proof: &'static str,
+    /// The PG's other webhook for the same deposit, as a phrase (`Toss's
+    /// PAYMENT_STATUS_CHANGED`).
+    pub other: &'static str,
 }
 
 /// A rare move a fake PG can be asked to make ([`RunningFake::play`]), beyond what the

@@ -6,7 +6,6 @@ pub mod shop;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use hanpay::tosspayments::fake::FakeToss;
 use hanpay::{
     core::Capability, Bank, HanpayConfig, Money, OrderAction, Payment, PaymentEvent, PaymentStatus,
 };
@@ -86,45 +85,6 @@ impl Customer<'_> {
     }
 }
 
-/// Toss sends a virtual account's changes twice: `PAYMENT_STATUS_CHANGED` and
-/// `DEPOSIT_CALLBACK`. Waits until the shop answered the `DEPOSIT_CALLBACK` for `order_id`
-/// announcing `status` with a 2xx; returns its dedupe id (the body's digest).
-async fn deposit_callback_answered(
-    toss: &FakeToss,
-    order_id: &str,
-    status: &str,
-) -> Result<String, String> {
-    let find = || {
-        toss.sent_webhooks().into_iter().find(|w| {
-            w.event_type == "DEPOSIT_CALLBACK"
-                && serde_json::from_str::<serde_json::Value>(&w.body)
-                    .is_ok_and(|b| b["orderId"] == order_id && b["status"] == status)
-        })
-    };
-    let sent =
-        find().ok_or_else(|| format!("Toss sent no DEPOSIT_CALLBACK {status} for {order_id}"))?;
-    let id = sent.transmission_id.clone();
-    let answered = |attempts: &[hanpay_fake::delivery::Attempt]| {
-        attempts.iter().any(|a| {
-            a.delivered
-                && a.headers
-                    .get("tosspayments-webhook-transmission-id")
-                    .is_some_and(|v| v.as_bytes() == id.as_bytes())
-        })
-    };
-    let attempts = toss
-        .webhook_log()
-        .wait_until(WEBHOOK_WAIT, |a| answered(a))
-        .await;
-    if answered(&attempts) {
-        Ok(hanpay::core::webhook::body_digest(sent.body.as_bytes()))
-    } else {
-        Err(format!(
-            "the shop did not accept the DEPOSIT_CALLBACK {status} for {order_id} within {WEBHOOK_WAIT:?}"
-        ))
-    }
-}
-
 /// Prints the demo as it runs and remembers whether a step failed.
 struct Printer {
     failures: usize,
@@ -195,18 +155,25 @@ async fn wait_webhook(
 const AT_CONFIRM: &str = "when the card payment was confirmed";
 const AT_ISSUE: &str = "when the virtual account was issued";
 
-/// Toss only: shows the `DEPOSIT_CALLBACK` of the deposit (its per-payment secret is Toss's
-/// only proof for it) and that the deposit reached the handler exactly once, whichever of
-/// Toss's two events for it arrived first.
-async fn toss_deposit_callback(
+/// For a PG that announces a deposit with a second webhook of its own (Toss's
+/// `DEPOSIT_CALLBACK`): shows it (for Toss, its per-payment secret is the only proof) and that
+/// the deposit reached the handler exactly once, whichever of the PG's webhooks for it arrived
+/// first.
+async fn second_deposit_webhook(
     p: &mut Printer,
     shop: &Shop,
     customer: &Customer<'_>,
-    toss: &FakeToss,
     order: &str,
     applied: &PaymentEvent,
 ) -> Result<(), String> {
-    let id = deposit_callback_answered(toss, order, "DONE").await?;
+    let Some(second) = customer
+        .fake
+        .second_deposit_webhook(order, WEBHOOK_WAIT)
+        .await
+    else {
+        return Ok(());
+    };
+    let second = second?;
     let confirmations: Vec<String> = shop
         .applied(order)
         .iter()
@@ -229,20 +196,22 @@ async fn toss_deposit_callback(
             confirmations.join("; ")
         ));
     }
-    if applied.dedupe_id != id {
+    if applied.dedupe_id != second.dedupe_id {
         p.detail(&format!(
-            "webhook DEPOSIT_CALLBACK: unsigned, carries the payment's secret; sender on the \
-             allowlist, shared secret matched the one saved {AT_ISSUE} (compared in constant time)"
+            "webhook {}: {}; sender on the allowlist, shared secret matched the one saved \
+             {AT_ISSUE} (compared in constant time)",
+            second.event, second.proof
         ));
         p.detail(
             "  reconciled with the PG (it reports PAID): already applied, recorded and answered \
              200 — the handler ran once for the deposit",
         );
     } else {
-        p.detail(
-            "  Toss's PAYMENT_STATUS_CHANGED for the same deposit found nothing left to apply: \
-             the handler ran once for the deposit",
-        );
+        p.detail(&format!(
+            "  {} for the same deposit found nothing left to apply: the handler ran once for the \
+             deposit",
+            second.other
+        ));
     }
     Ok(())
 }
@@ -379,9 +348,7 @@ async fn virtual_account(
         AT_ISSUE,
     )
     .await?;
-    if let Some(toss) = customer.fake.as_any().downcast_ref::<FakeToss>() {
-        toss_deposit_callback(p, shop, customer, toss, &va_order, &applied).await?;
-    }
+    second_deposit_webhook(p, shop, customer, &va_order, &applied).await?;
     let deposited = shop
         .payment(&issued.payment_key)
         .await

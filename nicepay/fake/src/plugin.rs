@@ -2,11 +2,13 @@
 
 use hanpay_core::{async_trait, Money, Payment};
 
+use super::storefront::NicePayStorefront;
 use super::{FakeNicePay, Fault, WindowMethod};
 use hanpay_fake::sandbox::{
     FakePlugin, RunningFake, SampleEvent, SampleRequest, SandboxFake, SandboxOptions, Scenario,
     LOOPBACK_ALLOWLIST,
 };
+use hanpay_fake::storefront::Storefront;
 use hanpay_testkit::conformance::{ConformanceDriver, DriverCapabilities, DriverError};
 
 /// The NICEPAY fake, for `hanpay::sandbox::fakes()` (listed by the facade's registration line).
@@ -121,6 +123,12 @@ impl ConformanceDriver for FakeNicePay {
 }
 
 impl RunningFake for FakeNicePay {
+    fn storefront(&self) -> Option<Box<dyn Storefront>> {
+        Some(Box::new(NicePayStorefront {
+            base_url: FakeNicePay::base_url(self),
+        }))
+    }
+
     fn id(&self) -> &'static str {
         FAKE.id()
     }

@@ -2,12 +2,14 @@
 
 use hanpay_core::{async_trait, Money, Payment};
 
+use super::storefront::PortOneStorefront;
 use super::{FakePortOne, Fault, Operation, PayMethod};
 use hanpay_fake::delivery::TimeScale;
 use hanpay_fake::sandbox::{
     FakePlugin, RunningFake, SampleEvent, SampleRequest, SandboxFake, SandboxOptions, Scenario,
     LOOPBACK_ALLOWLIST,
 };
+use hanpay_fake::storefront::Storefront;
 use hanpay_testkit::conformance::{ConformanceDriver, DriverError};
 
 /// The Standard Webhooks secret the sandbox signs PortOne webhooks with.
@@ -130,6 +132,14 @@ impl ConformanceDriver for FakePortOne {
 }
 
 impl RunningFake for FakePortOne {
+    fn storefront(&self) -> Option<Box<dyn Storefront>> {
+        Some(Box::new(PortOneStorefront {
+            base_url: FakePortOne::base_url(self),
+            store_id: self.store_id().to_owned(),
+            channel_key: self.channel_key().to_owned(),
+        }))
+    }
+
     fn id(&self) -> &'static str {
         FAKE.id()
     }

@@ -54,6 +54,7 @@ pub use plugin::FAKE;
 mod routes;
 mod sample;
 mod state;
+mod storefront;
 mod webhook;
 mod window;
 

@@ -3,12 +3,16 @@
 use hanpay_core::webhook::body_digest;
 use hanpay_core::{async_trait, Money, Payment};
 
+use std::time::Duration;
+
+use super::storefront::TossStorefront;
 use super::{FakeToss, Fault, SessionMethod, TossError};
-use hanpay_fake::delivery::TimeScale;
+use hanpay_fake::delivery::{Attempt, TimeScale};
 use hanpay_fake::sandbox::{
     FakePlugin, RunningFake, SampleEvent, SampleRequest, SandboxFake, SandboxOptions, Scenario,
-    LOOPBACK_ALLOWLIST,
+    SecondDepositWebhook, LOOPBACK_ALLOWLIST,
 };
+use hanpay_fake::storefront::Storefront;
 use hanpay_testkit::conformance::{ConformanceDriver, DriverError};
 
 /// The Toss fake, for `hanpay::sandbox::fakes()` (listed by the facade's registration line).
@@ -186,6 +190,7 @@ impl ConformanceDriver for FakeToss {
     }
 }
 
+#[async_trait]
 impl RunningFake for FakeToss {
     fn id(&self) -> &'static str {
         FAKE.id()
@@ -249,7 +254,67 @@ impl RunningFake for FakeToss {
         .map_err(toss_err)
     }
 
+    fn storefront(&self) -> Option<Box<dyn Storefront>> {
+        Some(Box::new(TossStorefront {
+            base_url: FakeToss::base_url(self),
+        }))
+    }
+
+    /// Toss sends a virtual account's deposit twice: `PAYMENT_STATUS_CHANGED` and
+    /// `DEPOSIT_CALLBACK` (status `DONE`); this waits for the latter's 2xx (matched by its
+    /// `tosspayments-webhook-transmission-id`). Its dedupe id is the body's digest.
+    async fn second_deposit_webhook(
+        &self,
+        order_id: &str,
+        within: Duration,
+    ) -> Option<Result<SecondDepositWebhook, String>> {
+        Some(self.deposit_callback_answered(order_id, within).await)
+    }
+
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+impl FakeToss {
+    /// Waits until the merchant answered the `DEPOSIT_CALLBACK` announcing `DONE` for
+    /// `order_id` with a 2xx.
+    async fn deposit_callback_answered(
+        &self,
+        order_id: &str,
+        within: Duration,
+    ) -> Result<SecondDepositWebhook, String> {
+        const STATUS: &str = "DONE";
+        let sent = self
+            .sent_webhooks()
+            .into_iter()
+            .find(|w| {
+                w.event_type == "DEPOSIT_CALLBACK"
+                    && serde_json::from_str::<serde_json::Value>(&w.body)
+                        .is_ok_and(|b| b["orderId"] == order_id && b["status"] == STATUS)
+            })
+            .ok_or_else(|| format!("Toss sent no DEPOSIT_CALLBACK {STATUS} for {order_id}"))?;
+        let id = sent.transmission_id.clone();
+        let answered = |attempts: &[Attempt]| {
+            attempts.iter().any(|a| {
+                a.delivered
+                    && a.headers
+                        .get("tosspayments-webhook-transmission-id")
+                        .is_some_and(|v| v.as_bytes() == id.as_bytes())
+            })
+        };
+        let attempts = self.webhook_log().wait_until(within, |a| answered(a)).await;
+        if answered(&attempts) {
+            Ok(SecondDepositWebhook {
+                event: sent.event_type,
+                dedupe_id: body_digest(sent.body.as_bytes()),
+                proof: "unsigned, carries the payment's secret",
+                other: "Toss's PAYMENT_STATUS_CHANGED",
+            })
+        } else {
+            Err(format!(
+                "the shop did not accept the DEPOSIT_CALLBACK {STATUS} for {order_id} within {within:?}"
+            ))
+        }
     }
 }
