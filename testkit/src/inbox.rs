@@ -151,6 +151,15 @@ impl WebhookInbox {
             }
         }
     }
+
+    /// [`wait_for`](Self::wait_for), each body read as JSON (`Value::Null` when it is not).
+    pub async fn wait_for_json(&self, count: usize, timeout: Duration) -> Vec<serde_json::Value> {
+        self.wait_for(count, timeout)
+            .await
+            .iter()
+            .map(|d| serde_json::from_slice(&d.body).unwrap_or(serde_json::Value::Null))
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod conformance;
+pub mod http;
 pub mod inbox;
 pub mod mock;
 pub mod mutate;

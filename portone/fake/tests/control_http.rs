@@ -2,19 +2,13 @@
 //! other languages use them, checked through each PG's real wire routes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use hanpay_testkit::http::send;
 use std::time::{Duration, Instant};
 
 use hanpay_portone_fake::FakePortOne;
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 /// A webhook receiver on loopback that answers 200.
 async fn receiver() -> String {

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use base64::Engine as _;
+use hanpay_testkit::http::send;
 use hanpay_tosspayments_fake::FakeToss;
-use serde_json::Value;
 
 /// Amounts no PG takes: past every documented limit, at the edges of `i64`, and beyond it.
 const HUGE: [&str; 5] = [
@@ -15,16 +15,6 @@ const HUGE: [&str; 5] = [
     "18446744073709551615",
     "9007199254740992", // 2^53, past what a JSON number carries exactly (Toss's limit)
 ];
-
-async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request
-        .send()
-        .await
-        .expect("the fake answers (it did not drop the connection)");
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 /// A JSON body with `amount` spliced in as a raw number (it may not fit an `i64`).
 fn with_amount(template: &str, amount: &str) -> String {

@@ -3,6 +3,7 @@
 //! the PG's own wire routes and the webhooks the fake sends to a [`WebhookInbox`].
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use hanpay_testkit::http::{post, send};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -12,24 +13,15 @@ use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-async fn post(url: String) -> (u16, Value) {
-    send(reqwest::Client::new().post(url)).await
-}
-
 /// The JSON bodies the inbox holds, after waiting for `count` of them.
 async fn bodies(inbox: &WebhookInbox, count: usize) -> Vec<Value> {
-    let got = inbox.wait_for(count, WAIT).await;
+    let got = inbox.wait_for_json(count, WAIT).await;
     assert_eq!(got.len(), count, "webhooks did not arrive");
-    got.iter()
-        .map(|d| serde_json::from_slice(&d.body).unwrap())
-        .collect()
+    assert!(
+        got.iter().all(|b| !b.is_null()),
+        "a webhook body is not JSON"
+    );
+    got
 }
 
 // --- Toss ------------------------------------------------------------------------------------
