@@ -1,9 +1,10 @@
 //! [`WebhookPipeline::observe`]: a payment the application learned from the PG itself (the
 //! answer to a confirm or a cancel) goes through the same path as a webhook: under the
-//! payment's lock, re-fetched from the PG, applied only as legal moves, the handler called once
-//! per change, and — with [`outbox`](crate::WebhookPipelineBuilder::outbox) on — its events
-//! written in the same transaction. A webhook about the same change arriving later finds it
-//! applied and changes nothing.
+//! payment's lock, applied as the PG answered it (no second PG call) and only as legal moves,
+//! the handler called once per change, and — with
+//! [`outbox`](crate::WebhookPipelineBuilder::outbox) on — its events written in the same
+//! transaction. A webhook about the same change arriving later finds it applied and changes
+//! nothing.
 //!
 //! [`WebhookPipeline::payment`]: a lookup through the pipeline. The PG's answer is fetched once,
 //! under the payment's lock, and applied by the same rule (reachable → applied with its events;
@@ -13,7 +14,9 @@
 use hanpay_core::{Payment, PaymentError, PaymentProvider};
 
 use crate::event::PaymentEvent;
-use crate::pipeline::{Ask, FailedStage, Observation, PgAnswer, WebhookOutcome, WebhookPipeline};
+use crate::pipeline::{
+    Answer, Ask, FailedStage, Observation, PgAnswer, WebhookOutcome, WebhookPipeline,
+};
 use crate::registry::Gateway;
 
 /// Why [`WebhookPipeline::observe`] could not apply a payment.
@@ -147,8 +150,10 @@ impl WebhookPipeline {
     }
 
     /// Applies `payment` (as the PG answered a confirm, cancel or lookup) like a reconciled
-    /// webhook. `Some(event)`: the stored status moved (the handler ran, events were written);
-    /// `None`: nothing to apply (already known, or not a legal move forward).
+    /// webhook, under the payment's lock and without asking the PG again: the answer is what
+    /// the PG said last. `Some(event)`: the stored status moved (the handler ran, events were
+    /// written); `None`: nothing to apply (already known — not recorded — or not a legal move
+    /// forward: recorded as ignored, the stored state kept).
     ///
     /// ```no_run
     /// # async fn run(pipeline: hanpay::WebhookPipeline, request: hanpay::ConfirmRequest)
@@ -165,14 +170,12 @@ impl WebhookPipeline {
             .hanpay()
             .gateway_for(payment.provider.as_str())
             .map_err(|_| ObserveError::UnknownProvider(payment.provider.as_str().to_owned()))?;
-        let ask = Ask::about(
-            "observe",
-            &payment.provider,
-            &payment.payment_key,
-            Some(payment.order_id.clone()),
-        );
-        // Applied under the payment's lock with a fresh fetch, like the reconciler's.
-        match self.apply(&gateway, &Observation::Ask(ask), None).await {
+        let mut answer = PgAnswer {
+            quiet: true,
+            ..PgAnswer::default()
+        };
+        let seen = Observation::Answer(Answer::of("observe", payment));
+        match self.apply_keeping(&gateway, &seen, None, &mut answer).await {
             WebhookOutcome::Processed(event) => Ok(Some(*event)),
             WebhookOutcome::Failed { stage, message } => {
                 Err(ObserveError::Failed { stage, message })

@@ -49,6 +49,10 @@ impl ConformanceDriver for Driver {
         Ok(())
     }
 
+    async fn pg_requests(&self) -> Result<Option<usize>, DriverError> {
+        Ok(Some(self.fake.requests().len()))
+    }
+
     async fn pg_cancel_requests(&self, payment_key: &str) -> Result<Option<usize>, DriverError> {
         Ok(Some(
             self.fake

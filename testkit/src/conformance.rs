@@ -170,6 +170,13 @@ pub trait ConformanceDriver: Send + Sync {
         let _ = payment_key;
         Ok(None)
     }
+
+    /// How many API calls (confirm, lookup, cancel, …: every merchant request, not the test
+    /// controls) reached the PG so far, if the driver can tell. `None` (the default) when
+    /// unknown; the round-trip case is then skipped.
+    async fn pg_requests(&self) -> Result<Option<usize>, DriverError> {
+        Ok(None)
+    }
 }
 
 /// How a case ended, when it did not fail.
@@ -272,7 +279,7 @@ impl fmt::Display for Report {
 }
 
 /// The names of the cases [`run_all`] runs, in order.
-pub const CASES: [&str; 12] = [
+pub const CASES: [&str; 13] = [
     "confirm_card_paid",
     "confirm_amount_mismatch",
     "confirm_twice",
@@ -285,6 +292,7 @@ pub const CASES: [&str; 12] = [
     "cancel_retried_after_its_answer_was_lost",
     "lookup_by_key",
     "lookup_by_order_id",
+    "round_trips",
 ];
 
 /// Runs every case against `provider` with `driver` and reports each one.
@@ -319,6 +327,7 @@ where
         cancel_retried_after_its_answer_was_lost,
         lookup_by_key,
         lookup_by_order_id,
+        round_trips,
     );
     Report {
         provider: provider.id().to_string(),
@@ -1220,5 +1229,102 @@ where
         ErrorKind::NotFound,
         "lookup of an unknown order id",
     )?;
+    Ok(Outcome::Passed)
+}
+
+/// Counts the PG calls an operation makes: the driver's count after minus before.
+async fn calls_of<D, T, F>(driver: &D, operation: F) -> Result<(T, usize), String>
+where
+    D: ConformanceDriver + ?Sized,
+    F: std::future::Future<Output = Result<T, String>>,
+{
+    let count = || async {
+        driver
+            .pg_requests()
+            .await
+            .map_err(driver_err("count the PG calls"))?
+            .ok_or_else(|| "the driver stopped counting".to_owned())
+    };
+    let before = count().await?;
+    let value = operation.await?;
+    let after = count().await?;
+    Ok((value, after.saturating_sub(before)))
+}
+
+/// Each operation makes as few PG calls as its job needs: a confirm one (the PG checks the
+/// amount itself), a lookup one, a cancel at most two (one lookup to validate the balance,
+/// status and refund account, then the cancel, whose answer is the result).
+pub async fn round_trips<P, D>(provider: &P, driver: &D) -> CaseResult
+where
+    P: PaymentProvider + ?Sized,
+    D: ConformanceDriver + ?Sized,
+{
+    require!(
+        provider,
+        driver,
+        [Confirm, Cancel, PartialCancel],
+        [card_payments]
+    );
+    if driver
+        .pg_requests()
+        .await
+        .map_err(driver_err("count the PG calls"))?
+        .is_none()
+    {
+        return Ok(Outcome::Skipped(
+            "the driver cannot count the calls that reach the PG".into(),
+        ));
+    }
+    let order_id = driver.fresh_order_id();
+    let key = driver
+        .authenticate_card(&order_id, &krw(AMOUNT))
+        .await
+        .map_err(driver_err("authenticate a card payment"))?;
+    let confirm = ConfirmRequest::new(key.clone(), order_id, krw(AMOUNT));
+    let (_, calls) = calls_of(driver, async {
+        provider
+            .confirm(&confirm)
+            .await
+            .map_err(provider_err("confirm"))
+    })
+    .await?;
+    ensure!(calls == 1, "a confirm made {calls} PG calls, expected 1");
+    let (_, calls) = calls_of(driver, async {
+        provider.payment(&key).await.map_err(provider_err("lookup"))
+    })
+    .await?;
+    ensure!(calls == 1, "a lookup made {calls} PG calls, expected 1");
+    let partial = CancelRequest::partial(key.clone(), "고객 변심 (일부)", krw(PART));
+    let (canceled, calls) = calls_of(driver, async {
+        provider
+            .cancel(&partial)
+            .await
+            .map_err(provider_err("partial cancel"))
+    })
+    .await?;
+    ensure!(
+        calls <= 2,
+        "a partial cancel made {calls} PG calls, expected at most 2"
+    );
+    check_amounts(&canceled, "partial cancel", AMOUNT, AMOUNT - PART, 1)?;
+    // A full cancel of another payment (a PG may refuse a second cancel of one payment in
+    // quick succession, and the retry would be counted).
+    let other = pay_by_card(provider, driver, &krw(AMOUNT)).await?;
+    let full = CancelRequest::full(other.payment_key.clone(), "고객 변심");
+    let (canceled, calls) = calls_of(driver, async {
+        provider.cancel(&full).await.map_err(provider_err("cancel"))
+    })
+    .await?;
+    ensure!(
+        calls <= 2,
+        "a cancel made {calls} PG calls, expected at most 2"
+    );
+    ensure!(
+        canceled.status == PaymentStatus::Canceled,
+        "after a full cancel the payment is {} (raw {:?}), expected CANCELED",
+        canceled.status,
+        canceled.raw_status
+    );
+    check_amounts(&canceled, "cancel", AMOUNT, 0, 1)?;
     Ok(Outcome::Passed)
 }

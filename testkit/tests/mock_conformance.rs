@@ -80,7 +80,7 @@ async fn missing_capabilities_are_reported_as_skipped() {
     }
     let text = report.to_string();
     assert!(text.contains("skipped lookup_by_order_id"), "{text}");
-    assert!(text.contains("9 passed, 3 skipped, 0 failed"), "{text}");
+    assert!(text.contains("10 passed, 3 skipped, 0 failed"), "{text}");
 }
 
 /// A driver that can do nothing: every case is skipped, none passes.

@@ -56,8 +56,10 @@ fn new_idempotency_key() -> String {
 /// - Because Toss replays a completed error for the same key for 15 days, after the same error
 ///   came back twice for one key the payment is looked up, and only if nothing happened is a
 ///   new key tried.
-/// - Before a confirm, the session's amount is checked against the request (one lookup; turn
-///   off with [`TossPaymentsBuilder::verify_amount_before_confirm`]); before a cancel, the
+/// - A confirm is one call: Toss checks the amount itself. A refused confirm is looked up once to
+///   tell an amount mismatch ([`ErrorKind::AmountMismatch`]) apart; a lookup before every
+///   confirm is an option ([`TossPaymentsBuilder::verify_amount_before_confirm`], off by
+///   default). Before a cancel, the
 ///   payment is looked up so the cancel is validated against its balance, status and method
 ///   (a deposited virtual account needs the customer's own refund account).
 pub struct TossPayments {
@@ -174,7 +176,11 @@ impl TossPaymentsBuilder {
     }
 
     /// Whether a confirm first looks the session up and refuses a different amount with
-    /// [`ErrorKind::AmountMismatch`] before anything is charged (default `true`).
+    /// [`ErrorKind::AmountMismatch`] before the confirm is sent (default `false`). Toss refuses
+    /// a different amount at confirm itself, and a refused confirm is then looked up to say
+    /// [`ErrorKind::AmountMismatch`]; turning this on costs one more PG call on every confirm
+    /// (the shopper waits for it at checkout) and buys a refusal before the confirm reaches
+    /// Toss.
     pub fn verify_amount_before_confirm(mut self, verify: bool) -> Self {
         self.verify_amount = verify;
         self
@@ -225,7 +231,7 @@ impl TossPayments {
             base_url: DEFAULT_BASE_URL.to_owned(),
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
-            verify_amount: true,
+            verify_amount: false,
             http: None,
         }
     }
@@ -361,27 +367,7 @@ impl PaymentProvider for TossPayments {
         let body = mapping::confirm_body(request)?;
         if self.verify_amount {
             if let Ok(session) = self.lookup(&request.payment_key).await {
-                if session.status == PaymentStatus::Pending {
-                    if session.order_id != request.order_id {
-                        return Err(PaymentError::invalid(format!(
-                            "payment key belongs to order {}, not {}",
-                            session.order_id, request.order_id
-                        ))
-                        .with_provider(PROVIDER_ID)
-                        .with_operation("confirm"));
-                    }
-                    if session.total != request.amount {
-                        return Err(PaymentError::new(
-                            ErrorKind::AmountMismatch,
-                            format!(
-                                "the customer authenticated {}, the confirm asks for {}; nothing was charged",
-                                session.total, request.amount
-                            ),
-                        )
-                        .with_provider(PROVIDER_ID)
-                        .with_operation("confirm"));
-                    }
-                }
+                session_mismatch(&session, request)?;
             }
         }
         let bytes = serde_json::to_vec(&body).map_err(|e| PaymentError::invalid(e.to_string()))?;
@@ -389,18 +375,30 @@ impl PaymentProvider for TossPayments {
             .idempotency_key
             .clone()
             .unwrap_or_else(new_idempotency_key);
-        self.post_reconciled("confirm", "/v1/payments/confirm", &bytes, key, || async {
-            let p = self.lookup(&request.payment_key).await?;
-            let approved = matches!(
-                p.status,
-                PaymentStatus::Paid | PaymentStatus::WaitingForDeposit
-            );
-            Ok(
-                (approved && p.order_id == request.order_id && p.total == request.amount)
-                    .then_some(p),
-            )
-        })
-        .await
+        let confirmed = self
+            .post_reconciled("confirm", "/v1/payments/confirm", &bytes, key, || async {
+                let p = self.lookup(&request.payment_key).await?;
+                let approved = matches!(
+                    p.status,
+                    PaymentStatus::Paid | PaymentStatus::WaitingForDeposit
+                );
+                Ok(
+                    (approved && p.order_id == request.order_id && p.total == request.amount)
+                        .then_some(p),
+                )
+            })
+            .await;
+        match confirmed {
+            // Toss refuses a different amount itself (`INVALID_REQUEST`, "결제 금액이 일치하지
+            // 않습니다"): only then is the session looked up, to say which amount it holds.
+            Err(e) if e.kind() == ErrorKind::InvalidRequest && e.pg().is_some() => {
+                match self.lookup(&request.payment_key).await {
+                    Ok(session) => session_mismatch(&session, request).and(Err(e)),
+                    Err(_) => Err(e),
+                }
+            }
+            other => other,
+        }
     }
 
     async fn payment(&self, payment_key: &str) -> Result<Payment, PaymentError> {
@@ -477,6 +475,34 @@ impl PaymentProvider for TossPayments {
         })
         .await
     }
+}
+
+/// Refuses a confirm whose order or amount differs from the customer's authenticated session
+/// (`Pending` at Toss), saying which: nothing was charged.
+fn session_mismatch(session: &Payment, request: &ConfirmRequest) -> Result<(), PaymentError> {
+    if session.status != PaymentStatus::Pending {
+        return Ok(());
+    }
+    if session.order_id != request.order_id {
+        return Err(PaymentError::invalid(format!(
+            "payment key belongs to order {}, not {}",
+            session.order_id, request.order_id
+        ))
+        .with_provider(PROVIDER_ID)
+        .with_operation("confirm"));
+    }
+    if session.total != request.amount {
+        return Err(PaymentError::new(
+            ErrorKind::AmountMismatch,
+            format!(
+                "the customer authenticated {}, the confirm asks for {}; nothing was charged",
+                session.total, request.amount
+            ),
+        )
+        .with_provider(PROVIDER_ID)
+        .with_operation("confirm"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -40,6 +40,10 @@ impl ConformanceDriver for FakeTossDriver {
         Ok(())
     }
 
+    async fn pg_requests(&self) -> Result<Option<usize>, DriverError> {
+        Ok(Some(self.fake.requests().len()))
+    }
+
     async fn pg_cancel_requests(&self, payment_key: &str) -> Result<Option<usize>, DriverError> {
         let path = format!("/v1/payments/{payment_key}/cancel");
         Ok(Some(

@@ -16,14 +16,48 @@ use crate::event::{OrderAction, PaymentEvent};
 use crate::registry::Gateway;
 use crate::store::{IgnoredEvent, PaymentState};
 
-/// What [`WebhookPipeline::apply`] applies: a verified delivery, or a question to the PG.
+/// What [`WebhookPipeline::apply`] applies: a verified delivery, a question to the PG, or the
+/// PG's own answer to hanpay's call.
 #[derive(Debug)]
 pub(crate) enum Observation<'a> {
     /// A verified webhook: its hint is applied as one ordinary move, or the PG is asked.
     Webhook(&'a WebhookEvent),
     /// No hint: the payment is fetched under its lock and the PG's answer applied.
     Ask(Ask),
+    /// What the PG answered hanpay's own confirm, cancel or issue call: applied as it is under
+    /// the payment's lock (refused if it would move backwards), never fetched again.
+    Answer(Answer<'a>),
 }
+
+/// The PG's answer to a call hanpay made, and the id its change is recorded under.
+#[derive(Debug)]
+pub(crate) struct Answer<'a> {
+    /// The payment as the PG answered.
+    pub(crate) payment: &'a Payment,
+    /// Names the change applied (`observe:…`).
+    pub(crate) id: String,
+}
+
+impl<'a> Answer<'a> {
+    /// The PG's answer `payment`, named after `source` (`observe`).
+    pub(crate) fn of(source: &str, payment: &'a Payment) -> Answer<'a> {
+        Answer {
+            payment,
+            id: change_id(source, &payment.payment_key),
+        }
+    }
+}
+
+/// `{source}:{payment_key}:{now in ns}`: the id of a change no delivery named.
+fn change_id(source: &str, payment_key: &str) -> String {
+    format!(
+        "{source}:{payment_key}:{}",
+        OffsetDateTime::now_utc().unix_timestamp_nanos()
+    )
+}
+
+/// The kind recorded for a question or an answer.
+static STATUS_CHANGED: WebhookEventKind = WebhookEventKind::PaymentStatusChanged;
 
 /// A payment to ask the PG about: a lookup, the reconciler's re-check, a replayed delivery, a
 /// confirm or cancel answer.
@@ -53,10 +87,7 @@ impl Ask {
             provider: provider.clone(),
             payment_key: Some(payment_key.to_owned()),
             order_id,
-            id: format!(
-                "{source}:{payment_key}:{}",
-                OffsetDateTime::now_utc().unix_timestamp_nanos()
-            ),
+            id: change_id(source, payment_key),
             kind: WebhookEventKind::PaymentStatusChanged,
         }
     }
@@ -67,6 +98,7 @@ impl Observation<'_> {
         match self {
             Observation::Webhook(e) => &e.provider,
             Observation::Ask(a) => &a.provider,
+            Observation::Answer(a) => &a.payment.provider,
         }
     }
 
@@ -74,6 +106,7 @@ impl Observation<'_> {
         match self {
             Observation::Webhook(e) => e.payment_key.as_deref(),
             Observation::Ask(a) => a.payment_key.as_deref(),
+            Observation::Answer(a) => Some(&a.payment.payment_key),
         }
     }
 
@@ -81,6 +114,7 @@ impl Observation<'_> {
         match self {
             Observation::Webhook(e) => e.order_id.as_deref(),
             Observation::Ask(a) => a.order_id.as_deref(),
+            Observation::Answer(a) => Some(&a.payment.order_id),
         }
     }
 
@@ -89,6 +123,7 @@ impl Observation<'_> {
         match self {
             Observation::Webhook(e) => &e.dedupe_id,
             Observation::Ask(a) => &a.id,
+            Observation::Answer(a) => &a.id,
         }
     }
 
@@ -96,6 +131,7 @@ impl Observation<'_> {
         match self {
             Observation::Webhook(e) => &e.kind,
             Observation::Ask(a) => &a.kind,
+            Observation::Answer(_) => &STATUS_CHANGED,
         }
     }
 
@@ -103,7 +139,15 @@ impl Observation<'_> {
     fn hint(&self) -> Option<PaymentStatus> {
         match self {
             Observation::Webhook(e) => e.status_hint,
-            Observation::Ask(_) => None,
+            Observation::Ask(_) | Observation::Answer(_) => None,
+        }
+    }
+
+    /// The PG's answer this observation already is.
+    fn answer(&self) -> Option<&Payment> {
+        match self {
+            Observation::Answer(a) => Some(a.payment),
+            _ => None,
         }
     }
 
@@ -113,12 +157,13 @@ impl Observation<'_> {
                 occurred_at: e.occurred_at,
                 raw_status: e.raw_status.as_deref(),
             },
-            Observation::Ask(_) => Claimed::default(),
+            Observation::Ask(_) | Observation::Answer(_) => Claimed::default(),
         }
     }
 
-    /// Whether the PG must be asked before anything is applied: always for a question; for a
-    /// webhook, unless it is signed and its hint is an ordinary status that moves no money.
+    /// Whether the PG must be asked before anything is applied: always for a question, never
+    /// for its answer; for a webhook, unless it is signed and its hint is an ordinary status
+    /// that moves no money.
     fn must_ask(&self) -> bool {
         match self {
             Observation::Webhook(e) => {
@@ -128,14 +173,16 @@ impl Observation<'_> {
                     || is_money_kind(&e.kind)
             }
             Observation::Ask(_) => true,
+            Observation::Answer(_) => false,
         }
     }
 
-    /// The trust label recorded (a question counts as unverified: the PG's answer decides).
+    /// The trust label recorded (a question or an answer counts as unverified: the PG's
+    /// answer decides).
     pub(crate) fn trust_label(&self) -> &'static str {
         match self {
             Observation::Webhook(e) => e.trust.label(),
-            Observation::Ask(_) => "unverified",
+            Observation::Ask(_) | Observation::Answer(_) => "unverified",
         }
     }
 }
@@ -213,10 +260,15 @@ impl WebhookPipeline {
             Ok(state) => state,
             Err(e) => return store_failed(e),
         };
-        let needs_fetch = looked_up.is_some()
-            || seen.must_ask()
-            || current.as_ref().is_some_and(|s| s.status.is_paid());
-        let mut fetched = if needs_fetch {
+        // The PG's answer to hanpay's own call is the fetch: it is not asked again.
+        let answered = seen.answer().cloned();
+        let needs_fetch = answered.is_none()
+            && (looked_up.is_some()
+                || seen.must_ask()
+                || current.as_ref().is_some_and(|s| s.status.is_paid()));
+        let mut fetched = if answered.is_some() {
+            answered
+        } else if needs_fetch {
             match answer.fetch(gateway, &payment_key).await {
                 Ok(p) => Some(p),
                 Err(outcome) => return outcome,

@@ -60,7 +60,7 @@ use std::time::Duration;
 
 use hanpay_core::async_trait;
 
-pub(crate) use commit::{Ask, Observation, PgAnswer};
+pub(crate) use commit::{Answer, Ask, Observation, PgAnswer};
 pub use outcome::{Endpoint, FailedStage, WebhookAnswer, WebhookOutcome};
 
 use crate::event::PaymentEvent;

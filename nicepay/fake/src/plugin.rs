@@ -117,6 +117,10 @@ impl ConformanceDriver for FakeNicePay {
         Ok(())
     }
 
+    async fn pg_requests(&self) -> Result<Option<usize>, DriverError> {
+        Ok(Some(self.requests().len()))
+    }
+
     async fn pg_cancel_requests(&self, payment_key: &str) -> Result<Option<usize>, DriverError> {
         Ok(Some(self.cancel_requests(payment_key)))
     }

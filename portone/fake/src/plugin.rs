@@ -121,6 +121,10 @@ impl ConformanceDriver for FakePortOne {
         Ok(())
     }
 
+    async fn pg_requests(&self) -> Result<Option<usize>, DriverError> {
+        Ok(Some(self.requests().len()))
+    }
+
     async fn pg_cancel_requests(&self, payment_key: &str) -> Result<Option<usize>, DriverError> {
         Ok(Some(
             self.requests()

@@ -37,7 +37,7 @@ use crate::PROVIDER_ID;
 
 mod cancel;
 
-pub use cancel::{cancel_body, cancellation, cancellation_status, check_refund_bank};
+pub use cancel::{after_cancel, cancel_body, cancellation, cancellation_status, check_refund_bank};
 
 /// PortOne V2's `Bank` enum names (`"KOOKMIN"`, `"SHINHAN"`, …): the scheme an unknown name is
 /// kept in.

@@ -199,8 +199,14 @@ async fn every_confirm_error_code() {
 #[tokio::test]
 async fn cancel_in_part_then_in_full_and_look_up() {
     let h = Harness::start().await;
+    // Every PG call counts: a confirm through serve is one (no lookup before it, none to
+    // apply its answer), a cancel at most two, a lookup one.
+    let calls = || h.toss.requests().len();
+    let before = calls();
     let key = h.paid().await;
+    assert_eq!(calls() - before, 1, "PG calls of a confirm");
     let path = format!("/v1/payments/tosspayments/{key}/cancel");
+    let before = calls();
     let (status, partial) = h
         .post(
             &path,
@@ -209,6 +215,11 @@ async fn cancel_in_part_then_in_full_and_look_up() {
         )
         .await;
     assert_eq!(status, 200, "{partial}");
+    assert!(
+        calls() - before <= 2,
+        "PG calls of a cancel: {}",
+        calls() - before
+    );
     assert_eq!(partial["status"], "PARTIALLY_CANCELED");
     assert_eq!(partial["balance"], 50000);
     assert_eq!(partial["canceled"], 8000);
@@ -221,8 +232,10 @@ async fn cancel_in_part_then_in_full_and_look_up() {
     assert_eq!(full["status"], "CANCELED");
     assert_eq!(full["balance"], 0);
 
+    let before = calls();
     let (status, got) = h.get(&format!("/v1/payments/tosspayments/{key}")).await;
     assert_eq!(status, 200, "{got}");
+    assert_eq!(calls() - before, 1, "PG calls of a lookup");
     assert_eq!(got["status"], "CANCELED");
     let order = got["order_id"].as_str().unwrap().to_owned();
     let (status, by_order) = h

@@ -36,6 +36,10 @@ impl ConformanceDriver for MockProvider {
         Ok(())
     }
 
+    async fn pg_requests(&self) -> Result<Option<usize>, DriverError> {
+        Ok(Some(self.calls().len()))
+    }
+
     async fn pg_cancel_requests(&self, payment_key: &str) -> Result<Option<usize>, DriverError> {
         Ok(Some(
             self.calls_of(Operation::Cancel)

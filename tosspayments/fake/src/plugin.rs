@@ -179,6 +179,10 @@ impl ConformanceDriver for FakeToss {
         Ok(())
     }
 
+    async fn pg_requests(&self) -> Result<Option<usize>, DriverError> {
+        Ok(Some(self.requests().len()))
+    }
+
     async fn pg_cancel_requests(&self, payment_key: &str) -> Result<Option<usize>, DriverError> {
         let path = format!("/v1/payments/{payment_key}/cancel");
         Ok(Some(
