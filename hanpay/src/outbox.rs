@@ -508,9 +508,31 @@ impl OutboxWorker {
         };
         let attempts = join_all(claimed.iter().map(|c| self.attempt(&c.event))).await;
         let mut first_error = None;
+        // The round's deliveries are recorded at once (one statement on PostgreSQL, one
+        // transaction on SQLite); a failure is recorded with its own retry time.
+        let mut delivered = Vec::new();
         for (claimed, attempt) in claimed.iter().zip(attempts) {
-            match self.record(claimed, attempt, &mut report).await {
-                Ok(()) => {}
+            match attempt {
+                Attempt::Delivered => delivered.push(claimed),
+                Attempt::Failed(error) => {
+                    if let Err(e) = self.record_failure(claimed, error, &mut report).await {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+        if !delivered.is_empty() {
+            let leases: Vec<_> = delivered.iter().map(|c| c.lease.clone()).collect();
+            match inner.outbox.mark_all_delivered(&leases).await {
+                Ok(held) => {
+                    for (claimed, held) in delivered.iter().zip(held) {
+                        if held {
+                            report.delivered += 1;
+                        } else {
+                            lost(claimed, &mut report);
+                        }
+                    }
+                }
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
@@ -603,63 +625,58 @@ impl OutboxWorker {
         }
     }
 
-    /// Records an attempt's outcome under the claim's lease.
-    async fn record(
+    /// Records a failed attempt under the claim's lease: a retry after the backoff, or given
+    /// up (`failed`) past the attempts or the age allowed.
+    async fn record_failure(
         &self,
         claimed: &ClaimedEvent,
-        attempt: Attempt,
+        error: String,
         report: &mut DeliveryReport,
     ) -> Result<(), StoreError> {
         let inner = &self.inner;
         let lease = &claimed.lease;
         let event = &claimed.event;
-        let held = match attempt {
-            Attempt::Delivered => {
-                let held = inner.outbox.mark_delivered(lease).await?;
-                if held {
-                    report.delivered += 1;
-                }
-                held
+        let age = OffsetDateTime::now_utc() - event.created_at;
+        let too_old = time::Duration::try_from(inner.max_age).is_ok_and(|max| age >= max);
+        let give_up = lease.attempt >= inner.max_attempts || too_old;
+        tracing::warn!(
+            target: hanpay_core::observe::TARGET,
+            event_id = %event.event.id,
+            attempt = lease.attempt,
+            give_up,
+            error = %error,
+            "event delivery failed"
+        );
+        let held = if give_up {
+            let why = format!("{error} (gave up after {} attempts)", lease.attempt);
+            let held = inner.outbox.mark_failed(lease, &why).await?;
+            if held {
+                report.failed += 1;
             }
-            Attempt::Failed(error) => {
-                let age = OffsetDateTime::now_utc() - event.created_at;
-                let too_old = time::Duration::try_from(inner.max_age).is_ok_and(|max| age >= max);
-                let give_up = lease.attempt >= inner.max_attempts || too_old;
-                tracing::warn!(
-                    target: hanpay_core::observe::TARGET,
-                    event_id = %event.event.id,
-                    attempt = lease.attempt,
-                    give_up,
-                    error = %error,
-                    "event delivery failed"
-                );
-                if give_up {
-                    let why = format!("{error} (gave up after {} attempts)", lease.attempt);
-                    let held = inner.outbox.mark_failed(lease, &why).await?;
-                    if held {
-                        report.failed += 1;
-                    }
-                    held
-                } else {
-                    let delay = inner.backoff.delay(lease.attempt);
-                    let held = inner.outbox.schedule_retry(lease, delay, &error).await?;
-                    if held {
-                        report.retried += 1;
-                    }
-                    held
-                }
+            held
+        } else {
+            let delay = inner.backoff.delay(lease.attempt);
+            let held = inner.outbox.schedule_retry(lease, delay, &error).await?;
+            if held {
+                report.retried += 1;
             }
+            held
         };
         if !held {
-            report.lost += 1;
-            tracing::warn!(
-                target: hanpay_core::observe::TARGET,
-                event_id = %event.event.id,
-                "the event's lease lapsed before its outcome was recorded; it is delivered again"
-            );
+            lost(claimed, report);
         }
         Ok(())
     }
+}
+
+/// Counts an outcome that could not be recorded because the claim's lease lapsed.
+fn lost(claimed: &ClaimedEvent, report: &mut DeliveryReport) {
+    report.lost += 1;
+    tracing::warn!(
+        target: hanpay_core::observe::TARGET,
+        event_id = %claimed.event.event.id,
+        "the event's lease lapsed before its outcome was recorded; it is delivered again"
+    );
 }
 
 #[cfg(test)]

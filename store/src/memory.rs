@@ -30,24 +30,30 @@ enum DedupeState {
     Done,
 }
 
-/// One remembered delivery: its state, when it expires, and its position in the expiry index.
-#[derive(Debug, Clone, Copy)]
-struct DedupeEntry {
-    state: DedupeState,
-    until: Instant,
-    seq: u64,
-}
-
-#[derive(Debug, Default)]
-struct DedupeInner {
-    entries: HashMap<DedupeKey, DedupeEntry>,
-    /// (expiry, sequence) → key: the oldest expiry first, so expired entries are removed from
-    /// the front in O(log n) each instead of sweeping the whole map on every call.
-    expiry: BTreeMap<(Instant, u64), DedupeKey>,
+/// A map whose entries expire, with an expiry index: expired entries are removed from the
+/// front in O(log n) each, never by sweeping the whole map (the dedupe entries and the
+/// idempotency keys).
+#[derive(Debug)]
+struct Expiring<K, V> {
+    /// key → (value, expiry, position in the index).
+    entries: HashMap<K, (V, Instant, u64)>,
+    /// (expiry, sequence) → key, the oldest expiry first.
+    expiry: BTreeMap<(Instant, u64), K>,
     next_seq: u64,
 }
 
-impl DedupeInner {
+impl<K, V> Default for Expiring<K, V> {
+    fn default() -> Self {
+        Expiring {
+            entries: HashMap::new(),
+            expiry: BTreeMap::new(),
+            next_seq: 0,
+        }
+    }
+}
+
+impl<K: Clone + Eq + std::hash::Hash, V> Expiring<K, V> {
+    /// Removes the entries expired at `now`.
     fn purge(&mut self, now: Instant) {
         while let Some(entry) = self.expiry.first_entry() {
             if entry.key().0 > now {
@@ -58,22 +64,37 @@ impl DedupeInner {
         }
     }
 
-    fn set(&mut self, key: &DedupeKey, state: DedupeState, until: Instant) {
+    fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + std::hash::Hash + ?Sized,
+    {
+        self.entries.get(key).map(|(value, _, _)| value)
+    }
+
+    /// Sets `key` to `value` until `until`.
+    fn set(&mut self, key: &K, value: V, until: Instant) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        if let Some(old) = self
-            .entries
-            .insert(key.clone(), DedupeEntry { state, until, seq })
+        if let Some((_, old_until, old_seq)) = self.entries.insert(key.clone(), (value, until, seq))
         {
-            self.expiry.remove(&(old.until, old.seq));
+            self.expiry.remove(&(old_until, old_seq));
         }
         self.expiry.insert((until, seq), key.clone());
     }
 
-    fn remove(&mut self, key: &DedupeKey) {
-        if let Some(old) = self.entries.remove(key) {
-            self.expiry.remove(&(old.until, old.seq));
-        }
+    fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + std::hash::Hash + ?Sized,
+    {
+        let (value, until, seq) = self.entries.remove(key)?;
+        self.expiry.remove(&(until, seq));
+        Some(value)
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
     }
 }
 
@@ -81,7 +102,7 @@ impl DedupeInner {
 /// million deliveries remembered as with none.
 #[derive(Debug, Default)]
 pub struct InMemoryDedupeStore {
-    inner: Mutex<DedupeInner>,
+    inner: Mutex<Expiring<DedupeKey, DedupeState>>,
 }
 
 impl InMemoryDedupeStore {
@@ -92,7 +113,7 @@ impl InMemoryDedupeStore {
 
     /// How many entries are remembered (expired ones included until the next call).
     pub fn len(&self) -> usize {
-        self.inner.lock().map(|e| e.entries.len()).unwrap_or(0)
+        self.inner.lock().map(|e| e.len()).unwrap_or(0)
     }
 
     /// `true` when nothing is remembered.
@@ -107,7 +128,7 @@ impl DedupeStore for InMemoryDedupeStore {
         let now = Instant::now();
         let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
         inner.purge(now);
-        match inner.entries.get(key).map(|e| e.state) {
+        match inner.get(key).copied() {
             Some(DedupeState::Done) => Ok(Claim::Duplicate),
             Some(DedupeState::InProgress) => Ok(Claim::InProgress),
             None => {
@@ -126,7 +147,7 @@ impl DedupeStore for InMemoryDedupeStore {
 
     async fn release(&self, key: &DedupeKey) -> Result<(), StoreError> {
         let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
-        if inner.entries.get(key).map(|e| e.state) == Some(DedupeState::InProgress) {
+        if inner.get(key) == Some(&DedupeState::InProgress) {
             inner.remove(key);
         }
         Ok(())
@@ -723,15 +744,13 @@ impl Outbox for InMemoryOutbox {
 /// In-process [`IdempotencyStore`](crate::IdempotencyStore).
 #[derive(Debug, Default)]
 pub struct InMemoryIdempotency {
-    inner: Mutex<HashMap<String, IdempotencyEntry>>,
-    calls: std::sync::atomic::AtomicU64,
+    inner: Mutex<Expiring<String, IdempotencyEntry>>,
 }
 
 #[derive(Debug, Clone)]
 struct IdempotencyEntry {
     fingerprint: String,
     response: Option<crate::idempotency::StoredResponse>,
-    until: Instant,
 }
 
 impl InMemoryIdempotency {
@@ -752,14 +771,10 @@ impl crate::IdempotencyStore for InMemoryIdempotency {
         use crate::idempotency::Begin;
         let now = Instant::now();
         let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
-        // An amortised sweep of expired keys, so the map does not grow without bound.
-        let calls = self
-            .calls
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if calls % 256 == 255 {
-            inner.retain(|_, e| e.until > now);
-        }
-        if let Some(entry) = inner.get(key).filter(|e| e.until > now) {
+        // Expired keys go through the expiry index: a call costs the same with a million keys
+        // answered as with none.
+        inner.purge(now);
+        if let Some(entry) = inner.get(key) {
             return Ok(if entry.fingerprint != fingerprint {
                 Begin::Mismatch
             } else {
@@ -769,13 +784,13 @@ impl crate::IdempotencyStore for InMemoryIdempotency {
                 }
             });
         }
-        inner.insert(
-            key.to_owned(),
+        inner.set(
+            &key.to_owned(),
             IdempotencyEntry {
                 fingerprint: fingerprint.to_owned(),
                 response: None,
-                until: later(now, lease),
             },
+            later(now, lease),
         );
         Ok(Begin::Started)
     }
@@ -787,13 +802,18 @@ impl crate::IdempotencyStore for InMemoryIdempotency {
         response: &crate::idempotency::StoredResponse,
         ttl: Duration,
     ) -> Result<(), StoreError> {
+        let now = Instant::now();
         let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
-        if let Some(entry) = inner
-            .get_mut(key)
-            .filter(|e| e.fingerprint == fingerprint && e.response.is_none())
+        inner.purge(now);
+        if inner
+            .get(key)
+            .is_some_and(|e| e.fingerprint == fingerprint && e.response.is_none())
         {
-            entry.response = Some(response.clone());
-            entry.until = later(Instant::now(), ttl);
+            let entry = IdempotencyEntry {
+                fingerprint: fingerprint.to_owned(),
+                response: Some(response.clone()),
+            };
+            inner.set(&key.to_owned(), entry, later(now, ttl));
         }
         Ok(())
     }

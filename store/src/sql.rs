@@ -244,6 +244,11 @@ pub trait Dialect: sealed::Sealed + Sized + Send + Sync + 'static {
         lease: Duration,
         limit: usize,
     ) -> Result<Vec<<Self::DB as Database>::Row>, StoreError>;
+    /// [`Outbox::mark_all_delivered`]: whether each lease was still its event's.
+    async fn mark_all_delivered(
+        store: &SqlStore<Self>,
+        leases: &[Lease],
+    ) -> Result<Vec<bool>, StoreError>;
     /// Inserts an idempotency key, or takes over a lapsed one or one whose holder is gone:
     /// `true` when this call started it.
     async fn start_key(
@@ -811,6 +816,13 @@ impl Outbox for {
             .await
             .map_err(self.err("outbox mark delivered"))?;
         Ok(D::rows_affected(&done) == 1)
+    }
+
+    async fn mark_all_delivered(&self, leases: &[Lease]) -> Result<Vec<bool>, StoreError> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        D::mark_all_delivered(self, leases).await
     }
 
     async fn schedule_retry(

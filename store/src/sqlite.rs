@@ -23,6 +23,7 @@ use time::OffsetDateTime;
 use crate::lock::PaymentLocks;
 use crate::lock::{LocalPaymentLocks, PaymentGuard};
 use crate::model::{millis, RecheckPolicy, StalePayment, NEVER_MS};
+use crate::outbox::Lease;
 use crate::sql::{
     sealed, stale_payments, Binds, Dialect, SqlStore, StaleRow, Statements, SweepCounter,
 };
@@ -359,9 +360,9 @@ impl Dialect for SqliteDialect {
              (SELECT o.position FROM hanpay_outbox o \
               WHERE o.state = 'pending' AND o.next_attempt_at <= ?3 \
               AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= ?3) \
-              AND NOT EXISTS (SELECT 1 FROM hanpay_outbox e \
+              AND o.sequence = (SELECT min(e.sequence) FROM hanpay_outbox e \
                   WHERE e.provider = o.provider AND e.payment_key = o.payment_key \
-                  AND e.state = 'pending' AND e.sequence < o.sequence) \
+                  AND e.state = 'pending') \
               ORDER BY o.next_attempt_at, o.position LIMIT ?4) \
              RETURNING *",
         )
@@ -372,6 +373,33 @@ impl Dialect for SqliteDialect {
         .fetch_all(&store.pool)
         .await
         .map_err(store.err("outbox claim"))
+    }
+
+    async fn mark_all_delivered(
+        store: &SqliteStore,
+        leases: &[Lease],
+    ) -> Result<Vec<bool>, StoreError> {
+        // One transaction: the database's write lock is taken once for the round.
+        let mut tx = store
+            .pool
+            .begin()
+            .await
+            .map_err(store.err("outbox mark delivered"))?;
+        let mut held = Vec::with_capacity(leases.len());
+        for lease in leases {
+            let done = sqlx::query(STATEMENTS.outbox_delivered)
+                .bind(&lease.event_id)
+                .bind(&lease.owner)
+                .bind(i64::from(lease.attempt))
+                .execute(&mut *tx)
+                .await
+                .map_err(store.err("outbox mark delivered"))?;
+            held.push(done.rows_affected() == 1);
+        }
+        tx.commit()
+            .await
+            .map_err(store.err("outbox mark delivered"))?;
+        Ok(held)
     }
 
     async fn start_key(

@@ -160,6 +160,17 @@ pub trait Outbox: Send + Sync {
     /// (lapsed and taken over, or the event was marked meanwhile): nothing is written.
     async fn mark_delivered(&self, lease: &Lease) -> Result<bool, StoreError>;
 
+    /// [`mark_delivered`](Self::mark_delivered) for a round's worth of leases at once, in one
+    /// statement or transaction where the backend allows: for each lease, in order, whether it
+    /// was still the event's. The default marks them one by one.
+    async fn mark_all_delivered(&self, leases: &[Lease]) -> Result<Vec<bool>, StoreError> {
+        let mut held = Vec::with_capacity(leases.len());
+        for lease in leases {
+            held.push(self.mark_delivered(lease).await?);
+        }
+        Ok(held)
+    }
+
     /// Releases the leased event for another attempt after `delay`, keeping `error`.
     /// `false` when the lease is no longer the event's.
     async fn schedule_retry(

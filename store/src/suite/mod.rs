@@ -83,6 +83,9 @@ pub const CASES: &[(&str, CaseFn)] = &[
     ("outbox_claims_in_payment_order", |a, b| {
         Box::pin(outbox_claims_in_payment_order(a, b))
     }),
+    ("outbox_marks_a_round_at_once", |a, b| {
+        Box::pin(outbox_marks_a_round_at_once(a, b))
+    }),
     ("outbox_lease_lapses_and_is_taken_over", |a, b| {
         Box::pin(outbox_lease_lapses_and_is_taken_over(a, b))
     }),
@@ -931,6 +934,38 @@ async fn outbox_events_commit_with_the_move(a: &Stores, b: &Stores) -> CaseResul
     let depth = tri!(b.outbox.depth().await);
     ensure(depth == before, || {
         format!("depth after delivery {depth}, expected {before}")
+    })
+}
+
+/// A round's deliveries are recorded at once: each lease still held is marked, a forged one
+/// is not, and each payment's next event is due.
+async fn outbox_marks_a_round_at_once(a: &Stores, b: &Stores) -> CaseResult {
+    let p = fresh("pay");
+    let q = fresh("pay");
+    let pe = three_moves(a, &p).await?;
+    let qe = three_moves(b, &q).await?;
+    let keys = [p.as_str(), q.as_str()];
+    let claimed = tri!(a.outbox.claim("instance-a", LONG, MANY).await);
+    let mine = ours(&claimed, &keys);
+    ensure(mine.len() == 2, || format!("first claim: {:?}", ids(&mine)))?;
+    let mut forged = mine[0].lease.clone();
+    forged.owner = "instance-b".into();
+    let leases = [forged, mine[0].lease.clone(), mine[1].lease.clone()];
+    let held = tri!(b.outbox.mark_all_delivered(&leases).await);
+    ensure(held == [false, true, true], || {
+        format!("marked {held:?}, expected [false, true, true]")
+    })?;
+    let again = tri!(a.outbox.mark_all_delivered(&leases[1..]).await);
+    ensure(again == [false, false], || {
+        format!("marked twice: {again:?}")
+    })?;
+    let next = tri!(b.outbox.claim("instance-b", LONG, MANY).await);
+    let mut got = ids(&ours(&next, &keys));
+    got.sort();
+    let mut want = vec![pe[1].id.clone(), qe[1].id.clone()];
+    want.sort();
+    ensure(got == want, || {
+        format!("after the round: {got:?}, expected {want:?}")
     })
 }
 
