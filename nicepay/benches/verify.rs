@@ -1,7 +1,7 @@
 //! What NICEPAY's two hot paths cost against their floor, measured side by side in one run:
 //!
-//! - `nicepay_webhook_verify`: `NicePayWebhookVerifier::verify` of a signed card notification
-//!   vs the floor of any verifier: one JSON pass over the body (serde_json into `IgnoredAny`)
+//! - `nicepay_webhook_verify`: `NicePayWebhookVerifier::verify` of signed notifications (a card
+//!   payment, a virtual account issued, a partial cancel) vs the floor of any verifier: one JSON pass over the body (serde_json into `IgnoredAny`)
 //!   plus the one SHA-256 the signature needs (`tid ‖ amount ‖ ediDate ‖ key`).
 //! - `nicepay_payment_answer`: what the client makes of a `"0000"` Payment answer: the result
 //!   header parsed and then the Payment parsed again (`two_pass`, the old client) vs
@@ -24,7 +24,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use hanpay_core::{WebhookRequest, WebhookVerifier};
 use hanpay_nicepay::{mapping, webhook_signature, wire, NicePayWebhookVerifier};
 use http::HeaderMap;
@@ -35,12 +35,25 @@ const KEY: &str = "9eb85607103646da9f9c02b128f2e5ee";
 const TID: &str = "UT0000113m01012111051714341073";
 const EDI: &str = "2021-11-05T17:14:35.150+0900";
 
-/// A card notification as NICEPAY sends it (the Payment object, signed), about 1 KiB.
-fn notification() -> Bytes {
+/// The notifications NICEPAY sends (the Payment object, signed): a card payment (about 1 KiB,
+/// `vbank` and `cancels` null), a virtual account issued (`vbank{}`), and a card's second
+/// partial cancel (`cancels[]` of two).
+fn notifications() -> Vec<(&'static str, Bytes)> {
     let signature = webhook_signature(TID, 1004, EDI, KEY);
-    Bytes::from(format!(
+    let card = format!(
         r#"{{"resultCode":"0000","resultMsg":"정상 처리되었습니다.","tid":"{TID}","cancelledTid":null,"orderId":"c74a5960-830b-4cd8-82a9-fa1ce739a18f","ediDate":"{EDI}","signature":"{signature}","status":"paid","paidAt":"2021-11-05T17:14:35.000+0900","failedAt":"0","cancelledAt":"0","payMethod":"card","amount":1004,"balanceAmt":1004,"goodsName":"나이스페이-상품","mallReserved":null,"useEscrow":false,"currency":"KRW","channel":"pc","approveNo":"000000","buyerName":null,"buyerTel":null,"buyerEmail":null,"receiptUrl":"https://npg.nicepay.co.kr/issue/IssueLoader.do?type=0&innerWin=Y&TID={TID}","mallUserId":null,"issuedCashReceipt":false,"coupon":null,"card":{{"cardCode":"04","cardName":"삼성","cardNum":"123412******1234","cardQuota":0,"isInterestFree":false,"cardType":"credit","canPartCancel":true,"acquCardCode":"04","acquCardName":"삼성"}},"vbank":null,"cancels":null,"cashReceipts":null}}"#
-    ))
+    );
+    let vbank = format!(
+        r#"{{"resultCode":"0000","resultMsg":"정상 처리되었습니다.","tid":"{TID}","cancelledTid":null,"orderId":"order-vbank-0001","ediDate":"{EDI}","signature":"{signature}","status":"ready","paidAt":"0","failedAt":"0","cancelledAt":"0","payMethod":"vbank","amount":1004,"balanceAmt":1004,"goodsName":"책","currency":"KRW","channel":"pc","approveNo":null,"card":null,"vbank":{{"vbankCode":"088","vbankName":"신한","vbankNumber":"56490000000001","vbankExpDate":"2021-11-06T23:59:59.000+0900","vbankHolder":"홍길동"}},"cancels":null,"cashReceipts":null}}"#
+    );
+    let cancel = format!(
+        r#"{{"resultCode":"0000","resultMsg":"정상 처리되었습니다.","tid":"{TID}","cancelledTid":"UT0000113m01012111051720000002","orderId":"c74a5960-830b-4cd8-82a9-fa1ce739a18f","ediDate":"{EDI}","signature":"{signature}","status":"partialCancelled","paidAt":"2021-11-05T17:14:35.000+0900","failedAt":"0","cancelledAt":"2021-11-05T18:10:00.000+0900","payMethod":"card","amount":1004,"balanceAmt":304,"goodsName":"나이스페이-상품","currency":"KRW","channel":"pc","approveNo":"000000","card":{{"cardCode":"04","cardName":"삼성","cardNum":"123412******1234","cardQuota":"03","isInterestFree":false,"cardType":"credit","canPartCancel":"true","acquCardCode":"04","acquCardName":"삼성"}},"vbank":null,"cancels":[{{"tid":"UT0000113m01012111051720000001","amount":500,"cancelledAt":"2021-11-05T18:00:00.000+0900","reason":"고객 변심","receiptUrl":"https://npg.nicepay.co.kr/issue/IssueLoader.do?TID=UT0000113m01012111051720000001","couponAmt":0}},{{"tid":"UT0000113m01012111051720000002","amount":200,"cancelledAt":"2021-11-05T18:10:00.000+0900","reason":"부분 취소","receiptUrl":"https://npg.nicepay.co.kr/issue/IssueLoader.do?TID=UT0000113m01012111051720000002","couponAmt":0}}],"cashReceipts":null}}"#
+    );
+    vec![
+        ("card", Bytes::from(card)),
+        ("vbank", Bytes::from(vbank)),
+        ("cancel", Bytes::from(cancel)),
+    ]
 }
 
 /// A `"0000"` answer of a partial cancel: card, one `cancels[]` entry.
@@ -103,29 +116,30 @@ fn webhook_verify(c: &mut Criterion) {
         .build()
         .unwrap();
     let headers = HeaderMap::new();
-    let body = notification();
-    let request = WebhookRequest::new(&headers, body.clone());
-    let event = verifier.verify(&request).unwrap();
-    assert_eq!(event.payment_key.as_deref(), Some(TID));
-
     let mut group = c.benchmark_group("nicepay_webhook_verify");
-    group.bench_function("verify", |b| {
-        b.iter(|| verifier.verify(black_box(&request)).unwrap())
-    });
-    group.bench_function("floor", |b| b.iter(|| floor(black_box(&body))));
+    for (name, body) in notifications() {
+        let request = WebhookRequest::new(&headers, body.clone());
+        let event = verifier.verify(&request).unwrap();
+        assert_eq!(event.payment_key.as_deref(), Some(TID));
+        group.bench_with_input(BenchmarkId::new("verify", name), &request, |b, req| {
+            b.iter(|| verifier.verify(black_box(req)).unwrap())
+        });
+        group.bench_with_input(BenchmarkId::new("floor", name), &body, |b, body| {
+            b.iter(|| floor(black_box(body)))
+        });
+        let times = paired(&mut [
+            &mut || drop(black_box(verifier.verify(black_box(&request)).unwrap())),
+            &mut || floor(black_box(&body)),
+        ]);
+        println!(
+            "paired: nicepay_webhook_verify/{name} ({}B): verify {:.2?} vs floor (one JSON pass + one SHA-256) {:.2?} = {:.2}x",
+            body.len(),
+            times[0],
+            times[1],
+            ratio(times[0], times[1]),
+        );
+    }
     group.finish();
-
-    let times = paired(&mut [
-        &mut || drop(black_box(verifier.verify(black_box(&request)).unwrap())),
-        &mut || floor(black_box(&body)),
-    ]);
-    println!(
-        "paired: nicepay_webhook_verify/{}B: verify {:.2?} vs floor (one JSON pass + one SHA-256) {:.2?} = {:.2}x",
-        body.len(),
-        times[0],
-        times[1],
-        ratio(times[0], times[1]),
-    );
 }
 
 fn payment_answer(c: &mut Criterion) {

@@ -61,14 +61,21 @@ impl Serialize for Amount {
     }
 }
 
+impl Amount {
+    /// The amount a JSON value's raw text holds, or the decode error `Amount` reports.
+    pub(crate) fn from_json_text<E: serde::de::Error>(raw: &str) -> Result<Amount, E> {
+        let text = raw.trim();
+        Amount::parse(text).ok_or_else(|| {
+            let shown: String = text.chars().take(24).collect();
+            E::custom(format!("amount must be a JSON integer, got {shown}"))
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Amount {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = Box::<RawValue>::deserialize(d)?;
-        let text = raw.get().trim();
-        Amount::parse(text).ok_or_else(|| {
-            let shown: String = text.chars().take(24).collect();
-            D::Error::custom(format!("amount must be a JSON integer, got {shown}"))
-        })
+        Amount::from_json_text(raw.get())
     }
 }
 
