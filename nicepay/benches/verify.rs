@@ -4,9 +4,9 @@
 //!   payment, a virtual account issued, a partial cancel) vs the floor of any verifier: one JSON pass over the body (serde_json into `IgnoredAny`)
 //!   plus the one SHA-256 the signature needs (`tid ‖ amount ‖ ediDate ‖ key`).
 //! - `nicepay_payment_answer`: what the client makes of a `"0000"` Payment answer: the result
-//!   header parsed and then the Payment parsed again (`two_pass`, the old client) vs
-//!   `payment_from_bytes` alone (`one_parse`: one parse into the wire type plus the mapping,
-//!   the floor).
+//!   header parsed and then the Payment parsed again (`two_pass`, the old client), and
+//!   `mapping::payment_from_answer` (the client now) vs `payment_from_bytes` alone
+//!   (`one_parse`: one parse into the wire type plus the mapping, the floor).
 //!
 //! Run with `cargo bench -p hanpay-nicepay --bench verify -- --warm-up-time 1
 //! --measurement-time 3`. On a shared machine the load changes between two criterion
@@ -146,9 +146,12 @@ fn payment_answer(c: &mut Criterion) {
     let body = answer();
     let one = mapping::payment_from_bytes(body.clone()).unwrap();
     assert_eq!(two_pass(&body).payment_key, one.payment_key);
+    let read = |body: &Bytes| mapping::payment_from_answer("cancel", 200, body.clone()).unwrap();
+    assert_eq!(read(&body).payment_key, one.payment_key);
 
     let mut group = c.benchmark_group("nicepay_payment_answer");
     group.bench_function("two_pass", |b| b.iter(|| two_pass(black_box(&body))));
+    group.bench_function("payment_from_answer", |b| b.iter(|| read(black_box(&body))));
     group.bench_function("one_parse", |b| {
         b.iter(|| mapping::payment_from_bytes(black_box(body.clone())).unwrap())
     });
@@ -156,6 +159,7 @@ fn payment_answer(c: &mut Criterion) {
 
     let times = paired(&mut [
         &mut || drop(black_box(two_pass(black_box(&body)))),
+        &mut || drop(black_box(read(black_box(&body)))),
         &mut || {
             drop(black_box(
                 mapping::payment_from_bytes(black_box(body.clone())).unwrap(),
@@ -163,11 +167,13 @@ fn payment_answer(c: &mut Criterion) {
         },
     ]);
     println!(
-        "paired: nicepay_payment_answer/{}B: two_pass {:.2?} vs one_parse {:.2?} = {:.2}x",
+        "paired: nicepay_payment_answer/{}B: two_pass {:.2?}, payment_from_answer {:.2?} vs one_parse {:.2?} = {:.2}x, {:.2}x",
         body.len(),
         times[0],
         times[1],
-        ratio(times[0], times[1]),
+        times[2],
+        ratio(times[0], times[2]),
+        ratio(times[1], times[2]),
     );
 }
 
