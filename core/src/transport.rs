@@ -616,6 +616,25 @@ impl<S: TransportStrategy> Transport<S> {
 
     /// Sends `call`, retrying as the strategy and the policy allow; the body of a success.
     pub async fn send(&self, call: &Call<'_>) -> Result<Bytes, SendError> {
+        self.send_with(call, |operation, status, body| {
+            match self.strategy.decode(operation, status, body) {
+                None => Ok(body.clone()),
+                Some(error) => Err(error),
+            }
+        })
+        .await
+    }
+
+    /// [`Transport::send`], with each answer read by `read` instead of the strategy's
+    /// [`TransportStrategy::decode`]: `Ok(value)` is a success, returned as it is; `Err(error)`
+    /// is an error answer, classified, retried and returned exactly as a decoded one. For a PG
+    /// whose success and error answers share one shape (NICEPAY's result code on HTTP 200), so
+    /// that deciding which it is and reading it is one parse.
+    pub async fn send_with<T>(
+        &self,
+        call: &Call<'_>,
+        mut read: impl FnMut(&'static str, u16, &Bytes) -> Result<T, PaymentError>,
+    ) -> Result<T, SendError> {
         let provider = self.strategy.provider();
         let scope = self.strategy.span_scope();
         let new_span =
@@ -636,10 +655,13 @@ impl<S: TransportStrategy> Transport<S> {
             let outcome = self.attempt(call).instrument(span.clone()).await;
             let (verdict, status, answer) = match outcome {
                 Attempt::Answer { status, body } => {
-                    let Some(error) = self.strategy.decode(call.operation, status, &body) else {
-                        let recorded = self.strategy.success_status(status);
-                        observe::record_pg_outcome(&span, Some(recorded), "ok", t0.elapsed());
-                        return Ok(body);
+                    let error = match read(call.operation, status, &body) {
+                        Ok(value) => {
+                            let recorded = self.strategy.success_status(status);
+                            observe::record_pg_outcome(&span, Some(recorded), "ok", t0.elapsed());
+                            return Ok(value);
+                        }
+                        Err(error) => error,
                     };
                     let failure = AttemptFailure::Answer {
                         status,

@@ -20,8 +20,9 @@ use hanpay_core::{ErrorKind, PaymentError, PgError, ProviderId, RetryPolicy};
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 
 use crate::errors::classify;
-use crate::mapping::{PROVIDER_ID, SUCCESS};
-use crate::wire::ResultHeader;
+use crate::mapping::{payment_from_bytes, payment_from_wire, PROVIDER_ID, SUCCESS};
+use crate::wire::{self, ResultHeader};
+use hanpay_core::{Payment, RawJson};
 
 /// Timeouts for calls to NICEPAY: 5 s to connect and 30 s to read, as NICEPAY recommends
 /// ("Connection 5 s, Read 30 s"; reference §1). A read timeout on a payment call means the
@@ -144,6 +145,42 @@ pub(crate) fn answer_error(
     )
 }
 
+/// An answer to a call that returns the Payment object, read in one parse: `Err` is the error
+/// it carries, exactly as [`answer_error`] reads it; `Ok` is a success and what its body maps
+/// to (the payment, or the decode error [`payment_from_bytes`] gives).
+///
+/// A body that parses as the Payment object with `resultCode` `"0000"`, on HTTP 200, is a
+/// success as `answer_error` would say (the same members, read the same way), so it is mapped
+/// from that one parse. Anything else — an error answer, a body the Payment type refuses, a
+/// result code also spelled `ResultCode`/`ResultMsg`, a body that is not a JSON object — goes
+/// the old way: `answer_error`, then `payment_from_bytes` on a success. Error answers are
+/// parsed twice, as before; successes once.
+pub(crate) fn read_payment_answer(
+    operation: &'static str,
+    status: u16,
+    body: &Bytes,
+) -> Result<Result<Payment, PaymentError>, PaymentError> {
+    if status == 200 && starts_an_object(body) {
+        if let Ok(p) = serde_json::from_slice::<wire::Payment>(body) {
+            if p.result_code.as_deref() == Some(SUCCESS) && !p.has_pascal_result() {
+                return Ok(payment_from_wire(&p, RawJson::new(body.clone())));
+            }
+        }
+    }
+    match answer_error(operation, status, body) {
+        Some(error) => Err(error),
+        None => Ok(payment_from_bytes(body.clone())),
+    }
+}
+
+/// Whether the first byte after JSON whitespace opens an object (a struct also reads from an
+/// array, which [`ResultHeader`] and the Payment type would read differently).
+fn starts_an_object(body: &[u8]) -> bool {
+    body.iter()
+        .find(|b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+        .is_some_and(|b| *b == b'{')
+}
+
 impl Transport {
     pub(crate) fn new(
         client_id: &str,
@@ -175,15 +212,33 @@ impl Transport {
         self.0.retry()
     }
 
-    /// A GET, retried (it changes nothing) on transient answers, timeouts and connection
-    /// errors. Returns the body of a `"0000"` answer.
-    pub(crate) async fn get(
+    /// A GET of a call that answers the Payment object, retried (it changes nothing) on
+    /// transient answers, timeouts and connection errors; the answer read in one parse
+    /// ([`read_payment_answer`]). The outer `Err` is the call's failure; `Ok` holds what the
+    /// `"0000"` answer maps to.
+    pub(crate) async fn get_payment(
         &self,
         operation: &'static str,
         path: &str,
-    ) -> Result<Bytes, PaymentError> {
+    ) -> Result<Result<Payment, PaymentError>, PaymentError> {
         self.0
-            .send(&Call::get(operation, path))
+            .send_with(&Call::get(operation, path), read_payment_answer)
+            .await
+            .map_err(|e| e.into_error())
+    }
+
+    /// [`Transport::post`] of a call that answers the Payment object, read in one parse
+    /// ([`read_payment_answer`]). The outer `Err` is the call's failure, as `post`'s; `Ok`
+    /// holds what the success answer maps to.
+    pub(crate) async fn post_payment(
+        &self,
+        operation: &'static str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<Result<Payment, PaymentError>, PaymentError> {
+        let call = Call::post(operation, path, Bytes::copy_from_slice(body));
+        self.0
+            .send_with(&call, read_payment_answer)
             .await
             .map_err(|e| e.into_error())
     }
@@ -242,6 +297,116 @@ mod tests {
         assert_eq!(k(429, b""), ErrorKind::Retryable);
         assert_eq!(k(502, b"<html>bad gateway</html>"), ErrorKind::Retryable);
         assert_eq!(k(400, &[0xff, 0xfe]), ErrorKind::Rejected);
+    }
+
+    /// What the client made of a Payment answer before it was read in one parse: the result
+    /// header, then (on a success) the Payment parsed again.
+    fn two_pass(operation: &'static str, status: u16, body: &Bytes) -> String {
+        let outcome = match answer_error(operation, status, body) {
+            Some(error) => Err(error),
+            None => Ok(payment_from_bytes(body.clone())),
+        };
+        format!("{outcome:?}")
+    }
+
+    fn one_pass(operation: &'static str, status: u16, body: &Bytes) -> String {
+        format!("{:?}", read_payment_answer(operation, status, body))
+    }
+
+    #[test]
+    fn one_parse_reads_every_answer_as_the_two_passes_did() {
+        let fixtures: [&[u8]; 3] = [
+            include_bytes!("../tests/fixtures/approve_sandbox.json"),
+            include_bytes!("../tests/fixtures/partial_cancel.json"),
+            include_bytes!("../tests/fixtures/vbank_ready.json"),
+        ];
+        let mut bodies: Vec<Vec<u8>> = fixtures.iter().map(|b| b.to_vec()).collect();
+        for raw in [
+            "",
+            "{}",
+            "null",
+            "<html>bad gateway</html>",
+            "\u{feff}{\"resultCode\":\"0000\",\"tid\":\"T\",\"amount\":1,\"balanceAmt\":1}",
+            " \n\t{\"resultCode\":\"0000\",\"tid\":\"T\",\"amount\":1,\"balanceAmt\":1}\r\n",
+            "[\"0000\",\"ok\"]",
+            "[\"0000\",\"ok\",\"T\"]",
+            "{\"resultCode\":\"0000\",\"resultCode\":\"0000\",\"tid\":\"T\",\"amount\":1}",
+            "{\"resultCode\":\"0000\",\"resultMsg\":\"a\",\"resultMsg\":\"b\",\"tid\":\"T\",\"amount\":1}",
+            "{\"resultCode\":\"0000\",\"tid\":\"T\",\"amount\":1,\"card\":{\"cardQuota\":{}}}",
+            "{\"resultCode\":\"0000\",\"tid\":\"T\",\"amount\":1,\"unknown\":[1,{\"a\":null}]}",
+            "{\"resultCode\":\"0000\",\"tid\":\"T\",\"amount\":1}trailing",
+            "{\"resultCode\":\"2032\",\"resultMsg\":\"취소금액이 취소가능금액보다 큽니다.\"}",
+            "{\"resultCode\":\"A123\",\"resultMsg\":\"m\",\"tid\":\"T\",\"amount\":1}",
+            "{\"ResultCode\":\"U104\",\"ResultMsg\":\"m\"}",
+        ] {
+            bodies.push(raw.as_bytes().to_vec());
+        }
+        bodies.push(vec![0xff, 0xfe, b'{', b'}']);
+        bodies.push(b"{\"resultCode\":\"0000\",\"resultMsg\":\"\xff\",\"tid\":\"T\"}".to_vec());
+        // Every combination of the members that decide: the result code and message in either
+        // spelling and of any type, and members the Payment type reads strictly.
+        let code = [
+            None,
+            Some("\"resultCode\":\"0000\""),
+            Some("\"resultCode\":\"2032\""),
+            Some("\"resultCode\":null"),
+            Some("\"resultCode\":0"),
+            Some("\"resultCode\":\"\""),
+        ];
+        let message = [
+            None,
+            Some("\"resultMsg\":\"정상 처리되었습니다.\""),
+            Some("\"resultMsg\":null"),
+            Some("\"resultMsg\":7"),
+        ];
+        let pascal = [
+            None,
+            Some("\"ResultCode\":\"0000\""),
+            Some("\"ResultCode\":\"U104\""),
+            Some("\"ResultCode\":null"),
+            Some("\"ResultMsg\":\"m\""),
+            Some("\"ResultCode\":\"0000\",\"ResultMsg\":\"m\""),
+            Some("\"ResultCode\":\"0000\",\"ResultCode\":\"0000\""),
+            Some("\"ResultMsg\":\"m\",\"ResultMsg\":null"),
+        ];
+        let payment = [
+            None,
+            Some("\"tid\":\"T1\",\"orderId\":\"o\",\"status\":\"paid\",\"amount\":1004,\"balanceAmt\":1004"),
+            Some("\"tid\":\"T1\",\"amount\":10.5"),
+            Some("\"tid\":\"T1\",\"amount\":5,\"balanceAmt\":9"),
+            Some("\"status\":\"failed\",\"tid\":\"T1\",\"amount\":0,\"balanceAmt\":0"),
+        ];
+        for c in code {
+            for m in message {
+                for p in pascal {
+                    for pay in payment {
+                        let members: Vec<&str> = [c, m, p, pay].into_iter().flatten().collect();
+                        bodies.push(format!("{{{}}}", members.join(",")).into_bytes());
+                    }
+                }
+            }
+        }
+        let mut fast = 0;
+        for body in bodies {
+            let body = Bytes::from(body);
+            for status in [200, 201, 400, 401, 404, 429, 500] {
+                for operation in ["payment", "cancel"] {
+                    assert_eq!(
+                        one_pass(operation, status, &body),
+                        two_pass(operation, status, &body),
+                        "HTTP {status} {}",
+                        String::from_utf8_lossy(&body)
+                    );
+                }
+            }
+            fast += usize::from(
+                serde_json::from_slice::<wire::Payment>(&body).is_ok_and(|p| {
+                    p.result_code.as_deref() == Some(SUCCESS) && !p.has_pascal_result()
+                }),
+            );
+        }
+        // The fixtures and many combinations did take the one-parse way.
+        assert!(fast >= 15, "{fast}");
     }
 
     #[test]

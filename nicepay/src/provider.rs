@@ -13,7 +13,7 @@ use crate::billing::EncMode;
 use crate::client::{Timeouts, Transport};
 use crate::errors::{is_duplicate_order_id, ConfigError};
 use crate::mapping::cancel::{cancel_body, cancel_order_id, cancel_took_effect, new_cancellations};
-use crate::mapping::{payment_from_bytes, PROVIDER, PROVIDER_ID};
+use crate::mapping::{PROVIDER, PROVIDER_ID};
 use crate::wire::{
     Amount, ApproveBody, BillingChargeBody, BillingRegistAnswer, BillingRegistBody, ExpireBody,
     NetCancelBody,
@@ -255,11 +255,9 @@ impl NicePay {
 
     async fn lookup(&self, tid: &str) -> Result<Payment, PaymentError> {
         hanpay_core::validate_payment_key(tid)?;
-        let bytes = self
-            .transport
-            .get("payment", &format!("/v1/payments/{}", segment(tid)))
-            .await?;
-        payment_from_bytes(bytes)
+        self.transport
+            .get_payment("payment", &format!("/v1/payments/{}", segment(tid)))
+            .await?
     }
 
     /// Looks a payment up by the merchant's order id and the day (KST) it was ordered
@@ -272,9 +270,8 @@ impl NicePay {
         if order_id.is_empty() || order_id.len() > 64 {
             return Err(PaymentError::invalid("order id must be 1 to 64 bytes"));
         }
-        let bytes = self
-            .transport
-            .get(
+        self.transport
+            .get_payment(
                 "payment_by_order_id",
                 &format!(
                     "/v1/payments/find/{}?orderDate={}",
@@ -282,8 +279,7 @@ impl NicePay {
                     yyyymmdd(order_date)
                 ),
             )
-            .await?;
-        payment_from_bytes(bytes)
+            .await?
     }
 
     /// Net-cancels (망취소) the approval of `order_id`: for an approve or billing charge whose
@@ -294,11 +290,9 @@ impl NicePay {
             return Err(PaymentError::invalid("order id must be 1 to 64 bytes"));
         }
         let body = to_body(&NetCancelBody { order_id })?;
-        let bytes = self
-            .transport
-            .post("net_cancel", "/v1/payments/netcancel", &body)
-            .await?;
-        payment_from_bytes(bytes)
+        self.transport
+            .post_payment("net_cancel", "/v1/payments/netcancel", &body)
+            .await?
     }
 
     /// Issues a billing key (빌키) for `card`: encrypts it as `encData` with the secret key
@@ -517,9 +511,9 @@ impl PaymentProvider for NicePay {
             amount: krw_amount("approve", &request.amount)?,
         })?;
         let path = format!("/v1/payments/{}", segment(&request.payment_key));
-        match self.transport.post("confirm", &path, &body).await {
-            Ok(bytes) => {
-                let p = payment_from_bytes(bytes)?;
+        match self.transport.post_payment("confirm", &path, &body).await {
+            Ok(answer) => {
+                let p = answer?;
                 if p.order_id != request.order_id || p.total != request.amount {
                     let why = PaymentError::new(
                         ErrorKind::AmountMismatch,
@@ -570,8 +564,8 @@ impl PaymentProvider for NicePay {
         let mut sends = 0u32;
         loop {
             sends += 1;
-            let error = match self.transport.post("cancel", &path, &body).await {
-                Ok(bytes) => return payment_from_bytes(bytes),
+            let error = match self.transport.post_payment("cancel", &path, &body).await {
+                Ok(answer) => return answer,
                 Err(e) if unknown_or_retryable(&e) => e,
                 // Our own earlier send may have taken effect — in this call, or in an earlier
                 // one with the same idempotency key whose answer was lost: look before saying so.
@@ -656,10 +650,10 @@ impl PaymentProvider for NicePay {
         );
         match self
             .transport
-            .post("charge_billing_key", &path, &body)
+            .post_payment("charge_billing_key", &path, &body)
             .await
         {
-            Ok(bytes) => payment_from_bytes(bytes),
+            Ok(answer) => answer,
             Err(e) if unknown_or_retryable(&e) => {
                 let looked_up = self.lookup_order_recent(&request.order_id).await;
                 self.settle_unknown_charge(e, &request.order_id, &request.amount, looked_up)

@@ -61,14 +61,21 @@ impl Serialize for Amount {
     }
 }
 
+impl Amount {
+    /// The amount a JSON value's raw text holds, or the decode error `Amount` reports.
+    pub(crate) fn from_json_text<E: serde::de::Error>(raw: &str) -> Result<Amount, E> {
+        let text = raw.trim();
+        Amount::parse(text).ok_or_else(|| {
+            let shown: String = text.chars().take(24).collect();
+            E::custom(format!("amount must be a JSON integer, got {shown}"))
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Amount {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = Box::<RawValue>::deserialize(d)?;
-        let text = raw.get().trim();
-        Amount::parse(text).ok_or_else(|| {
-            let shown: String = text.chars().take(24).collect();
-            D::Error::custom(format!("amount must be a JSON integer, got {shown}"))
-        })
+        Amount::from_json_text(raw.get())
     }
 }
 
@@ -159,6 +166,27 @@ pub struct Payment {
     pub vbank: Option<Vbank>,
     /// Cancellations, oldest first.
     pub cancels: Option<Vec<Cancel>>,
+    /// Whether the answer also has a `ResultCode` member (PascalCase, as the billing regist
+    /// example writes it). [`ResultHeader`] reads it too, so the client leaves such an answer
+    /// to [`ResultHeader`] instead of deciding from `result_code` alone.
+    #[serde(rename = "ResultCode", deserialize_with = "present")]
+    pub pascal_result_code: bool,
+    /// Whether the answer also has a `ResultMsg` member (see `pascal_result_code`).
+    #[serde(rename = "ResultMsg", deserialize_with = "present")]
+    pub pascal_result_msg: bool,
+}
+
+impl Payment {
+    /// Whether the answer spells a result member in PascalCase too (`ResultCode`,
+    /// `ResultMsg`).
+    pub fn has_pascal_result(&self) -> bool {
+        self.pascal_result_code || self.pascal_result_msg
+    }
+}
+
+/// `true` for a member that is there, whatever its value (`null` included).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
 }
 
 /// `card{}`.
@@ -376,6 +404,22 @@ mod tests {
         assert_eq!(pascal.card_code.as_deref(), Some("06"));
         let header: ResultHeader = serde_json::from_str(r#"{"ResultCode":"0000"}"#).unwrap();
         assert_eq!(header.result_code.as_deref(), Some("0000"));
+    }
+
+    #[test]
+    fn pascal_result_members_are_noted_not_read_as_the_result() {
+        let p: Payment = serde_json::from_str(
+            r#"{"ResultCode":"0000","ResultMsg":null,"tid":"T","amount":1004,"balanceAmt":1004}"#,
+        )
+        .unwrap();
+        assert!(p.pascal_result_code && p.pascal_result_msg && p.has_pascal_result());
+        // Still only the camelCase members are the Payment's result, as before.
+        assert_eq!((p.result_code, p.result_msg), (None, None));
+        let p: Payment = serde_json::from_str(r#"{"resultCode":"0000","ResultMsg":"m"}"#).unwrap();
+        assert!(!p.pascal_result_code && p.pascal_result_msg);
+        assert_eq!(p.result_code.as_deref(), Some("0000"));
+        let p: Payment = serde_json::from_str(r#"{"resultCode":"0000","resultMsg":"m"}"#).unwrap();
+        assert!(!p.has_pascal_result());
     }
 
     #[test]

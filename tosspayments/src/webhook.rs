@@ -20,11 +20,21 @@
 //! the body, not that its `secret` is the payment's, so the pipeline compares it either way. A
 //! `DEPOSIT_CALLBACK` without a secret is refused.
 //!
-//! The dedupe id is the body's SHA-256. Neither signature covers
-//! `tosspayments-webhook-transmission-id`, so a replay of a signed body under a fresh id must
-//! still be a duplicate; Toss's redeliveries resend the same body (with the same id and a
-//! higher `retried-count`), which stays one event, and distinct events differ in their bodies
-//! (`createdAt`, `transactionKey`, status). The transmission id is logged.
+//! The dedupe id never comes from `tosspayments-webhook-transmission-id`: neither signature
+//! covers it (a replay of a signed body under a fresh id must still be a duplicate), and Toss
+//! does not say it stays the same across redeliveries. It is logged. Instead:
+//!
+//! - a signed body that carries an `eventId` (the v2 envelope: `payout.changed`,
+//!   `seller.changed`) is deduplicated on it, as `event:{eventId}`: Toss documents it as the
+//!   event's id, and the signature has just vouched for it, so the body needs no second pass
+//!   (a redelivery, re-signed with a fresh transmission time, is the same event). An unsigned
+//!   body's `eventId` is not believed (anyone could claim a coming event's id first), and an
+//!   empty one, one over 128 bytes or one with anything but printable ASCII is not used;
+//! - every other body (`PAYMENT_STATUS_CHANGED`, `DEPOSIT_CALLBACK`, … carry no event id) is
+//!   deduplicated on its SHA-256 (64 hex digits, which no `event:` id can equal): a redelivery
+//!   resends the same body, and distinct events differ in their bodies (`createdAt`,
+//!   `transactionKey`, status).
+//!
 //! Anything not `Signed` must be reconciled with a payment lookup before money moves.
 
 use std::net::IpAddr;
@@ -49,13 +59,27 @@ use crate::wire::{self, WebhookPayload};
 pub const SIGNATURE_HEADER: &str = "tosspayments-webhook-signature";
 /// Header carrying the time the signature covers.
 pub const TRANSMISSION_TIME_HEADER: &str = "tosspayments-webhook-transmission-time";
-/// Header carrying the delivery id (stable across redeliveries).
+/// Header carrying the delivery id (logged; not signed, and not documented to stay the same
+/// across redeliveries, so it is not the dedupe id).
 pub const TRANSMISSION_ID_HEADER: &str = "tosspayments-webhook-transmission-id";
 /// Header carrying the relay signature (seed 001).
 pub const RELAY_SIGNATURE_HEADER: &str = "x-tosspayments-signature";
 
 /// How many items of `tosspayments-webhook-signature` are read (the rest are ignored).
 const MAX_SIGNATURES: usize = 16;
+
+/// The longest `eventId` used as the dedupe id (a longer one falls back to the body digest).
+const MAX_EVENT_ID_BYTES: usize = 128;
+
+/// The dedupe id of a signed event that carries `event_id`: `event:{event_id}`, or `None` (the
+/// body digest then) for an empty id, one over [`MAX_EVENT_ID_BYTES`] or one with anything but
+/// printable ASCII (it goes into logs and stores as it is).
+fn event_dedupe_id(event_id: &str) -> Option<String> {
+    let usable = !event_id.is_empty()
+        && event_id.len() <= MAX_EVENT_ID_BYTES
+        && event_id.bytes().all(|b| b.is_ascii_graphic());
+    usable.then(|| format!("event:{event_id}"))
+}
 
 /// The headers as names parsed once (a lookup by `&str` parses the name on every call).
 static TRANSMISSION_ID: HeaderName = HeaderName::from_static(TRANSMISSION_ID_HEADER);
@@ -362,7 +386,13 @@ impl TossWebhookVerifier {
             .map_err(|e| WebhookError::MalformedPayload(e.to_string()))?;
         // Refused when repeated, like the signature headers; not part of the dedupe id.
         single_header(req.headers, TRANSMISSION_ID_HEADER)?;
-        let dedupe_id = body_digest(&req.body);
+        // A signed event's own id needs no second pass over the body; anything else (unsigned,
+        // or without an eventId) is the body's digest.
+        let dedupe_id = payload
+            .event_id()
+            .filter(|_| toss_signed || relay_signed)
+            .and_then(event_dedupe_id)
+            .unwrap_or_else(|| body_digest(&req.body));
         let occurred_at = payload.created_at().and_then(parse_toss_time);
         let mut shared_secret: Option<String> = None;
         let (kind, payment_key, order_id, status_hint, raw_status) = match &payload {

@@ -1203,6 +1203,9 @@ pub enum WebhookPayload {
         event_type: String,
         /// `createdAt`.
         created_at: Option<String>,
+        /// `eventId`, when the body carries one (as the v2 envelope of `payout.changed` and
+        /// `seller.changed` does).
+        event_id: Option<String>,
     },
 }
 
@@ -1272,6 +1275,7 @@ impl WebhookPayload {
             other => Self::Other {
                 event_type: other.as_str().to_owned(),
                 created_at,
+                event_id: env.event_id,
             },
         })
     }
@@ -1285,6 +1289,19 @@ impl WebhookPayload {
             | Self::Entity { created_at, .. }
             | Self::Other { created_at, .. } => created_at.as_deref(),
             Self::DepositCallback(d) => d.created_at.as_deref(),
+        }
+    }
+
+    /// The event's `eventId`: Toss's id of the event (the same on every redelivery), carried
+    /// by the v2 envelope (`payout.changed`, `seller.changed`); `None` for the events without
+    /// one (`PAYMENT_STATUS_CHANGED`, `DEPOSIT_CALLBACK`, …).
+    pub fn event_id(&self) -> Option<&str> {
+        match self {
+            Self::Entity { event_id, .. } | Self::Other { event_id, .. } => event_id.as_deref(),
+            Self::PaymentStatusChanged { .. }
+            | Self::DepositCallback(_)
+            | Self::CancelStatusChanged { .. }
+            | Self::BillingDeleted { .. } => None,
         }
     }
 }
@@ -1467,6 +1484,29 @@ mod tests {
         let brand_new =
             WebhookPayload::parse(br#"{"eventType":"SOMETHING_NEW","data":1}"#).unwrap();
         assert!(matches!(brand_new, WebhookPayload::Other { .. }));
+    }
+
+    #[test]
+    fn event_id_is_read_where_the_body_carries_one() {
+        let payout = WebhookPayload::parse(include_bytes!(
+            "../tests/fixtures/webhook_payout_changed.json"
+        ))
+        .unwrap();
+        assert_eq!(payout.event_id(), Some("evt_payout_0001"));
+        // A newer event type in the v2 envelope keeps its eventId too.
+        let v2 = WebhookPayload::parse(
+            br#"{"eventType":"ars-reservation.changed","createdAt":"2024-08-08T10:00:00+09:00","version":"2022-11-16","eventId":"evt_ars_1","entityType":"ars-reservation","entityBody":{}}"#,
+        )
+        .unwrap();
+        assert!(matches!(v2, WebhookPayload::Other { .. }));
+        assert_eq!(v2.event_id(), Some("evt_ars_1"));
+        for body in [
+            &include_bytes!("../tests/fixtures/webhook_payment_status_changed.json")[..],
+            &include_bytes!("../tests/fixtures/webhook_deposit_callback.json")[..],
+            &include_bytes!("../tests/fixtures/webhook_billing_deleted.json")[..],
+        ] {
+            assert_eq!(WebhookPayload::parse(body).unwrap().event_id(), None);
+        }
     }
 
     #[test]

@@ -88,11 +88,127 @@ fn valid_signature_with_either_key_derivation() {
     for sig in [sign_hex(PAYOUT, TIME), sign_ascii(PAYOUT, TIME)] {
         let e = verify(&v, &signed_headers(format!("v1:{sig}")), PAYOUT).unwrap();
         assert_eq!(e.trust, Trust::Signed);
-        // The transmission id is not signed: the dedupe id is the body's digest.
-        assert_eq!(e.dedupe_id, hanpay_core::webhook::body_digest(PAYOUT));
+        // The transmission id is not signed: the dedupe id is the signed body's eventId.
+        assert_eq!(e.dedupe_id, "event:evt_payout_0001");
         assert_eq!(e.kind, WebhookEventKind::Other("payout.changed".into()));
         assert_eq!(e.raw_status.as_deref(), Some("COMPLETED"));
     }
+}
+
+/// `body` signed with the hex key at `time`, as Toss delivers it.
+fn signed_delivery(body: &[u8], time: &str, transmission_id: &str) -> HeaderMap {
+    headers(&[
+        (
+            "tosspayments-webhook-signature",
+            format!("v1:{}", sign_hex(body, time)),
+        ),
+        ("tosspayments-webhook-transmission-time", time.into()),
+        (
+            "tosspayments-webhook-transmission-id",
+            transmission_id.into(),
+        ),
+    ])
+}
+
+#[test]
+fn a_redelivered_signed_event_keeps_its_dedupe_id_and_other_event_ids_differ() {
+    let v = verifier();
+    // The first attempt and a redelivery a minute later, re-signed with its own
+    // transmission time (and, for all Toss says, its own transmission id).
+    let first = verify(
+        &v,
+        &signed_delivery(PAYOUT, "2024-09-05T12:18:21+09:00", "whtrans_1"),
+        PAYOUT,
+    )
+    .unwrap();
+    let again = verify(&v, &signed_delivery(PAYOUT, TIME, "whtrans_2"), PAYOUT).unwrap();
+    assert_eq!(
+        (first.trust.clone(), again.trust.clone()),
+        (Trust::Signed, Trust::Signed)
+    );
+    assert_eq!(first.dedupe_id, "event:evt_payout_0001");
+    assert_eq!(again.dedupe_id, first.dedupe_id);
+    // The id is the event's, not the bytes': the same event serialised differently is one.
+    let compact: serde_json::Value = serde_json::from_slice(PAYOUT).unwrap();
+    let compact = serde_json::to_vec(&compact).unwrap();
+    assert_ne!(compact, PAYOUT);
+    let e = verify(&v, &signed_delivery(&compact, TIME, "whtrans_3"), &compact).unwrap();
+    assert_eq!(e.dedupe_id, first.dedupe_id);
+    // Another event is another id, and an id cannot pass for a digest (or a digest for one).
+    let other = String::from_utf8(PAYOUT.to_vec())
+        .unwrap()
+        .replace("evt_payout_0001", "evt_payout_0002");
+    let e = verify(
+        &v,
+        &signed_delivery(other.as_bytes(), TIME, "whtrans_4"),
+        other.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(e.dedupe_id, "event:evt_payout_0002");
+    assert_ne!(e.dedupe_id, first.dedupe_id);
+    assert_ne!(hanpay_core::webhook::body_digest(PAYOUT), first.dedupe_id);
+}
+
+#[test]
+fn an_event_id_counts_only_when_signed_and_usable() {
+    let digest = |body: &[u8]| hanpay_core::webhook::body_digest(body);
+    // Unsigned (no security key to check it with, or no signature at all): anyone could send
+    // a coming event's id first, so the body's digest is the id.
+    let unkeyed = TossWebhookVerifier::builder()
+        .without_allowlist()
+        .build()
+        .unwrap();
+    let h = signed_delivery(PAYOUT, TIME, "whtrans_1");
+    let e = verify(&unkeyed, &h, PAYOUT).unwrap();
+    assert_eq!(e.trust, Trust::Unverified);
+    assert_eq!(e.dedupe_id, digest(PAYOUT));
+    assert_eq!(
+        verify(&verifier(), &HeaderMap::new(), PAYOUT)
+            .unwrap()
+            .dedupe_id,
+        digest(PAYOUT)
+    );
+    // A relay's signature vouches for the eventId too.
+    let relay = relay_verifier();
+    let e = verify(
+        &relay,
+        &headers(&[("x-tosspayments-signature", relay_sign(PAYOUT))]),
+        PAYOUT,
+    )
+    .unwrap();
+    assert_eq!(e.dedupe_id, "event:evt_payout_0001");
+    // Signed, but an id not fit to be one: empty, over 128 bytes, or not printable ASCII.
+    let v = verifier();
+    for id in [
+        String::new(),
+        "e".repeat(129),
+        "evt 1".into(),
+        "evt\\u00001".into(),
+        "이벤트".into(),
+    ] {
+        let body = String::from_utf8(PAYOUT.to_vec())
+            .unwrap()
+            .replace("evt_payout_0001", &id);
+        let e = verify(
+            &v,
+            &signed_delivery(body.as_bytes(), TIME, "whtrans_1"),
+            body.as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(e.trust, Trust::Signed);
+        assert_eq!(e.dedupe_id, digest(body.as_bytes()), "{id:?}");
+    }
+    let longest = "e".repeat(128);
+    let body = String::from_utf8(PAYOUT.to_vec())
+        .unwrap()
+        .replace("evt_payout_0001", &longest);
+    let e = verify(
+        &v,
+        &signed_delivery(body.as_bytes(), TIME, "whtrans_1"),
+        body.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(e.dedupe_id, format!("event:{longest}"));
 }
 
 #[test]

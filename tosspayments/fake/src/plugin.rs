@@ -222,7 +222,8 @@ impl RunningFake for FakeToss {
         )
     }
 
-    /// Toss's dedupe id is the body's digest (neither Toss signature covers the transmission id).
+    /// Toss's dedupe id of every event the fake sends is the body's digest (neither Toss
+    /// signature covers the transmission id, and none of these bodies carries an `eventId`).
     fn webhook_event_name(&self, dedupe_id: &str) -> Option<String> {
         self.sent_webhooks()
             .into_iter()
