@@ -15,7 +15,7 @@ use hanpay_core::{Payment, PaymentError, PaymentProvider};
 
 use crate::event::PaymentEvent;
 use crate::pipeline::{
-    Answer, Ask, FailedStage, Observation, PgAnswer, WebhookOutcome, WebhookPipeline,
+    Answer, Applying, Ask, FailedStage, Observation, WebhookOutcome, WebhookPipeline,
 };
 use crate::registry::Gateway;
 
@@ -102,9 +102,9 @@ impl WebhookPipeline {
         gateway: &Gateway,
         ask: Ask,
     ) -> Result<LookedUp, LookupError> {
-        let mut answer = PgAnswer {
+        let mut answer = Applying {
             quiet: true,
-            ..PgAnswer::default()
+            ..Applying::default()
         };
         let outcome = self
             .apply_keeping(gateway, &Observation::Ask(ask), None, &mut answer)
@@ -170,9 +170,9 @@ impl WebhookPipeline {
             .hanpay()
             .gateway_for(payment.provider.as_str())
             .map_err(|_| ObserveError::UnknownProvider(payment.provider.as_str().to_owned()))?;
-        let mut answer = PgAnswer {
+        let mut answer = Applying {
             quiet: true,
-            ..PgAnswer::default()
+            ..Applying::default()
         };
         let seen = Observation::Answer(Answer::of("observe", payment));
         match self.apply_keeping(&gateway, &seen, None, &mut answer).await {

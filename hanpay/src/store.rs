@@ -4,11 +4,11 @@
 //! [`DatabaseUrl`] (`HANPAY_DATABASE_URL` / `database_url`).
 
 pub use hanpay_store::{
-    Backend, Claim, DatabaseUrl, DedupeKey, DedupeStore, HeldLock, IgnoredEvent,
-    InMemoryDedupeStore, InMemoryInbox, InMemoryPaymentStates, Inbox, InboxEntry, InboxFilter,
-    InboxOutcome, InboxRecord, LocalPaymentLocks, OpenOptions, PaymentGuard, PaymentLocks,
-    PaymentState, PaymentStateStore, RecheckPolicy, StalePayment, StoreError, Stores, UrlError,
-    FINAL_STATUSES,
+    Backend, Change, Claim, DatabaseUrl, DedupeKey, DedupeStore, DeliveryCommit, HeldLock,
+    IgnoredEvent, InMemoryDedupeStore, InMemoryInbox, InMemoryPaymentStates, Inbox, InboxEntry,
+    InboxFilter, InboxOutcome, InboxRecord, LocalPaymentLocks, OpenOptions, PaymentGuard,
+    PaymentLocks, PaymentState, PaymentStateStore, RecheckPolicy, StalePayment, StoreError, Stores,
+    UrlError, FINAL_STATUSES,
 };
 /// Answers of `POST` requests by idempotency key (`hanpay serve`).
 pub use hanpay_store::{Begin, IdempotencyStore, InMemoryIdempotency, StoredResponse};

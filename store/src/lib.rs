@@ -61,8 +61,8 @@ pub use memory::{
     InMemoryPaymentStates,
 };
 pub use model::{
-    Claim, DedupeKey, IgnoredEvent, PaymentState, RecheckPolicy, SavedSecret, StalePayment,
-    FINAL_STATUSES,
+    Change, Claim, DedupeKey, DeliveryCommit, IgnoredEvent, PaymentState, RecheckPolicy,
+    SavedSecret, StalePayment, FINAL_STATUSES,
 };
 pub use outbox::{ClaimedEvent, Lease, NewEvent, OutboxEvent, OutboxFilter, OutboxState};
 pub use traits::{DedupeStore, Inbox, Outbox, PaymentSecrets, PaymentStateStore};
@@ -74,8 +74,7 @@ pub use url::{Backend, DatabaseUrl, UrlError};
 pub struct OpenOptions {
     /// Apply the embedded migrations at start-up (default `true`; off: run `hanpay db migrate`).
     pub migrate: bool,
-    /// Connections per pool (default 16; PostgreSQL has two pools: store calls and payment
-    /// locks).
+    /// Connections of the pool (default 16).
     pub max_connections: u32,
     /// How long a call waits for a free connection before failing (default 10 s).
     pub acquire_timeout: Duration,
@@ -98,7 +97,7 @@ impl OpenOptions {
         self
     }
 
-    /// Connections per pool.
+    /// Connections of the pool.
     pub fn max_connections(mut self, n: u32) -> Self {
         self.max_connections = n;
         self

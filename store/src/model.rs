@@ -167,3 +167,40 @@ pub(crate) fn millis(d: std::time::Duration) -> i64 {
     const CENTURY_MS: u128 = 100 * 365 * 86_400 * 1000;
     i64::try_from(d.as_millis().min(CENTURY_MS)).unwrap_or(i64::MAX)
 }
+
+/// What a processed delivery writes to the payment: its move, or why it was not applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A compare-and-set of the payment's state (`expected`: the status it must still have,
+    /// `None`: no state yet) with the move's outbox events.
+    Move {
+        /// The status the payment must still have.
+        expected: Option<PaymentStatus>,
+        /// The state written.
+        state: PaymentState,
+        /// The move's outbox events, in order.
+        events: Vec<crate::outbox::NewEvent>,
+    },
+    /// An event that was verified but not applied, recorded on its payment.
+    Ignored {
+        /// The provider.
+        provider: ProviderId,
+        /// The payment.
+        payment_key: String,
+        /// The event and why it was not applied.
+        event: IgnoredEvent,
+    },
+}
+
+/// Everything a processed delivery writes, committed in one transaction by
+/// [`PaymentStateStore::commit_delivery`](crate::PaymentStateStore::commit_delivery): the
+/// change on its payment, its dedupe entry marked processed, and its inbox record.
+#[derive(Debug, Clone)]
+pub struct DeliveryCommit {
+    /// The move or the ignored event.
+    pub change: Change,
+    /// The delivery's dedupe entry, remembered as processed for the duration.
+    pub dedupe: Option<(DedupeKey, Duration)>,
+    /// The delivery's inbox record.
+    pub record: Option<crate::inbox::InboxRecord>,
+}

@@ -2,36 +2,42 @@
 //!
 //! - **Claims** carry a lease computed with the server's `now()`: a claim left by a crashed
 //!   instance is taken over by the next delivery once the lease lapses.
-//! - **One payment's events are serialised across instances** by a transaction-scoped advisory
-//!   lock, `pg_advisory_xact_lock(hashtextextended('hanpay:' || provider || ':' ||
-//!   payment_key, 0))`, taken on a connection of a separate lock pool and held from before
-//!   the state is read until after it is committed. It is released by the transaction's end:
-//!   at [`PaymentGuard::release`], and also when the instance crashes or the connection drops
-//!   (the server ends the session), so a lock is never left behind. An in-process lock is
-//!   taken first, so that waiters of one instance wait in memory rather than on a connection.
-//!   A hash collision only makes two payments wait for each other.
+//! - **One payment's events are serialised across instances** by a lock row
+//!   (`hanpay_payment_locks`), taken with one statement and deleted at
+//!   [`PaymentGuard::release`] (or, for a guard dropped unreleased, in the background). No
+//!   connection is held while the PG is asked and the handler runs, so how many payments are
+//!   being applied at once is not bounded by a pool. The row names its holder's liveness
+//!   connection (as idempotency keys do): a crashed instance's lock is taken over at once; a
+//!   live holder keeps it for at most [`PAYMENT_LOCK_LEASE`] (5 minutes, far beyond any PG
+//!   call's timeouts), after which a holder stuck that long loses it — its commit is then
+//!   refused if the state moved meanwhile. An in-process lock is taken first, so that waiters
+//!   of one instance wait in memory; another instance's waiter retries every 5–200 ms, for up
+//!   to 30 s.
 //! - **The reconciler** hands out stale payments with `FOR UPDATE SKIP LOCKED` and a hold
 //!   time, so two instances never fetch the same payment at the same time.
 //!
 //! The stores' body is shared with SQLite (`SqlStore`); this module holds PostgreSQL's SQL text
 //! ([`STATEMENTS`]: times are `timestamptz`, read from the server's `now()`) and what only
-//! PostgreSQL does: connecting, the advisory payment lock, the claims with `SKIP LOCKED`, and
+//! PostgreSQL does: connecting, the payment lock row, the claims with `SKIP LOCKED`, and
 //! the idempotency key's holder (a liveness connection).
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hanpay_core::{async_trait, ProviderId};
+use hanpay_core::{async_trait, Money, PaymentStatus, ProviderId};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult, PgRow};
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::{Postgres, Row};
 use time::OffsetDateTime;
 
 use crate::holder::Holder;
 use crate::lock::PaymentLocks;
 use crate::lock::{HeldLock, LocalPaymentLocks, PaymentGuard};
 use crate::model::{millis, RecheckPolicy, StalePayment};
+use crate::model::{Change, Claim, DedupeKey, DeliveryCommit, PaymentState};
 use crate::outbox::Lease;
+use crate::outbox::NewEvent;
+use crate::sql::money_columns;
 use crate::sql::{
     sealed, stale_payments, Binds, Dialect, SqlStore, StaleRow, Statements, SweepCounter,
 };
@@ -57,7 +63,6 @@ impl sealed::Sealed for PgDialect {}
 /// What a [`PgStore`] keeps besides its pool.
 #[derive(Clone)]
 pub struct PgState {
-    lock_pool: PgPool,
     /// Where the liveness connection (`holder`) connects.
     connect: Arc<PgConnectOptions>,
     /// This store's liveness connection: who holds the idempotency keys it starts.
@@ -82,13 +87,11 @@ impl PgStore {
             .connect_with(connect.clone())
             .await
             .map_err(|e| scrub(format!("cannot connect to {url}"), e))?;
-        let lock_pool = pool_of(options.max_connections).connect_lazy_with(connect.clone());
         let store = PgStore {
             pool,
             sweeps: Default::default(),
             password,
             dialect: PgState {
-                lock_pool,
                 connect: Arc::new(connect),
                 holder: Arc::default(),
                 locks: LocalPaymentLocks::new(),
@@ -108,10 +111,9 @@ impl PgStore {
             .map_err(|e| StoreError::new(format!("PostgreSQL migrations: {e}")))
     }
 
-    /// Closes both pools: every later call fails.
+    /// Closes the pool: every later call fails.
     pub async fn close(&self) {
         self.pool.close().await;
-        self.dialect.lock_pool.close().await;
     }
 }
 
@@ -335,6 +337,53 @@ impl Dialect for PgDialect {
             .map_err(store.err("outbox claim"))
     }
 
+    async fn claim_dedupe(
+        store: &PgStore,
+        key: &DedupeKey,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        // One round trip: the current entry, and the insert (or takeover of a lapsed one) only
+        // when there is none; a concurrent claimer of the same key waits for the row lock and
+        // then finds the new, unexpired row.
+        let (done, claimed): (Option<bool>, i64) = sqlx::query_as(
+            "WITH cur AS (SELECT done FROM hanpay_dedupe \
+                 WHERE provider = $1 AND dedupe_id = $2 AND expires_at > now()), \
+             ins AS (INSERT INTO hanpay_dedupe (provider, dedupe_id, done, expires_at) \
+                 SELECT $1, $2, false, now() + $3 * interval '1 millisecond' \
+                 WHERE NOT EXISTS (SELECT 1 FROM cur) \
+                 ON CONFLICT (provider, dedupe_id) DO UPDATE \
+                 SET done = false, expires_at = EXCLUDED.expires_at \
+                 WHERE hanpay_dedupe.expires_at <= now() \
+                 RETURNING 1) \
+             SELECT (SELECT done FROM cur), (SELECT COUNT(*) FROM ins)",
+        )
+        .bind(key.provider.as_str())
+        .bind(&key.dedupe_id)
+        .bind(millis(lease))
+        .fetch_one(&store.pool)
+        .await
+        .map_err(store.err("dedupe claim"))?;
+        Ok(match (done, claimed) {
+            (_, 1) => Claim::New,
+            (Some(true), _) => Claim::Duplicate,
+            _ => Claim::InProgress,
+        })
+    }
+
+    async fn commit_delivery(store: &PgStore, commit: &DeliveryCommit) -> Result<bool, StoreError> {
+        match &commit.change {
+            Change::Move {
+                expected,
+                state,
+                events,
+            } if same_payment(commit, state, events) => {
+                commit_move(store, commit, *expected, state, events).await
+            }
+            // An ignored event (or parts naming another payment): one transaction.
+            _ => store.commit_in_transaction(commit).await,
+        }
+    }
+
     async fn mark_all_delivered(
         store: &PgStore,
         leases: &[Lease],
@@ -408,43 +457,279 @@ impl Dialect for PgDialect {
     }
 }
 
-/// The advisory lock's transaction.
-struct PgHeld(Transaction<'static, Postgres>);
+/// Whether a move's events, dedupe entry and record all name its payment's provider (and the
+/// events its payment): what [`commit_move`]'s single statement assumes.
+fn same_payment(commit: &DeliveryCommit, state: &PaymentState, events: &[NewEvent]) -> bool {
+    events
+        .iter()
+        .all(|e| e.provider == state.provider && e.payment_key == state.payment_key)
+        && commit
+            .dedupe
+            .as_ref()
+            .map_or(true, |(key, _)| key.provider == state.provider)
+        && commit
+            .record
+            .as_ref()
+            .map_or(true, |r| r.provider == state.provider)
+}
+
+/// The tail of [`commit_move`]'s statement after the payment's compare-and-set (`moved`):
+/// the events, numbered after the payment's last; the dedupe entry; the inbox record. Each
+/// writes only when the move did.
+fn move_tail() -> String {
+    let record = STATEMENTS.inbox_record;
+    let conflict = record
+        .find("ON CONFLICT")
+        .and_then(|start| record.find(" RETURNING").map(|end| &record[start..end]))
+        .unwrap_or("ON CONFLICT DO NOTHING");
+    format!(
+        "ev AS (INSERT INTO hanpay_outbox (id, event_type, provider, payment_key, order_id, \
+           old_status, new_status, amount, balance, currency, occurred_at, sequence) \
+           SELECT e.id, e.kind, $1, $2, e.order_id, e.old, e.new, e.amount, e.balance, \
+           e.currency, e.at, \
+           (SELECT COALESCE(MAX(o.sequence), 0) FROM hanpay_outbox o \
+            WHERE o.provider = $1 AND o.payment_key = $2) + e.n \
+           FROM moved, unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::text[], \
+             $18::int8[], $19::int8[], $20::text[], $21::timestamptz[]) \
+             WITH ORDINALITY AS e(id, kind, order_id, old, new, amount, balance, currency, at, n)), \
+         dd AS (INSERT INTO hanpay_dedupe (provider, dedupe_id, done, expires_at) \
+           SELECT $1, $22, true, now() + $23 * interval '1 millisecond' FROM moved \
+           WHERE $22::text IS NOT NULL \
+           ON CONFLICT (provider, dedupe_id) DO UPDATE \
+           SET done = true, expires_at = EXCLUDED.expires_at), \
+         ib AS (INSERT INTO hanpay_inbox (provider, dedupe_id, kind, payment_key, order_id, \
+           trust, outcome, stage, detail, attempts) \
+           SELECT $1, $24, $25, $26, $27, $28, $29, $30, $31, 1 FROM moved \
+           WHERE $24::text IS NOT NULL {conflict}) \
+         SELECT COUNT(*) FROM moved"
+    )
+}
+
+/// A move from no state (over a tracked row) as one statement.
+static MOVE_FROM_NONE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH moved AS ({} AND $12::text IS NULL RETURNING provider), {}",
+        STATEMENTS.payment_insert,
+        move_tail()
+    )
+});
+
+/// A move from a stored status as one statement.
+static MOVE_FROM_STATUS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH moved AS ({} RETURNING provider), {}",
+        STATEMENTS.payment_update,
+        move_tail()
+    )
+});
+
+/// A delivery's move, its events, dedupe entry and inbox record in one statement (one round
+/// trip, atomic like a transaction): `false` when the compare-and-set found another status,
+/// and then nothing is written.
+async fn commit_move(
+    store: &PgStore,
+    commit: &DeliveryCommit,
+    expected: Option<PaymentStatus>,
+    state: &PaymentState,
+    events: &[NewEvent],
+) -> Result<bool, StoreError> {
+    let sql: &str = match expected {
+        None => &MOVE_FROM_NONE,
+        Some(_) => &MOVE_FROM_STATUS,
+    };
+    let (total, total_cur) = money_columns(state.total.as_ref());
+    let (balance, balance_cur) = money_columns(state.balance.as_ref());
+    let (canceled, canceled_cur) = money_columns(state.canceled.as_ref());
+    let column = |f: fn(&NewEvent) -> Option<String>| events.iter().map(f).collect::<Vec<_>>();
+    let amounts = |f: fn(&NewEvent) -> Option<&Money>| {
+        events
+            .iter()
+            .map(|e| f(e).map(Money::minor_units))
+            .collect::<Vec<_>>()
+    };
+    let record = commit.record.as_ref();
+    let (stage, detail) = record.map(|r| r.outcome.columns()).unwrap_or_default();
+    let (moved,): (i64,) = sqlx::query_as(sql)
+        .bind(state.provider.as_str())
+        .bind(&state.payment_key)
+        .bind(&state.order_id)
+        .bind(state.status.as_str())
+        .bind(total)
+        .bind(total_cur)
+        .bind(balance)
+        .bind(balance_cur)
+        .bind(canceled)
+        .bind(canceled_cur)
+        .bind(state.updated_at)
+        .bind(expected.map(PaymentStatus::as_str))
+        .bind(column(|e| Some(e.id.clone())))
+        .bind(column(|e| Some(e.event_type.clone())))
+        .bind(column(|e| e.order_id.clone()))
+        .bind(column(|e| e.old_status.map(|s| s.as_str().to_owned())))
+        .bind(column(|e| Some(e.new_status.as_str().to_owned())))
+        .bind(amounts(|e| e.amount.as_ref()))
+        .bind(amounts(|e| e.balance.as_ref()))
+        .bind(column(|e| {
+            e.amount
+                .as_ref()
+                .or(e.balance.as_ref())
+                .map(|m| m.currency().code().to_owned())
+        }))
+        .bind(events.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
+        .bind(
+            commit
+                .dedupe
+                .as_ref()
+                .map(|(key, _)| key.dedupe_id.as_str()),
+        )
+        .bind(commit.dedupe.as_ref().map(|(_, ttl)| millis(*ttl)))
+        .bind(record.map(|r| r.dedupe_id.as_str()))
+        .bind(record.map(|r| r.kind.as_str()))
+        .bind(record.and_then(|r| r.payment_key.as_deref()))
+        .bind(record.and_then(|r| r.order_id.as_deref()))
+        .bind(record.map(|r| r.trust.as_str()))
+        .bind(record.map(|r| r.outcome.label()))
+        .bind(stage)
+        .bind(detail)
+        .fetch_one(&store.pool)
+        .await
+        .map_err(store.err("delivery commit"))?;
+    Ok(moved == 1)
+}
+
+/// How long a payment's lock row holds at most: past it (a holder stuck longer than any PG
+/// call's timeouts allow) another instance may take it. A holder that died is taken over at
+/// once (its liveness connection is gone).
+pub const PAYMENT_LOCK_LEASE: Duration = Duration::from_secs(300);
+
+/// How long a lock waits for another instance's holder before failing.
+const PAYMENT_LOCK_WAIT: Duration = Duration::from_secs(30);
+
+/// A payment's lock row, held until released (or, dropped unreleased, deleted in the
+/// background).
+struct PgHeld {
+    pool: PgPool,
+    provider: ProviderId,
+    payment_key: String,
+    token: Option<String>,
+}
+
+impl PgHeld {
+    async fn delete(
+        pool: &PgPool,
+        provider: &str,
+        payment_key: &str,
+        token: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "DELETE FROM hanpay_payment_locks \
+             WHERE provider = $1 AND payment_key = $2 AND token = $3",
+        )
+        .bind(provider)
+        .bind(payment_key)
+        .bind(token)
+        .execute(pool)
+        .await
+        .map(|_| ())
+    }
+}
 
 #[async_trait]
 impl HeldLock for PgHeld {
-    async fn release(self: Box<Self>) -> Result<(), StoreError> {
-        self.0
-            .commit()
-            .await
-            .map_err(|e| StoreError::db("payment lock release", &e, None))
+    async fn release(mut self: Box<Self>) -> Result<(), StoreError> {
+        let Some(token) = self.token.take() else {
+            return Ok(());
+        };
+        PgHeld::delete(
+            &self.pool,
+            self.provider.as_str(),
+            &self.payment_key,
+            &token,
+        )
+        .await
+        .map_err(|e| StoreError::db("payment lock release", &e, None))
+    }
+}
+
+impl Drop for PgHeld {
+    fn drop(&mut self) {
+        // A cancelled holder: free the row now rather than after the lease.
+        let (Some(token), Ok(runtime)) = (self.token.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let pool = self.pool.clone();
+        let provider = self.provider.clone();
+        let payment_key = std::mem::take(&mut self.payment_key);
+        runtime.spawn(async move {
+            if let Err(e) = PgHeld::delete(&pool, provider.as_str(), &payment_key, &token).await {
+                tracing::warn!(error = %e, "payment lock release failed; it lapses with its lease");
+            }
+        });
     }
 }
 
 #[async_trait]
 impl PaymentLocks for PgStore {
+    /// The in-process lock, then the payment's lock row: one statement that inserts it, or
+    /// takes it over when its lease lapsed or its holder died. Held by another instance, it is
+    /// tried again with a growing pause (5 ms to 200 ms), for up to 30 s.
     async fn lock(
         &self,
         provider: &ProviderId,
         payment_key: &str,
     ) -> Result<PaymentGuard, StoreError> {
         let local = self.dialect.locks.acquire(provider, payment_key).await;
-        let mut tx = self
-            .dialect
-            .lock_pool
-            .begin()
+        let holder = self.dialect.holder.id(&self.dialect.connect).await;
+        let token = uuid_token();
+        let deadline = tokio::time::Instant::now() + PAYMENT_LOCK_WAIT;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let taken = sqlx::query(
+                "INSERT INTO hanpay_payment_locks \
+                 (provider, payment_key, token, expires_at, holder_pid, holder_started) \
+                 VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond', $5, $6) \
+                 ON CONFLICT (provider, payment_key) DO UPDATE \
+                 SET token = EXCLUDED.token, expires_at = EXCLUDED.expires_at, \
+                     holder_pid = EXCLUDED.holder_pid, holder_started = EXCLUDED.holder_started \
+                 WHERE hanpay_payment_locks.expires_at <= now() \
+                    OR (hanpay_payment_locks.holder_pid IS NOT NULL \
+                        AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a \
+                            WHERE a.pid = hanpay_payment_locks.holder_pid \
+                            AND a.backend_start = hanpay_payment_locks.holder_started))",
+            )
+            .bind(provider.as_str())
+            .bind(payment_key)
+            .bind(&token)
+            .bind(millis(PAYMENT_LOCK_LEASE))
+            .bind(holder.map(|h| h.pid))
+            .bind(holder.map(|h| h.started))
+            .execute(&self.pool)
             .await
             .map_err(self.err("payment lock"))?;
-        sqlx::query(
-            "SELECT set_config('lock_timeout', '30s', true), \
-             pg_advisory_xact_lock(hashtextextended($1, 0))",
-        )
-        .bind(format!("hanpay:{provider}:{payment_key}"))
-        .execute(&mut *tx)
-        .await
-        .map_err(self.err("payment lock"))?;
-        Ok(local.and_then(PgHeld(tx)))
+            if taken.rows_affected() == 1 {
+                return Ok(local.and_then(PgHeld {
+                    pool: self.pool.clone(),
+                    provider: provider.clone(),
+                    payment_key: payment_key.to_owned(),
+                    token: Some(token),
+                }));
+            }
+            if tokio::time::Instant::now() + pause > deadline {
+                return Err(StoreError::new(format!(
+                    "payment lock: {provider} {payment_key} stayed held by another instance for {} s",
+                    PAYMENT_LOCK_WAIT.as_secs()
+                )));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(200));
+        }
     }
+}
+
+/// A fresh lock token (which acquisition holds the row).
+fn uuid_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// The outbox claim: up to `$3` due events, leased to `$1` for `$2` ms.

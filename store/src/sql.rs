@@ -17,8 +17,8 @@ use time::OffsetDateTime;
 use crate::idempotency::{Begin, IdempotencyStore, StoredResponse};
 use crate::inbox::{InboxEntry, InboxFilter, InboxOutcome, InboxRecord};
 use crate::model::{
-    parse_status, Claim, DedupeKey, IgnoredEvent, PaymentState, RecheckPolicy, SavedSecret,
-    StalePayment,
+    parse_status, Change, Claim, DedupeKey, DeliveryCommit, IgnoredEvent, PaymentState,
+    RecheckPolicy, SavedSecret, StalePayment,
 };
 use crate::outbox::{clip, ClaimedEvent, Lease, NewEvent, OutboxEvent, OutboxFilter, OutboxState};
 use crate::traits::{DedupeStore, Inbox, Outbox, PaymentSecrets, PaymentStateStore};
@@ -244,6 +244,18 @@ pub trait Dialect: sealed::Sealed + Sized + Send + Sync + 'static {
         lease: Duration,
         limit: usize,
     ) -> Result<Vec<<Self::DB as Database>::Row>, StoreError>;
+    /// [`DedupeStore::claim`] (after the shared sweep).
+    async fn claim_dedupe(
+        store: &SqlStore<Self>,
+        key: &DedupeKey,
+        lease: Duration,
+    ) -> Result<Claim, StoreError>;
+    /// [`PaymentStateStore::commit_delivery`]: `false` when the compare-and-set found another
+    /// status (nothing written).
+    async fn commit_delivery(
+        store: &SqlStore<Self>,
+        commit: &DeliveryCommit,
+    ) -> Result<bool, StoreError>;
     /// [`Outbox::mark_all_delivered`]: whether each lease was still its event's.
     async fn mark_all_delivered(
         store: &SqlStore<Self>,
@@ -365,6 +377,180 @@ impl {
         Ok(())
     }
 
+    /// The compare-and-set of a payment's state: an insert over a tracked row (`expected`
+    /// `None`) or an update from `expected`; one row affected when it was written.
+    fn state_write(
+        expected: Option<PaymentStatus>,
+        state: &PaymentState,
+    ) -> Query<'_, D::DB, <D::DB as Database>::Arguments<'_>> {
+        let (total, total_cur) = money_columns(state.total.as_ref());
+        let (balance, balance_cur) = money_columns(state.balance.as_ref());
+        let (canceled, canceled_cur) = money_columns(state.canceled.as_ref());
+        let sql = match expected {
+            None => D::SQL.payment_insert,
+            Some(_) => D::SQL.payment_update,
+        };
+        let query = sqlx::query(sql)
+            .bind(state.provider.as_str())
+            .bind(&state.payment_key)
+            .bind(&state.order_id)
+            .bind(state.status.as_str())
+            .bind(total)
+            .bind(total_cur)
+            .bind(balance)
+            .bind(balance_cur)
+            .bind(canceled)
+            .bind(canceled_cur)
+            .bind(D::time(state.updated_at));
+        let query = D::bind_now(query, D::now());
+        match expected {
+            Some(expected) => query.bind(expected.as_str()),
+            None => query,
+        }
+    }
+
+    /// The insert of an ignored event.
+    fn ignored_write<'q>(
+        provider: &'q ProviderId,
+        payment_key: &'q str,
+        event: &'q IgnoredEvent,
+    ) -> Query<'q, D::DB, <D::DB as Database>::Arguments<'q>> {
+        let query = sqlx::query(D::SQL.ignored_insert)
+            .bind(provider.as_str())
+            .bind(payment_key)
+            .bind(&event.dedupe_id)
+            .bind(event.reported.as_str())
+            .bind(event.kept.as_str())
+            .bind(&event.reason);
+        D::bind_now(query, D::now())
+    }
+
+    /// The upsert of an inbox record, returning its id.
+    fn inbox_write(
+        record: &InboxRecord,
+    ) -> QueryAs<'_, D::DB, (i64,), <D::DB as Database>::Arguments<'_>> {
+        let (stage, detail) = record.outcome.columns();
+        let query = sqlx::query_as(D::SQL.inbox_record)
+            .bind(record.provider.as_str())
+            .bind(&record.dedupe_id)
+            .bind(&record.kind)
+            .bind(&record.payment_key)
+            .bind(&record.order_id)
+            .bind(&record.trust)
+            .bind(record.outcome.label())
+            .bind(stage)
+            .bind(detail);
+        D::bind_now(query, D::now())
+    }
+
+    /// The upsert marking a delivery processed until `ttl` from now.
+    fn dedupe_done(
+        key: &DedupeKey,
+        ttl: Duration,
+    ) -> Query<'_, D::DB, <D::DB as Database>::Arguments<'_>> {
+        sqlx::query(D::SQL.dedupe_complete)
+            .bind(key.provider.as_str())
+            .bind(&key.dedupe_id)
+            .bind(D::after(D::now(), ttl))
+    }
+
+    /// [`DedupeStore::claim`] as two statements: the current entry (a processed one answers
+    /// at once, from one indexed read), then the insert or takeover of a lapsed one.
+    pub(crate) async fn claim_in_two(
+        &self,
+        key: &DedupeKey,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        let now = D::now();
+        let current: Option<(bool,)> = D::bind_now(
+            sqlx::query_as(D::SQL.dedupe_current)
+                .bind(key.provider.as_str())
+                .bind(&key.dedupe_id),
+            now,
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(self.err("dedupe claim"))?;
+        match current {
+            Some((true,)) => return Ok(Claim::Duplicate),
+            Some((false,)) => return Ok(Claim::InProgress),
+            None => {}
+        }
+        // Inserts, or takes over a lapsed row; a concurrent claimer waits for the row lock and
+        // then sees the new, unexpired row, so exactly one of them gets it.
+        let claimed = D::bind_now(
+            sqlx::query(D::SQL.dedupe_claim)
+                .bind(key.provider.as_str())
+                .bind(&key.dedupe_id)
+                .bind(D::after(now, lease)),
+            now,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(self.err("dedupe claim"))?;
+        Ok(if D::rows_affected(&claimed) == 1 {
+            Claim::New
+        } else {
+            Claim::InProgress
+        })
+    }
+
+    /// [`PaymentStateStore::commit_delivery`] as one transaction of its statements: `false`,
+    /// rolled back, when the compare-and-set found another status.
+    pub(crate) async fn commit_in_transaction(
+        &self,
+        commit: &DeliveryCommit,
+    ) -> Result<bool, StoreError> {
+        let what = "delivery commit";
+        let mut tx = self.pool.begin().await.map_err(self.err(what))?;
+        match &commit.change {
+            Change::Move {
+                expected,
+                state,
+                events,
+            } => {
+                let done = Self::state_write(*expected, state)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.err("payment state write"))?;
+                if D::rows_affected(&done) != 1 {
+                    // Dropping the transaction rolls it back: nothing was written.
+                    return Ok(false);
+                }
+                // The payment's row is locked by the write above until the commit
+                // (PostgreSQL; SQLite holds the database's write lock), so the sequence
+                // numbers below cannot race with another move of the same payment.
+                for event in events {
+                    self.insert_event(&mut tx, event).await?;
+                }
+            }
+            Change::Ignored {
+                provider,
+                payment_key,
+                event,
+            } => {
+                Self::ignored_write(provider, payment_key, event)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.err("ignored event write"))?;
+            }
+        }
+        if let Some((key, ttl)) = &commit.dedupe {
+            Self::dedupe_done(key, *ttl)
+                .execute(&mut *tx)
+                .await
+                .map_err(self.err("dedupe complete"))?;
+        }
+        if let Some(record) = &commit.record {
+            Self::inbox_write(record)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(self.err("inbox write"))?;
+        }
+        tx.commit().await.map_err(self.err(what))?;
+        Ok(true)
+    }
+
     /// The versions of the embedded migrations not applied to this database (empty when it is
     /// up to date), for readiness checks.
     pub async fn pending_migrations(&self) -> Result<Vec<i64>, StoreError> {
@@ -471,45 +657,11 @@ impl DedupeStore for {
         if self.sweeps.due() {
             self.sweep().await?;
         }
-        let now = D::now();
-        let current: Option<(bool,)> = D::bind_now(
-            sqlx::query_as(D::SQL.dedupe_current)
-                .bind(key.provider.as_str())
-                .bind(&key.dedupe_id),
-            now,
-        )
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(self.err("dedupe claim"))?;
-        match current {
-            Some((true,)) => return Ok(Claim::Duplicate),
-            Some((false,)) => return Ok(Claim::InProgress),
-            None => {}
-        }
-        // Inserts, or takes over a lapsed row; a concurrent claimer waits for the row lock and
-        // then sees the new, unexpired row, so exactly one of them gets it.
-        let claimed = D::bind_now(
-            sqlx::query(D::SQL.dedupe_claim)
-                .bind(key.provider.as_str())
-                .bind(&key.dedupe_id)
-                .bind(D::after(now, lease)),
-            now,
-        )
-        .execute(&self.pool)
-        .await
-        .map_err(self.err("dedupe claim"))?;
-        Ok(if D::rows_affected(&claimed) == 1 {
-            Claim::New
-        } else {
-            Claim::InProgress
-        })
+        D::claim_dedupe(self, key, lease).await
     }
 
     async fn complete(&self, key: &DedupeKey, ttl: Duration) -> Result<(), StoreError> {
-        sqlx::query(D::SQL.dedupe_complete)
-            .bind(key.provider.as_str())
-            .bind(&key.dedupe_id)
-            .bind(D::after(D::now(), ttl))
+        Self::dedupe_done(key, ttl)
             .execute(&self.pool)
             .await
             .map_err(self.err("dedupe complete"))?;
@@ -554,58 +706,30 @@ impl PaymentStateStore for {
         state: PaymentState,
         events: Vec<NewEvent>,
     ) -> Result<bool, StoreError> {
-        let (total, total_cur) = money_columns(state.total.as_ref());
-        let (balance, balance_cur) = money_columns(state.balance.as_ref());
-        let (canceled, canceled_cur) = money_columns(state.canceled.as_ref());
-        let sql = match expected {
-            None => D::SQL.payment_insert,
-            Some(_) => D::SQL.payment_update,
-        };
-        let query = sqlx::query(sql)
-            .bind(state.provider.as_str())
-            .bind(&state.payment_key)
-            .bind(&state.order_id)
-            .bind(state.status.as_str())
-            .bind(total)
-            .bind(total_cur)
-            .bind(balance)
-            .bind(balance_cur)
-            .bind(canceled)
-            .bind(canceled_cur)
-            .bind(D::time(state.updated_at));
-        let query = D::bind_now(query, D::now());
-        let query = match expected {
-            Some(expected) => query.bind(expected.as_str()),
-            None => query,
-        };
         if events.is_empty() {
-            let done = query
+            let done = Self::state_write(expected, &state)
                 .execute(&self.pool)
                 .await
                 .map_err(self.err("payment state write"))?;
             return Ok(D::rows_affected(&done) == 1);
         }
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(self.err("payment state write"))?;
-        let done = query
-            .execute(&mut *tx)
-            .await
-            .map_err(self.err("payment state write"))?;
-        if D::rows_affected(&done) != 1 {
-            // Dropping the transaction rolls it back: nothing was written.
-            return Ok(false);
-        }
-        // The payment's row is locked by the write above until the commit (PostgreSQL; SQLite
-        // holds the database's write lock), so the sequence numbers below cannot race with
-        // another move of the same payment.
-        for event in &events {
-            self.insert_event(&mut tx, event).await?;
-        }
-        tx.commit().await.map_err(self.err("payment state write"))?;
-        Ok(true)
+        let commit = DeliveryCommit {
+            change: Change::Move {
+                expected,
+                state,
+                events,
+            },
+            dedupe: None,
+            record: None,
+        };
+        D::commit_delivery(self, &commit).await
+    }
+
+    async fn commit_delivery(
+        &self,
+        commit: &DeliveryCommit,
+    ) -> Result<Option<bool>, StoreError> {
+        D::commit_delivery(self, commit).await.map(Some)
     }
 
     async fn record_ignored(
@@ -614,14 +738,7 @@ impl PaymentStateStore for {
         payment_key: &str,
         event: IgnoredEvent,
     ) -> Result<(), StoreError> {
-        let query = sqlx::query(D::SQL.ignored_insert)
-            .bind(provider.as_str())
-            .bind(payment_key)
-            .bind(&event.dedupe_id)
-            .bind(event.reported.as_str())
-            .bind(event.kept.as_str())
-            .bind(&event.reason);
-        D::bind_now(query, D::now())
+        Self::ignored_write(provider, payment_key, &event)
             .execute(&self.pool)
             .await
             .map_err(self.err("ignored event write"))?;
@@ -730,18 +847,7 @@ shared! {
 #[async_trait]
 impl Inbox for {
     async fn record(&self, record: InboxRecord) -> Result<i64, StoreError> {
-        let (stage, detail) = record.outcome.columns();
-        let query = sqlx::query_as(D::SQL.inbox_record)
-            .bind(record.provider.as_str())
-            .bind(&record.dedupe_id)
-            .bind(&record.kind)
-            .bind(&record.payment_key)
-            .bind(&record.order_id)
-            .bind(&record.trust)
-            .bind(record.outcome.label())
-            .bind(stage)
-            .bind(detail);
-        let (id,): (i64,) = D::bind_now(query, D::now())
+        let (id,): (i64,) = Self::inbox_write(&record)
             .fetch_one(&self.pool)
             .await
             .map_err(self.err("inbox write"))?;

@@ -23,6 +23,7 @@ use time::OffsetDateTime;
 use crate::lock::PaymentLocks;
 use crate::lock::{LocalPaymentLocks, PaymentGuard};
 use crate::model::{millis, RecheckPolicy, StalePayment, NEVER_MS};
+use crate::model::{Claim, DedupeKey, DeliveryCommit};
 use crate::outbox::Lease;
 use crate::sql::{
     sealed, stale_payments, Binds, Dialect, SqlStore, StaleRow, Statements, SweepCounter,
@@ -373,6 +374,23 @@ impl Dialect for SqliteDialect {
         .fetch_all(&store.pool)
         .await
         .map_err(store.err("outbox claim"))
+    }
+
+    async fn claim_dedupe(
+        store: &SqliteStore,
+        key: &DedupeKey,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        // Two statements in process: a duplicate is answered by the read, without the
+        // database's write lock.
+        store.claim_in_two(key, lease).await
+    }
+
+    async fn commit_delivery(
+        store: &SqliteStore,
+        commit: &DeliveryCommit,
+    ) -> Result<bool, StoreError> {
+        store.commit_in_transaction(commit).await
     }
 
     async fn mark_all_delivered(

@@ -8,7 +8,8 @@ use hanpay_core::{async_trait, PaymentStatus, ProviderId, Secret};
 
 use crate::inbox::{InboxEntry, InboxFilter, InboxRecord};
 use crate::model::{
-    Claim, DedupeKey, IgnoredEvent, PaymentState, RecheckPolicy, SavedSecret, StalePayment,
+    Claim, DedupeKey, DeliveryCommit, IgnoredEvent, PaymentState, RecheckPolicy, SavedSecret,
+    StalePayment,
 };
 use crate::outbox::{ClaimedEvent, Lease, NewEvent, OutboxEvent, OutboxFilter};
 use crate::StoreError;
@@ -64,6 +65,17 @@ pub trait PaymentStateStore: Send + Sync {
         state: PaymentState,
         events: Vec<NewEvent>,
     ) -> Result<bool, StoreError>;
+
+    /// Commits a processed delivery in one transaction: its [change](crate::Change) (a
+    /// compare-and-set with its events, or an ignored event), its dedupe entry marked
+    /// processed and its inbox record — in this store's database, so only when the
+    /// [`DedupeStore`] and the [`Inbox`] are this backend's too. `Some(false)`: the
+    /// compare-and-set found another status, and nothing was written. `None` (the default):
+    /// this store cannot; the caller writes each part on its own.
+    async fn commit_delivery(&self, commit: &DeliveryCommit) -> Result<Option<bool>, StoreError> {
+        let _ = commit;
+        Ok(None)
+    }
 
     /// Records an event that was not applied (late, out of order, or illegal).
     async fn record_ignored(

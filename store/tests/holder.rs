@@ -1,5 +1,6 @@
 //! A request whose instance is killed (`kill -9`) mid-way must not hold its `Idempotency-Key`
-//! for the whole lease: the retry takes the key over as soon as the holder is gone.
+//! for the whole lease: the retry takes the key over as soon as the holder is gone. The same
+//! for a payment's lock on PostgreSQL: another instance takes it over at once.
 //!
 //! The holder is a real child process (this test binary, run again with
 //! `HANPAY_HOLDER_CHILD` set): it opens the store, starts a key with a two-minute lease, says
@@ -10,6 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use hanpay_core::ProviderId;
 use hanpay_store::{Begin, DatabaseUrl, OpenOptions, Stores};
 
 const LEASE: Duration = Duration::from_secs(120);
@@ -25,8 +27,20 @@ async fn holder_child() {
     let stores = Stores::open(&url.parse().unwrap(), &OpenOptions::default())
         .await
         .unwrap();
-    let begun = stores.idempotency.begin(key, "fp", LEASE).await.unwrap();
-    assert_eq!(begun, Begin::Started);
+    let _guard = match key.strip_prefix("lock:") {
+        Some(payment_key) => Some(
+            stores
+                .locks
+                .lock(&ProviderId::from_static("mock"), payment_key)
+                .await
+                .unwrap(),
+        ),
+        None => {
+            let begun = stores.idempotency.begin(key, "fp", LEASE).await.unwrap();
+            assert_eq!(begun, Begin::Started);
+            None
+        }
+    };
     println!("HOLDING");
     loop {
         tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -107,4 +121,41 @@ async fn sqlite_a_killed_holder_releases_its_key_at_once() {
     println!("sqlite: the retry started {wait:?} after the kill (lease {LEASE:?})");
     assert!(wait < Duration::from_secs(2), "{wait:?}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_a_killed_instance_s_payment_lock_is_taken_over_at_once() {
+    let url: DatabaseUrl = hanpay_store::suite::pg_server::shared()
+        .fresh_database()
+        .await
+        .parse()
+        .unwrap();
+    drop(Stores::open(&url, &OpenOptions::default()).await.unwrap());
+    let payment_key = format!("pay-{}", std::process::id());
+    let mut child = spawn_holder(url.expose(), &format!("lock:{payment_key}"));
+    let stores = Stores::open(&url, &OpenOptions::default()).await.unwrap();
+    let mock = ProviderId::from_static("mock");
+    // Held by the live child: not taken.
+    let held = tokio::time::timeout(
+        Duration::from_millis(300),
+        stores.locks.lock(&mock, &payment_key),
+    )
+    .await;
+    assert!(held.is_err(), "a live instance's payment lock was taken");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let killed = Instant::now();
+    let guard = stores.locks.lock(&mock, &payment_key).await.unwrap();
+    let wait = killed.elapsed();
+    println!("postgres: the payment lock was taken {wait:?} after the kill");
+    assert!(wait < Duration::from_secs(2), "{wait:?}");
+    guard.release().await.unwrap();
+    // Released: at once again.
+    let again = tokio::time::timeout(
+        Duration::from_secs(2),
+        stores.locks.lock(&mock, &payment_key),
+    )
+    .await;
+    assert!(again.is_ok(), "a released lock stayed held");
 }

@@ -14,7 +14,9 @@ use super::outcome::{failed, store_failed, FailedStage, WebhookOutcome};
 use super::WebhookPipeline;
 use crate::event::{OrderAction, PaymentEvent};
 use crate::registry::Gateway;
-use crate::store::{IgnoredEvent, PaymentState};
+use crate::store::{
+    Change, DedupeKey, DeliveryCommit, IgnoredEvent, InboxOutcome, InboxRecord, PaymentState,
+};
 
 /// What [`WebhookPipeline::apply`] applies: a verified delivery, a question to the PG, or the
 /// PG's own answer to hanpay's call.
@@ -215,19 +217,21 @@ impl WebhookPipeline {
         seen: &Observation<'_>,
         looked_up: Option<Payment>,
     ) -> WebhookOutcome {
-        let mut answer = PgAnswer::default();
+        let mut answer = Applying::default();
         self.apply_keeping(gateway, seen, looked_up, &mut answer)
             .await
     }
 
     /// [`apply`](Self::apply), keeping the PG's answer (or its error) in `answer`: what a
-    /// lookup through the pipeline returns to its caller.
+    /// lookup through the pipeline returns to its caller. With `answer.delivery`, the
+    /// delivery's dedupe entry and inbox record commit with the change, in one transaction,
+    /// when the stores share one database.
     pub(crate) async fn apply_keeping(
         &self,
         gateway: &Gateway,
         seen: &Observation<'_>,
         mut looked_up: Option<Payment>,
-        answer: &mut PgAnswer,
+        answer: &mut Applying,
     ) -> WebhookOutcome {
         let states = &self.inner.states;
         let provider = seen.provider();
@@ -320,7 +324,18 @@ impl WebhookPipeline {
                         kept: old.unwrap_or(new_status),
                         reason: reason.clone(),
                     };
-                    if let Err(e) = states.record_ignored(provider, &payment_key, ignored).await {
+                    let change = Change::Ignored {
+                        provider: provider.clone(),
+                        payment_key: payment_key.clone(),
+                        event: ignored,
+                    };
+                    let outcome = InboxOutcome::Ignored {
+                        reason: reason.clone(),
+                    };
+                    if let Err(e) = self
+                        .commit(seen, change, &payment_key, outcome, answer)
+                        .await
+                    {
                         return store_failed(e);
                     }
                     tracing::info!(
@@ -384,7 +399,15 @@ impl WebhookPipeline {
             } else {
                 Vec::new()
             };
-            match states.compare_and_set_with_events(old, state, events).await {
+            let change = Change::Move {
+                expected: old,
+                state,
+                events,
+            };
+            match self
+                .commit(seen, change, &payment_key, InboxOutcome::Applied, answer)
+                .await
+            {
                 Ok(true) => return WebhookOutcome::Processed(Box::new(payment_event)),
                 Ok(false) => {
                     attempts += 1;
@@ -405,10 +428,95 @@ impl WebhookPipeline {
     }
 }
 
-/// The PG's answer to the lookups [`WebhookPipeline::apply_keeping`] made: the last payment
-/// fetched, or the error of the last fetch.
+impl WebhookPipeline {
+    /// Writes `change`: with a delivery and stores sharing one database, in one transaction
+    /// with the delivery's dedupe entry and inbox record (then marked
+    /// [committed](Delivery::committed)); else the change alone. `false`: the compare-and-set
+    /// found another status, nothing was written.
+    async fn commit(
+        &self,
+        seen: &Observation<'_>,
+        change: Change,
+        payment_key: &str,
+        outcome: InboxOutcome,
+        answer: &mut Applying,
+    ) -> Result<bool, crate::store::StoreError> {
+        let states = &self.inner.states;
+        if let Some(delivery) = answer.delivery.as_mut().filter(|_| self.inner.combined) {
+            let commit = DeliveryCommit {
+                change,
+                dedupe: Some((delivery.key.clone(), delivery.ttl)),
+                record: Some(inbox_record(seen, outcome, Some(payment_key.to_owned()))),
+            };
+            match states.commit_delivery(&commit).await? {
+                Some(written) => {
+                    delivery.committed = written;
+                    return Ok(written);
+                }
+                // This store writes the parts one by one.
+                None => return self.write_change(commit.change).await,
+            }
+        }
+        self.write_change(change).await
+    }
+
+    /// Writes `change` on its own.
+    async fn write_change(&self, change: Change) -> Result<bool, crate::store::StoreError> {
+        let states = &self.inner.states;
+        match change {
+            Change::Move {
+                expected,
+                state,
+                events,
+            } => {
+                states
+                    .compare_and_set_with_events(expected, state, events)
+                    .await
+            }
+            Change::Ignored {
+                provider,
+                payment_key,
+                event,
+            } => states
+                .record_ignored(&provider, &payment_key, event)
+                .await
+                .map(|()| true),
+        }
+    }
+}
+
+/// The inbox record of `seen` with `outcome`.
+pub(crate) fn inbox_record(
+    seen: &Observation<'_>,
+    outcome: InboxOutcome,
+    payment_key: Option<String>,
+) -> InboxRecord {
+    InboxRecord {
+        provider: seen.provider().clone(),
+        dedupe_id: seen.id().to_owned(),
+        kind: seen.kind().as_str().to_owned(),
+        payment_key: payment_key.or_else(|| seen.payment_key().map(str::to_owned)),
+        order_id: seen.order_id().map(str::to_owned),
+        trust: seen.trust_label().to_owned(),
+        outcome,
+    }
+}
+
+/// A webhook delivery being applied: its dedupe entry and inbox record commit with its change.
+#[derive(Debug)]
+pub(crate) struct Delivery {
+    /// The delivery's dedupe key.
+    pub(crate) key: DedupeKey,
+    /// How long it is remembered as processed.
+    pub(crate) ttl: std::time::Duration,
+    /// Whether its dedupe entry and inbox record were committed with the change.
+    pub(crate) committed: bool,
+}
+
+/// The context of [`WebhookPipeline::apply_keeping`]: the PG's answer to the lookups it made
+/// (the last payment fetched, or the error of the last fetch), and the delivery being applied.
 #[derive(Debug, Default)]
-pub(crate) struct PgAnswer {
+pub(crate) struct Applying {
     /// The payment as the PG answered last.
     pub(crate) payment: Option<Payment>,
     /// Why the last lookup failed.
@@ -416,9 +524,11 @@ pub(crate) struct PgAnswer {
     /// A lookup (not a webhook): an answer with nothing new is not recorded as an ignored
     /// event.
     pub(crate) quiet: bool,
+    /// The webhook delivery being applied, if any.
+    pub(crate) delivery: Option<Delivery>,
 }
 
-impl PgAnswer {
+impl Applying {
     /// Fetches the payment from the PG, keeping the answer: the answer applied.
     async fn fetch(
         &mut self,

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use hanpay_core::observe::webhook_decision;
 use hanpay_core::{Payment, Secret, WebhookError, WebhookEvent, WebhookRequest};
 
-use super::commit::{fetch, Observation};
+use super::commit::{fetch, inbox_record, Applying, Delivery, Observation};
 use super::outcome::{failed, store_failed, Endpoint, FailedStage, WebhookOutcome};
 use super::{WebhookPipeline, PRUNE_EVERY};
 use crate::registry::Gateway;
-use crate::store::{Claim, DedupeKey, InboxOutcome, InboxRecord};
+use crate::store::{Claim, DedupeKey, InboxOutcome};
 
 impl WebhookPipeline {
     /// Processes one delivery to `provider` (the `{provider}` of `POST /webhooks/{provider}`).
@@ -75,12 +75,17 @@ impl WebhookPipeline {
             Some(event.trust.label()),
             None,
         );
-        let outcome = self.dedupe_and_apply(endpoint, &event, fetched).await;
+        let (outcome, recorded) = self.dedupe_and_apply(endpoint, &event, fetched).await;
+        if recorded {
+            self.count_record();
+            return outcome;
+        }
         self.record(&Observation::Webhook(&event), outcome).await
     }
 
     /// Records a verified delivery's outcome in the inbox before the PG is answered; a failed
-    /// write is a 5xx (the redelivery is then a duplicate, recorded).
+    /// write is a 5xx (the redelivery is then a duplicate). A duplicate of a processed delivery
+    /// writes nothing: it was answered from one read.
     pub(crate) async fn record(
         &self,
         seen: &Observation<'_>,
@@ -90,8 +95,7 @@ impl WebhookPipeline {
             WebhookOutcome::Processed(_) => InboxOutcome::Applied,
             // Being processed elsewhere is not this event's failure: count the attempt, keep
             // the outcome the processing records.
-            WebhookOutcome::Duplicate { .. }
-            | WebhookOutcome::Failed {
+            WebhookOutcome::Failed {
                 stage: FailedStage::InProgress,
                 ..
             } => InboxOutcome::Duplicate,
@@ -102,21 +106,15 @@ impl WebhookPipeline {
                 stage: stage.as_str().to_owned(),
                 error: message.clone(),
             },
-            WebhookOutcome::Rejected(_) | WebhookOutcome::UnknownProvider(_) => return outcome,
+            WebhookOutcome::Duplicate { .. }
+            | WebhookOutcome::Rejected(_)
+            | WebhookOutcome::UnknownProvider(_) => return outcome,
         };
         let payment_key = match &outcome {
             WebhookOutcome::Processed(e) => Some(e.payment_key.clone()),
-            _ => seen.payment_key().map(str::to_owned),
+            _ => None,
         };
-        let record = InboxRecord {
-            provider: seen.provider().clone(),
-            dedupe_id: seen.id().to_owned(),
-            kind: seen.kind().as_str().to_owned(),
-            payment_key,
-            order_id: seen.order_id().map(str::to_owned),
-            trust: seen.trust_label().to_owned(),
-            outcome: inbox_outcome,
-        };
+        let record = inbox_record(seen, inbox_outcome, payment_key);
         if let Err(e) = self.inner.inbox.record(record).await {
             tracing::warn!(target: hanpay_core::observe::TARGET, error = %e, "inbox write failed");
             if matches!(outcome, WebhookOutcome::Failed { .. }) {
@@ -124,6 +122,12 @@ impl WebhookPipeline {
             }
             return store_failed(e);
         }
+        self.count_record();
+        outcome
+    }
+
+    /// Counts an inbox record; every [`PRUNE_EVERY`]th prunes the inbox in the background.
+    fn count_record(&self) {
         if self.inner.recorded.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
             let inbox = Arc::clone(&self.inner.inbox);
             let retention = self.inner.inbox_retention;
@@ -133,16 +137,16 @@ impl WebhookPipeline {
                 }
             });
         }
-        outcome
     }
 
-    /// Dedupe, then apply: everything after verification.
+    /// Dedupe, then apply: everything after verification. `true` with the outcome when the
+    /// delivery's dedupe entry and inbox record were committed with its change.
     async fn dedupe_and_apply(
         &self,
         endpoint: &Endpoint,
         event: &WebhookEvent,
         fetched: Option<Payment>,
-    ) -> WebhookOutcome {
+    ) -> (WebhookOutcome, bool) {
         let inner = &self.inner;
         let key = DedupeKey {
             provider: event.provider.clone(),
@@ -151,33 +155,58 @@ impl WebhookPipeline {
         match inner.dedupe.claim(&key, inner.lease).await {
             Ok(Claim::New) => {}
             Ok(Claim::Duplicate) => {
-                return WebhookOutcome::Duplicate {
+                let duplicate = WebhookOutcome::Duplicate {
                     dedupe_id: event.dedupe_id.clone(),
-                }
+                };
+                return (duplicate, false);
             }
             Ok(Claim::InProgress) => {
-                return failed(
+                let outcome = failed(
                     FailedStage::InProgress,
                     "the same event is being processed; redeliver later",
-                )
+                );
+                return (outcome, false);
             }
-            Err(e) => return store_failed(e),
+            Err(e) => return (store_failed(e), false),
         }
 
+        let mut applying = Applying {
+            delivery: Some(Delivery {
+                key,
+                ttl: endpoint.dedupe_ttl,
+                committed: false,
+            }),
+            ..Applying::default()
+        };
         let outcome = self
-            .apply(&endpoint.gateway, &Observation::Webhook(event), fetched)
+            .apply_keeping(
+                &endpoint.gateway,
+                &Observation::Webhook(event),
+                fetched,
+                &mut applying,
+            )
             .await;
+        let Some(delivery) = applying.delivery else {
+            return (outcome, false);
+        };
+        if delivery.committed {
+            return (outcome, true);
+        }
         if matches!(outcome, WebhookOutcome::Failed { .. }) {
-            if let Err(e) = inner.dedupe.release(&key).await {
+            if let Err(e) = inner.dedupe.release(&delivery.key).await {
                 tracing::warn!(target: hanpay_core::observe::TARGET, error = %e, "dedupe release failed");
             }
-            return outcome;
+            return (outcome, false);
         }
-        if let Err(e) = inner.dedupe.complete(&key, endpoint.dedupe_ttl).await {
+        if let Err(e) = inner
+            .dedupe
+            .complete(&delivery.key, endpoint.dedupe_ttl)
+            .await
+        {
             // The move is committed: the redelivery will find nothing to apply.
-            return store_failed(e);
+            return (store_failed(e), false);
         }
-        outcome
+        (outcome, false)
     }
 
     /// The secret to compare with: the saved one, else the one the PG returns for the payment.

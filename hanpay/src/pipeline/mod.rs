@@ -16,7 +16,8 @@
 //! (provider, payment key): read the state → reconcile → handler → commit never interleave, so
 //! each legal move reaches the handler exactly once. The lock comes from the
 //! [`Stores`](crate::store::Stores): in-process for memory and SQLite (pipelines on one SQLite
-//! file share it), across instances for PostgreSQL (a transaction-scoped advisory lock).
+//! file share it), across instances for PostgreSQL (a lock row held by the instance, no
+//! connection held meanwhile).
 //!
 //! Durability: every verified delivery is recorded in the [`Inbox`]
 //! before the PG is answered (its outcome, attempts, first and last seen); an event whose
@@ -60,7 +61,7 @@ use std::time::Duration;
 
 use hanpay_core::async_trait;
 
-pub(crate) use commit::{Answer, Ask, Observation, PgAnswer};
+pub(crate) use commit::{Answer, Applying, Ask, Observation};
 pub use outcome::{Endpoint, FailedStage, WebhookAnswer, WebhookOutcome};
 
 use crate::event::PaymentEvent;
@@ -209,6 +210,9 @@ impl WebhookPipelineBuilder {
             inner: Arc::new(PipelineInner {
                 endpoints,
                 handler: self.handler,
+                // The default stores share one database: a delivery's change, dedupe entry
+                // and inbox record commit together.
+                combined: self.dedupe.is_none() && self.states.is_none(),
                 dedupe: self.dedupe.unwrap_or_else(|| stores.dedupe.clone()),
                 states: self.states.unwrap_or_else(|| stores.states.clone()),
                 locks: stores.locks.clone(),
@@ -241,6 +245,9 @@ struct PipelineInner {
     inbox_retention: Duration,
     recorded: AtomicU64,
     outbox: bool,
+    /// Whether the dedupe store, the state store and the inbox are one backend's, so that a
+    /// delivery's writes commit in one transaction.
+    combined: bool,
 }
 
 /// Receives webhooks for every provider of a [`Hanpay`]. Cheap to clone.

@@ -83,6 +83,9 @@ pub const CASES: &[(&str, CaseFn)] = &[
     ("outbox_claims_in_payment_order", |a, b| {
         Box::pin(outbox_claims_in_payment_order(a, b))
     }),
+    ("a_delivery_commits_at_once_or_not_at_all", |a, b| {
+        Box::pin(a_delivery_commits_at_once_or_not_at_all(a, b))
+    }),
     ("outbox_marks_a_round_at_once", |a, b| {
         Box::pin(outbox_marks_a_round_at_once(a, b))
     }),
@@ -935,6 +938,127 @@ async fn outbox_events_commit_with_the_move(a: &Stores, b: &Stores) -> CaseResul
     ensure(depth == before, || {
         format!("depth after delivery {depth}, expected {before}")
     })
+}
+
+/// A processed delivery's move, events, dedupe entry and inbox record commit together; a lost
+/// compare-and-set writes none of them; an ignored event commits with its dedupe entry and
+/// record. (Skipped where the backend writes the parts one by one.)
+async fn a_delivery_commits_at_once_or_not_at_all(a: &Stores, b: &Stores) -> CaseResult {
+    use crate::{Change, DeliveryCommit};
+    use PaymentStatus::*;
+    let pk = fresh("pay");
+    let record = |dedupe_id: &str, outcome: InboxOutcome| InboxRecord {
+        provider: provider(),
+        dedupe_id: dedupe_id.to_owned(),
+        kind: "payment_status_changed".into(),
+        payment_key: Some(pk.clone()),
+        order_id: None,
+        trust: "signed".into(),
+        outcome,
+    };
+    let recorded = |dedupe_id: String| async move {
+        let entries = a
+            .inbox
+            .list(&InboxFilter {
+                provider: Some(provider()),
+                ..InboxFilter::default()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>(entries.into_iter().find(|e| e.dedupe_id == dedupe_id))
+    };
+    // The move: written with its event, the delivery processed and recorded.
+    let first = key();
+    let event = new_event(&pk, "payment.paid", None, Paid);
+    let commit = DeliveryCommit {
+        change: Change::Move {
+            expected: None,
+            state: state(&pk, Paid),
+            events: vec![event.clone()],
+        },
+        dedupe: Some((first.clone(), LONG)),
+        record: Some(record(&first.dedupe_id, InboxOutcome::Applied)),
+    };
+    let Some(written) = tri!(a.states.commit_delivery(&commit).await) else {
+        return Ok(());
+    };
+    ensure(written, || "the first move was not written".into())?;
+    let got = tri!(b.states.get(&provider(), &pk).await);
+    ensure(got.is_some_and(|s| s.status == Paid), || {
+        "the move is not visible".into()
+    })?;
+    ensure(
+        tri!(b.dedupe.claim(&first, LONG).await) == Claim::Duplicate,
+        || "the delivery is not remembered as processed".into(),
+    )?;
+    ensure(tri!(b.outbox.event(&event.id).await).is_some(), || {
+        "the move's event was not written".into()
+    })?;
+    ensure(
+        recorded(first.dedupe_id.clone())
+            .await?
+            .is_some_and(|e| e.outcome == InboxOutcome::Applied),
+        || "the delivery was not recorded".into(),
+    )?;
+    // A lost compare-and-set: nothing of it is written.
+    let second = key();
+    let lost_event = new_event(&pk, "payment.canceled", Some(Ready), Canceled);
+    let lost = DeliveryCommit {
+        change: Change::Move {
+            expected: Some(Ready),
+            state: state(&pk, Canceled),
+            events: vec![lost_event.clone()],
+        },
+        dedupe: Some((second.clone(), LONG)),
+        record: Some(record(&second.dedupe_id, InboxOutcome::Applied)),
+    };
+    let written = tri!(b.states.commit_delivery(&lost).await);
+    ensure(written == Some(false), || {
+        format!("a stale compare-and-set answered {written:?}")
+    })?;
+    ensure(tri!(a.outbox.event(&lost_event.id).await).is_none(), || {
+        "a lost move wrote its event".into()
+    })?;
+    ensure(recorded(second.dedupe_id.clone()).await?.is_none(), || {
+        "a lost move recorded its delivery".into()
+    })?;
+    ensure(
+        tri!(a.dedupe.claim(&second, LONG).await) == Claim::New,
+        || "a lost move marked its delivery processed".into(),
+    )?;
+    // An ignored event: recorded on the payment, with the delivery.
+    let third = key();
+    let ignored = DeliveryCommit {
+        change: Change::Ignored {
+            provider: provider(),
+            payment_key: pk.clone(),
+            event: IgnoredEvent {
+                dedupe_id: third.dedupe_id.clone(),
+                reported: Ready,
+                kept: Paid,
+                reason: "late".into(),
+            },
+        },
+        dedupe: Some((third.clone(), LONG)),
+        record: Some(record(
+            &third.dedupe_id,
+            InboxOutcome::Ignored {
+                reason: "late".into(),
+            },
+        )),
+    };
+    ensure(
+        tri!(a.states.commit_delivery(&ignored).await) == Some(true),
+        || "the ignored event was not committed".into(),
+    )?;
+    let kept = tri!(b.states.ignored(&provider(), &pk).await);
+    ensure(kept.iter().any(|e| e.dedupe_id == third.dedupe_id), || {
+        format!("ignored events: {kept:?}")
+    })?;
+    ensure(
+        tri!(b.dedupe.claim(&third, LONG).await) == Claim::Duplicate,
+        || "the ignored delivery is not remembered as processed".into(),
+    )
 }
 
 /// A round's deliveries are recorded at once: each lease still held is marked, a forged one
