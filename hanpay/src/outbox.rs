@@ -51,11 +51,11 @@
 //! ```
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::join_all;
-use futures_util::FutureExt as _;
+use futures_util::stream::{self, StreamExt};
 use hanpay_core::webhook::standard::{HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use hanpay_core::webhook::StandardWebhooks;
 use hanpay_core::{PaymentStatus, Secret};
@@ -168,6 +168,8 @@ pub struct OutboxWorkerBuilder {
     max_attempts: u32,
     max_age: Duration,
     batch: usize,
+    concurrency: usize,
+    rounds: usize,
     lease: Duration,
     poll_interval: Duration,
     owner: Option<String>,
@@ -196,6 +198,8 @@ impl std::fmt::Debug for OutboxWorkerBuilder {
             .field("max_attempts", &self.max_attempts)
             .field("max_age", &self.max_age)
             .field("batch", &self.batch)
+            .field("concurrency", &self.concurrency)
+            .field("rounds", &self.rounds)
             .field("lease", &self.lease)
             .finish_non_exhaustive()
     }
@@ -229,16 +233,33 @@ impl OutboxWorkerBuilder {
         self
     }
 
-    /// At most this many events per round, delivered concurrently (each of another payment;
-    /// default 32).
+    /// At most this many events claimed per round, each of another payment (default 128):
+    /// one claim and one record of the deliveries per round.
     pub fn batch(mut self, batch: usize) -> Self {
         self.batch = batch.max(1);
         self
     }
 
+    /// At most this many deliveries of one round in flight at once (default 32).
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// How many rounds [`run`](OutboxWorker::run) keeps going side by side (default 2): the
+    /// next claim is made while a round delivers. At most `rounds ×`
+    /// [`concurrency`](Self::concurrency) deliveries are in flight; each payment's events
+    /// still go one at a time, in order (a claim hands out a payment's first pending event
+    /// only, and not while it is leased).
+    pub fn rounds(mut self, rounds: usize) -> Self {
+        self.rounds = rounds.max(1);
+        self
+    }
+
     /// How long a claimed event is this worker's before another may take it over (default
-    /// 60 s; raised to twice the timeout when shorter, so a slow delivery is not taken over
-    /// while it runs).
+    /// 60 s; raised to what a round can take at worst — every delivery timing out, a
+    /// [`concurrency`](Self::concurrency) at a time — plus one timeout, so a slow round is not
+    /// taken over while it runs).
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
         self
@@ -299,7 +320,11 @@ impl OutboxWorkerBuilder {
                 max_attempts: self.max_attempts,
                 max_age: self.max_age,
                 batch: self.batch,
-                lease: self.lease.max(self.timeout.saturating_mul(2)),
+                concurrency: self.concurrency,
+                rounds: self.rounds,
+                lease: self.lease.max(self.timeout.saturating_mul(
+                    u32::try_from(self.batch.div_ceil(self.concurrency) + 1).unwrap_or(u32::MAX),
+                )),
                 poll_interval: self.poll_interval,
                 owner,
                 wake: Notify::new(),
@@ -342,6 +367,8 @@ struct WorkerInner {
     max_attempts: u32,
     max_age: Duration,
     batch: usize,
+    concurrency: usize,
+    rounds: usize,
     lease: Duration,
     poll_interval: Duration,
     owner: String,
@@ -430,7 +457,9 @@ impl OutboxWorker {
             backoff: Backoff::default(),
             max_attempts: 30,
             max_age: Duration::from_secs(3 * 86_400),
-            batch: 32,
+            batch: 128,
+            concurrency: 32,
+            rounds: 2,
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_secs(1),
             owner: None,
@@ -494,8 +523,9 @@ impl OutboxWorker {
         self.inner.outbox.depth().await
     }
 
-    /// One round: claims up to a batch of due events, delivers them concurrently, records each
-    /// outcome.
+    /// One round: claims up to a batch of due events, delivers them
+    /// [`concurrency`](OutboxWorkerBuilder::concurrency) at a time, records the outcomes (the
+    /// deliveries in one write).
     pub async fn run_once(&self) -> Result<DeliveryReport, StoreError> {
         let inner = &self.inner;
         let claimed = inner
@@ -506,7 +536,13 @@ impl OutboxWorker {
             claimed: claimed.len(),
             ..DeliveryReport::default()
         };
-        let attempts = join_all(claimed.iter().map(|c| self.attempt(&c.event))).await;
+        // Collected first: a stream over a closure borrowing `self` would not be `Send` for
+        // every lifetime, which a spawned round needs.
+        let sends: Vec<_> = claimed.iter().map(|c| self.attempt(&c.event)).collect();
+        let attempts: Vec<Attempt> = stream::iter(sends)
+            .buffered(inner.concurrency)
+            .collect()
+            .await;
         let mut first_error = None;
         // The round's deliveries are recorded at once (one statement on PostgreSQL, one
         // transaction on SQLite); a failure is recorded with its own retry time.
@@ -547,19 +583,35 @@ impl OutboxWorker {
         }
     }
 
-    /// Rounds until `shutdown` completes: at once while rounds find work, else every
+    /// Rounds until `shutdown` completes: at once while rounds deliver, else every
     /// [`poll_interval`](OutboxWorkerBuilder::poll_interval) or on [`wake`](Self::wake).
-    /// `shutdown` is looked at between rounds only, so the deliveries in flight finish and
-    /// are recorded. Store errors are logged and the next round tries again.
+    /// [`rounds`](OutboxWorkerBuilder::rounds) rounds run side by side, so the next claim is
+    /// made while a round's deliveries are in flight. `shutdown` is looked at between rounds
+    /// only, so the deliveries in flight finish and are recorded. Store errors are logged and
+    /// the next round tries again.
     pub async fn run<F: Future<Output = ()>>(&self, shutdown: F) {
-        let shutdown = shutdown.fuse();
-        futures_util::pin_mut!(shutdown);
+        let stopping = AtomicBool::new(false);
+        let stop = Notify::new();
+        let loops = futures_util::future::join_all(
+            (0..self.inner.rounds).map(|i| self.rounds(i == 0, &stopping, &stop)),
+        );
+        let signal = async {
+            shutdown.await;
+            stopping.store(true, Ordering::SeqCst);
+            stop.notify_waiters();
+        };
+        // The loops end only once `stopping` is set, after their rounds in flight are recorded.
+        futures_util::future::join(loops, signal).await;
+    }
+
+    /// One of [`run`](Self::run)'s loops of rounds; the first one also prunes.
+    async fn rounds(&self, prunes: bool, stopping: &AtomicBool, stop: &Notify) {
         let mut next_prune = tokio::time::Instant::now();
         loop {
-            if (&mut shutdown).now_or_never().is_some() {
+            if stopping.load(Ordering::SeqCst) {
                 break;
             }
-            if tokio::time::Instant::now() >= next_prune {
+            if prunes && tokio::time::Instant::now() >= next_prune {
                 next_prune += PRUNE_EVERY;
                 if let Err(e) = self.inner.outbox.prune(self.inner.retention).await {
                     tracing::warn!(
@@ -569,8 +621,10 @@ impl OutboxWorker {
                     );
                 }
             }
+            // A round that delivered anything goes again at once: the claim may have been
+            // full, and the delivered events' successors are due now.
             let busy = match self.run_once().await {
-                Ok(report) => report.claimed == self.inner.batch,
+                Ok(report) => report.claimed == self.inner.batch || report.delivered > 0,
                 Err(e) => {
                     tracing::warn!(
                         target: hanpay_core::observe::TARGET,
@@ -583,10 +637,17 @@ impl OutboxWorker {
             if busy {
                 continue;
             }
+            // Registered before the flag is read, so a stop in between is not missed.
+            let stopped = stop.notified();
+            futures_util::pin_mut!(stopped);
+            stopped.as_mut().enable();
+            if stopping.load(Ordering::SeqCst) {
+                break;
+            }
             tokio::select! {
-                _ = &mut shutdown => break,
-                _ = self.inner.wake.notified() => {}
-                _ = tokio::time::sleep(self.inner.poll_interval) => {}
+                () = stopped => break,
+                () = self.inner.wake.notified() => {}
+                () = tokio::time::sleep(self.inner.poll_interval) => {}
             }
         }
     }

@@ -3,6 +3,9 @@
 //! the cost at 0): memory expires through an index, SQL through the `expires_at` index and a
 //! bounded, amortised sweep — never a scan per call.
 //!
+//! Also `InMemoryIdempotency::begin` of a new key with 0 and 1 M answered keys kept (it swept
+//! the whole map every 256th call; now expiry goes through the same kind of index).
+//!
 //! PostgreSQL comes from `HANPAY_TEST_DATABASE_URL` or a throwaway server
 //! (`hanpay_store::suite::pg_server`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -119,5 +122,43 @@ fn dedupe_claim(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, dedupe_claim);
+fn idempotency_begin(c: &mut Criterion) {
+    use hanpay_store::{Begin, IdempotencyStore, InMemoryIdempotency, StoredResponse};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("idempotency_begin");
+    group.sample_size(30);
+    group.measurement_time(Duration::from_secs(3));
+    for n in [0_u64, 1_000_000] {
+        let store = InMemoryIdempotency::new();
+        let answer = StoredResponse {
+            status: 200,
+            body: b"{}".to_vec(),
+        };
+        rt.block_on(async {
+            for i in 0..n {
+                let key = format!("answered-{i}");
+                store.begin(&key, "fp", DAY).await.unwrap();
+                store.complete(&key, "fp", &answer, DAY).await.unwrap();
+            }
+        });
+        let mut next = 0_u64;
+        group.bench_with_input(BenchmarkId::new("memory", n), &n, |b, _| {
+            b.to_async(&rt).iter(|| {
+                next += 1;
+                let key = format!("new-{next}");
+                let store = &store;
+                async move {
+                    let begun = store.begin(&key, "fp", DAY).await.unwrap();
+                    assert_eq!(begun, Begin::Started);
+                }
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, dedupe_claim, idempotency_begin);
 criterion_main!(benches);

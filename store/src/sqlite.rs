@@ -397,26 +397,34 @@ impl Dialect for SqliteDialect {
         store: &SqliteStore,
         leases: &[Lease],
     ) -> Result<Vec<bool>, StoreError> {
-        // One transaction: the database's write lock is taken once for the round.
-        let mut tx = store
-            .pool
-            .begin()
-            .await
-            .map_err(store.err("outbox mark delivered"))?;
+        // One statement per 300 leases (SQLite's bound parameters stay far below its limit):
+        // the database's write lock is taken once per statement, not once per event.
         let mut held = Vec::with_capacity(leases.len());
-        for lease in leases {
-            let done = sqlx::query(STATEMENTS.outbox_delivered)
-                .bind(&lease.event_id)
-                .bind(&lease.owner)
-                .bind(i64::from(lease.attempt))
-                .execute(&mut *tx)
+        for chunk in leases.chunks(300) {
+            let rows = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "UPDATE hanpay_outbox SET state = 'delivered', lease_expires_at = NULL, \
+                 last_error = NULL \
+                 WHERE state = 'pending' AND (id, lease_owner, attempts) IN (VALUES {rows}) \
+                 RETURNING id, lease_owner, attempts"
+            );
+            let mut query = sqlx::query_as::<_, (String, String, i64)>(&sql);
+            for lease in chunk {
+                query = query
+                    .bind(&lease.event_id)
+                    .bind(&lease.owner)
+                    .bind(i64::from(lease.attempt));
+            }
+            let marked = query
+                .fetch_all(&store.pool)
                 .await
                 .map_err(store.err("outbox mark delivered"))?;
-            held.push(done.rows_affected() == 1);
+            held.extend(chunk.iter().map(|l| {
+                marked.iter().any(|(id, owner, attempt)| {
+                    *id == l.event_id && *owner == l.owner && *attempt == i64::from(l.attempt)
+                })
+            }));
         }
-        tx.commit()
-            .await
-            .map_err(store.err("outbox mark delivered"))?;
         Ok(held)
     }
 
