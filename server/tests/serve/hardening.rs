@@ -217,7 +217,11 @@ async fn an_amount_mismatch_names_the_pgs_amount() {
     let message = err["message"].as_str().unwrap();
     assert!(message.contains("1,000원"), "{message}");
     assert!(!message.contains("unknown amount"), "{message}");
-    assert_eq!(h.toss_calls("/confirm"), 0, "nothing was sent to confirm");
+    // One confirm call, which Toss refused itself (no lookup before it): nothing charged.
+    assert_eq!(h.toss_calls("/confirm"), 1, "one confirm, refused by the PG");
+    let (status, got) = h.get(&format!("/v1/payments/tosspayments/{key}")).await;
+    assert_eq!(status, 200, "{got}");
+    assert_ne!(got["status"], "PAID", "{got}");
     // Past what Toss can carry: refused before any call, naming the amount asked for.
     let (status, err) = h
         .post_raw(
