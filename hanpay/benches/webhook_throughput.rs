@@ -115,7 +115,7 @@ async fn prefill(url: &hanpay_store::DatabaseUrl, backend: Backend, rows: u64) {
                     .unwrap();
             }
             sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
-            store.close().await;
+            store.pool().close().await;
         }
         Backend::Postgres => {
             let options = hanpay_store::OpenOptions::default();

@@ -518,10 +518,12 @@ mod postgres {
         assert_eq!(calls_after.load(Ordering::SeqCst), 1);
     }
 
-    /// Two instances share one database; a claim left by one that died between claim and
-    /// complete is taken over once its lease lapses, and processed exactly once.
+    /// Two instances share one database; a claim left by one that died mid-delivery (as an
+    /// instance that claims deliveries does) does not hold the event back: the stores of one
+    /// backend claim nothing — the payment's lock serialises deliveries, a crashed holder's
+    /// lock is taken over at once — so the redelivery is processed at once, exactly once.
     #[tokio::test]
-    async fn a_crashed_instances_claim_is_taken_over_after_the_lease() {
+    async fn a_crashed_instances_claim_does_not_hold_the_event_back() {
         let db = fresh(Backend::Postgres).await;
         let mock = MockProvider::new();
         let hanpay_a = hanpay_on(&mock, db.stores.clone());
@@ -541,9 +543,7 @@ mod postgres {
         let (seen, handler) = recording();
         let b = WebhookPipeline::builder(hanpay_b, handler).build();
         let first = deliver(&b, &webhook).await;
-        assert_eq!(first.http_status(), 503, "{:?}", first.body());
-        let outcome = redeliver_until_not_in_flight(&b, &webhook).await;
-        assert_eq!(outcome.label(), "processed", "{:?}", outcome.body());
+        assert_eq!(first.label(), "processed", "{:?}", first.body());
         assert_eq!(deliver(&b, &webhook).await.label(), "duplicate");
         assert_eq!(seen.lock().unwrap().len(), 1);
     }

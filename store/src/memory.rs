@@ -152,6 +152,13 @@ impl DedupeStore for InMemoryDedupeStore {
         }
         Ok(())
     }
+
+    async fn processed(&self, key: &DedupeKey) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        let mut inner = self.inner.lock().map_err(|_| StoreError::poisoned())?;
+        inner.purge(now);
+        Ok(inner.get(key) == Some(&DedupeState::Done))
+    }
 }
 
 /// One payment: its applied state (if any), when it last changed, when the reconciler may

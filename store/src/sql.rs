@@ -677,6 +677,19 @@ impl DedupeStore for {
             .map_err(self.err("dedupe release"))?;
         Ok(())
     }
+
+    async fn processed(&self, key: &DedupeKey) -> Result<bool, StoreError> {
+        let current: Option<(bool,)> = D::bind_now(
+            sqlx::query_as(D::SQL.dedupe_current)
+                .bind(key.provider.as_str())
+                .bind(&key.dedupe_id),
+            D::now(),
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(self.err("dedupe read"))?;
+        Ok(current.is_some_and(|(done,)| done))
+    }
 }
 }
 

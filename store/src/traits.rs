@@ -32,6 +32,18 @@ pub trait DedupeStore: Send + Sync {
 
     /// Forgets a claim whose processing failed (a processed entry is kept).
     async fn release(&self, key: &DedupeKey) -> Result<(), StoreError>;
+
+    /// Whether `key` was processed (and is still remembered): one indexed read, no write.
+    /// With the payment's lock held (nothing else applies the same payment meanwhile), this
+    /// and [`PaymentStateStore::commit_delivery`] replace claim, complete and release — for
+    /// the stores of one backend only, so a dedupe store of its own (Redis, …) need not
+    /// implement it: the default refuses.
+    async fn processed(&self, key: &DedupeKey) -> Result<bool, StoreError> {
+        let _ = key;
+        Err(StoreError::new(
+            "this dedupe store answers claims only (processed is asked of a backend's own stores)",
+        ))
+    }
 }
 
 /// The last applied status per payment. The pipeline moves it only along

@@ -260,7 +260,31 @@ impl WebhookPipeline {
             Ok(guard) => guard,
             Err(e) => return store_failed(e),
         };
-        let mut current = match states.get(provider, &payment_key).await {
+        // A delivery whose writes commit with its change was not claimed: under the lock,
+        // nothing else applies this payment, so one read tells whether it was processed
+        // meanwhile (by a concurrent delivery of the same event that held the lock first).
+        let delivery = answer.delivery.as_ref().filter(|_| self.inner.combined);
+        let (processed, state) = match delivery {
+            Some(d) => {
+                let (processed, state) = futures_util::future::join(
+                    self.inner.dedupe.processed(&d.key),
+                    states.get(provider, &payment_key),
+                )
+                .await;
+                (processed, state)
+            }
+            None => (Ok(false), states.get(provider, &payment_key).await),
+        };
+        match processed {
+            Ok(true) => {
+                return WebhookOutcome::Duplicate {
+                    dedupe_id: seen.id().to_owned(),
+                }
+            }
+            Ok(false) => {}
+            Err(e) => return store_failed(e),
+        }
+        let mut current = match state {
             Ok(state) => state,
             Err(e) => return store_failed(e),
         };

@@ -152,7 +152,19 @@ impl WebhookPipeline {
             provider: event.provider.clone(),
             dedupe_id: event.dedupe_id.clone(),
         };
-        match inner.dedupe.claim(&key, inner.lease).await {
+        // With stores of one backend, nothing is claimed: a processed delivery is found with
+        // one read, and the delivery's dedupe entry commits with its change under the
+        // payment's lock (which also serialises two deliveries of the same event).
+        let claimed = if inner.combined {
+            match inner.dedupe.processed(&key).await {
+                Ok(true) => Ok(Claim::Duplicate),
+                Ok(false) => Ok(Claim::New),
+                Err(e) => Err(e),
+            }
+        } else {
+            inner.dedupe.claim(&key, inner.lease).await
+        };
+        match claimed {
             Ok(Claim::New) => {}
             Ok(Claim::Duplicate) => {
                 let duplicate = WebhookOutcome::Duplicate {
@@ -192,9 +204,14 @@ impl WebhookPipeline {
         if delivery.committed {
             return (outcome, true);
         }
+        if matches!(outcome, WebhookOutcome::Duplicate { .. }) {
+            return (outcome, false);
+        }
         if matches!(outcome, WebhookOutcome::Failed { .. }) {
-            if let Err(e) = inner.dedupe.release(&delivery.key).await {
-                tracing::warn!(target: hanpay_core::observe::TARGET, error = %e, "dedupe release failed");
+            if !inner.combined {
+                if let Err(e) = inner.dedupe.release(&delivery.key).await {
+                    tracing::warn!(target: hanpay_core::observe::TARGET, error = %e, "dedupe release failed");
+                }
             }
             return (outcome, false);
         }

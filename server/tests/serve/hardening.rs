@@ -218,7 +218,11 @@ async fn an_amount_mismatch_names_the_pgs_amount() {
     assert!(message.contains("1,000원"), "{message}");
     assert!(!message.contains("unknown amount"), "{message}");
     // One confirm call, which Toss refused itself (no lookup before it): nothing charged.
-    assert_eq!(h.toss_calls("/confirm"), 1, "one confirm, refused by the PG");
+    assert_eq!(
+        h.toss_calls("/confirm"),
+        1,
+        "one confirm, refused by the PG"
+    );
     let (status, got) = h.get(&format!("/v1/payments/tosspayments/{key}")).await;
     assert_eq!(status, 200, "{got}");
     assert_ne!(got["status"], "PAID", "{got}");

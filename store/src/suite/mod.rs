@@ -215,8 +215,14 @@ macro_rules! tri {
 
 async fn claim_complete_release(a: &Stores, b: &Stores) -> CaseResult {
     let k = key();
+    ensure(!tri!(b.dedupe.processed(&k).await), || {
+        "an unseen delivery reads as processed".into()
+    })?;
     let first = tri!(a.dedupe.claim(&k, LONG).await);
     ensure(first == Claim::New, || format!("first claim: {first:?}"))?;
+    ensure(!tri!(b.dedupe.processed(&k).await), || {
+        "a claimed delivery reads as processed".into()
+    })?;
     let second = tri!(b.dedupe.claim(&k, LONG).await);
     ensure(second == Claim::InProgress, || {
         format!("claim while in flight: {second:?}")
@@ -227,6 +233,9 @@ async fn claim_complete_release(a: &Stores, b: &Stores) -> CaseResult {
         format!("claim after release: {again:?}")
     })?;
     tri!(b.dedupe.complete(&k, LONG).await);
+    ensure(tri!(a.dedupe.processed(&k).await), || {
+        "a completed delivery does not read as processed".into()
+    })?;
     let dup = tri!(a.dedupe.claim(&k, LONG).await);
     ensure(dup == Claim::Duplicate, || {
         format!("claim after complete: {dup:?}")
@@ -252,6 +261,9 @@ async fn lease_lapses_and_is_taken_over(a: &Stores, b: &Stores) -> CaseResult {
         format!("the new lease did not hold: {blocked:?}")
     })?;
     tri!(b.dedupe.complete(&k, LONG).await);
+    ensure(tri!(a.dedupe.processed(&k).await), || {
+        "a completed delivery does not read as processed".into()
+    })?;
     let dup = tri!(a.dedupe.claim(&k, LONG).await);
     ensure(dup == Claim::Duplicate, || {
         format!("after completion: {dup:?}")
