@@ -259,7 +259,10 @@ impl Stores {
         match &self.closer {
             Closer::None => {}
             #[cfg(feature = "sqlite")]
-            Closer::Sqlite(store) => store.pool().close().await,
+            Closer::Sqlite(store) => {
+                store.pool().close().await;
+                store.writer.close().await;
+            }
             #[cfg(feature = "postgres")]
             Closer::Postgres(store) => store.close().await,
         }

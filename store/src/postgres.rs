@@ -88,6 +88,7 @@ impl PgStore {
             .await
             .map_err(|e| scrub(format!("cannot connect to {url}"), e))?;
         let store = PgStore {
+            writer: pool.clone(),
             pool,
             sweeps: Default::default(),
             password,

@@ -276,6 +276,10 @@ pub trait Dialect: sealed::Sealed + Sized + Send + Sync + 'static {
 /// (`sqlite::SqliteStore`, `postgres::PgStore`).
 pub struct SqlStore<D: Dialect> {
     pub(crate) pool: Pool<D::DB>,
+    /// Where writes go: for SQLite one connection (the database has one writer: writers
+    /// queue in the pool, first come first served, instead of sleeping in SQLite's busy
+    /// handler while holding a connection readers need); for PostgreSQL the same pool.
+    pub(crate) writer: Pool<D::DB>,
     pub(crate) sweeps: Arc<SweepCounter>,
     /// Scrubbed from error messages.
     pub(crate) password: Option<String>,
@@ -286,6 +290,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
     fn clone(&self) -> Self {
         SqlStore {
             pool: self.pool.clone(),
+            writer: self.writer.clone(),
             sweeps: self.sweeps.clone(),
             password: self.password.clone(),
             dialect: self.dialect.clone(),
@@ -342,7 +347,7 @@ impl {
     async fn sweep(&self) -> Result<(), StoreError> {
         D::bind_now(sqlx::query(D::SQL.dedupe_sweep), D::now())
             .bind(SWEEP_BATCH)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(self.err("dedupe sweep"))?;
         Ok(())
@@ -485,7 +490,7 @@ impl {
                 .bind(D::after(now, lease)),
             now,
         )
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(self.err("dedupe claim"))?;
         Ok(if D::rows_affected(&claimed) == 1 {
@@ -502,7 +507,7 @@ impl {
         commit: &DeliveryCommit,
     ) -> Result<bool, StoreError> {
         let what = "delivery commit";
-        let mut tx = self.pool.begin().await.map_err(self.err(what))?;
+        let mut tx = self.writer.begin().await.map_err(self.err(what))?;
         match &commit.change {
             Change::Move {
                 expected,
@@ -662,7 +667,7 @@ impl DedupeStore for {
 
     async fn complete(&self, key: &DedupeKey, ttl: Duration) -> Result<(), StoreError> {
         Self::dedupe_done(key, ttl)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(self.err("dedupe complete"))?;
         Ok(())
@@ -672,7 +677,7 @@ impl DedupeStore for {
         sqlx::query(D::SQL.dedupe_release)
             .bind(key.provider.as_str())
             .bind(&key.dedupe_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(self.err("dedupe release"))?;
         Ok(())
@@ -721,7 +726,7 @@ impl PaymentStateStore for {
     ) -> Result<bool, StoreError> {
         if events.is_empty() {
             let done = Self::state_write(expected, &state)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(self.err("payment state write"))?;
             return Ok(D::rows_affected(&done) == 1);
@@ -752,7 +757,7 @@ impl PaymentStateStore for {
         event: IgnoredEvent,
     ) -> Result<(), StoreError> {
         Self::ignored_write(provider, payment_key, &event)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(self.err("ignored event write"))?;
         Ok(())
@@ -791,7 +796,7 @@ impl PaymentStateStore for {
             .bind(payment_key)
             .bind(order_id);
         D::bind_now(query, D::now())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(self.err("payment track"))?;
         Ok(())
@@ -819,7 +824,7 @@ impl PaymentSecrets for {
             .bind(&saved.order_id)
             .bind(saved.secret.expose());
         D::bind_now(query, D::now())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(self.err("secret write"))?;
         Ok(())
@@ -861,7 +866,7 @@ shared! {
 impl Inbox for {
     async fn record(&self, record: InboxRecord) -> Result<i64, StoreError> {
         let (id,): (i64,) = Self::inbox_write(&record)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map_err(self.err("inbox write"))?;
         Ok(id)
@@ -898,12 +903,12 @@ impl Inbox for {
         let cutoff = D::before(D::now(), retention);
         let inbox = sqlx::query(D::SQL.inbox_prune)
             .bind(cutoff)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(self.err("inbox prune"))?;
         let ignored = sqlx::query(D::SQL.ignored_prune)
             .bind(cutoff)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(self.err("inbox prune"))?;
         Ok(D::rows_affected(&inbox) + D::rows_affected(&ignored))
@@ -931,7 +936,7 @@ impl Outbox for {
 
     async fn mark_delivered(&self, lease: &Lease) -> Result<bool, StoreError> {
         let done = Self::held(D::SQL.outbox_delivered, lease)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(self.err("outbox mark delivered"))?;
         Ok(D::rows_affected(&done) == 1)
@@ -953,7 +958,7 @@ impl Outbox for {
         let done = Self::held(D::SQL.outbox_retry, lease)
             .bind(D::after(D::now(), delay))
             .bind(clip(error))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(self.err("outbox retry"))?;
         Ok(D::rows_affected(&done) == 1)
@@ -962,7 +967,7 @@ impl Outbox for {
     async fn mark_failed(&self, lease: &Lease, error: &str) -> Result<bool, StoreError> {
         let done = Self::held(D::SQL.outbox_failed, lease)
             .bind(clip(error))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(self.err("outbox mark failed"))?;
         Ok(D::rows_affected(&done) == 1)
@@ -997,7 +1002,7 @@ impl Outbox for {
 
     async fn redeliver(&self, id: &str) -> Result<bool, StoreError> {
         let done = D::bind_now(sqlx::query(D::SQL.outbox_redeliver).bind(id), D::now())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(self.err("outbox redeliver"))?;
         Ok(D::rows_affected(&done) == 1)
@@ -1014,7 +1019,7 @@ impl Outbox for {
     async fn prune(&self, retention: Duration) -> Result<u64, StoreError> {
         let done = sqlx::query(D::SQL.outbox_prune)
             .bind(D::before(D::now(), retention))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(self.err("outbox prune"))?;
         Ok(D::rows_affected(&done))
@@ -1030,7 +1035,7 @@ impl IdempotencyStore for {
         if D::idempotency_sweeps().due() {
             D::bind_now(sqlx::query(D::SQL.idempotency_sweep), now)
                 .bind(SWEEP_BATCH)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(self.err("idempotency sweep"))?;
         }
@@ -1067,7 +1072,7 @@ impl IdempotencyStore for {
             .bind(D::int(u32::from(response.status)))
             .bind(&response.body)
             .bind(D::after(D::now(), ttl))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(self.err("idempotency complete"))?;
         Ok(())
@@ -1077,7 +1082,7 @@ impl IdempotencyStore for {
         sqlx::query(D::SQL.idempotency_release)
             .bind(key)
             .bind(fingerprint)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(self.err("idempotency release"))?;
         Ok(())

@@ -98,19 +98,32 @@ impl SqliteStore {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
         };
-        let pool = SqlitePoolOptions::new()
-            // An in-memory database exists once per connection.
-            .max_connections(if in_memory {
-                1
-            } else {
-                options.max_connections.max(1)
-            })
-            .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect)
+        let pool_of = |size: u32| {
+            SqlitePoolOptions::new()
+                .max_connections(size)
+                .acquire_timeout(options.acquire_timeout)
+        };
+        // An in-memory database exists once per connection: one connection does everything.
+        let readers = if in_memory {
+            1
+        } else {
+            options.max_connections.max(1)
+        };
+        let pool = pool_of(readers)
+            .connect_with(connect.clone())
             .await
             .map_err(|e| StoreError::db(&format!("cannot open {url}"), &e, None))?;
+        // SQLite has one writer at a time: writes queue for one connection (in order, each
+        // waiting in memory) rather than for the file's lock (sleeping in the busy handler
+        // while holding a connection the readers need).
+        let writer = if in_memory {
+            pool.clone()
+        } else {
+            pool_of(1).connect_lazy_with(connect)
+        };
         let store = SqliteStore {
             pool,
+            writer,
             sweeps: Default::default(),
             password: None,
             dialect: if in_memory {
@@ -342,7 +355,7 @@ impl Dialect for SqliteDialect {
         .bind(provider.as_str())
         .bind(now.saturating_sub(millis(policy.first)))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&store.pool)
+        .fetch_all(&store.writer)
         .await
         .map_err(store.err("stale payments"))?;
         Ok(stale_payments(rows))
@@ -371,7 +384,7 @@ impl Dialect for SqliteDialect {
         .bind(now.saturating_add(millis(lease)))
         .bind(now)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&store.pool)
+        .fetch_all(&store.writer)
         .await
         .map_err(store.err("outbox claim"))
     }
@@ -416,7 +429,7 @@ impl Dialect for SqliteDialect {
                     .bind(i64::from(lease.attempt));
             }
             let marked = query
-                .fetch_all(&store.pool)
+                .fetch_all(&store.writer)
                 .await
                 .map_err(store.err("outbox mark delivered"))?;
             held.extend(chunk.iter().map(|l| {
@@ -453,7 +466,7 @@ impl Dialect for SqliteDialect {
         .bind(now.saturating_add(millis(lease)))
         .bind(now)
         .bind(process_token())
-        .execute(&store.pool)
+        .execute(&store.writer)
         .await
         .map_err(store.err("idempotency begin"))?;
         Ok(started.rows_affected() == 1)
