@@ -22,10 +22,19 @@
 //! Durability: every verified delivery is recorded in the [`Inbox`]
 //! before the PG is answered (its outcome, attempts, first and last seen); an event whose
 //! handler kept failing stays there after the PG gives up, for [`WebhookPipeline::replay`].
+//! A duplicate of a processed delivery is answered from one read and writes nothing.
 //! Processed rows are pruned by the pipeline after [`WebhookPipelineBuilder::inbox_retention`].
 //! With [`WebhookPipelineBuilder::outbox`] on, each applied change's events (one per step,
 //! [`PaymentEvent::outbox_events`]) are written to the outbox in the same transaction as the
 //! state move: a handler failure or a lost compare-and-set writes none.
+//!
+//! Writes: with the stores of one backend (the default), a delivery is not claimed. One read
+//! finds a processed one; under the payment's lock, one more read (beside the state's) finds
+//! one processed meanwhile by a concurrent delivery of the same event; and the change, its
+//! events, the dedupe entry and the inbox record commit together
+//! ([`PaymentStateStore::commit_delivery`]: one statement on PostgreSQL, one transaction on
+//! SQLite). With a dedupe or state store of your own, each part is written on its own, and a
+//! delivery is claimed first.
 //!
 //! Reconciliation: every event whose trust is not
 //! [`Trust::Signed`](hanpay_core::Trust::Signed), every event without a status, and every event
