@@ -51,8 +51,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use axum::extract::{Request, State};
 use axum::http::header;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use hanpay::outbox::{OutboxWorker, OutboxWorkerBuilder};
@@ -168,6 +170,19 @@ fn webhook_handler() -> impl hanpay::WebhookHandler {
     })
 }
 
+/// The API's two checks as one middleware (one layer fewer to go through per request): the
+/// key first ([`auth::require_key`]), then the idempotency key ([`idempotency::layer`]).
+async fn guard_api(
+    State((keys, store)): State<(auth::ApiKeys, idempotency::Store)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match keys.authorize(request.headers()) {
+        Ok(()) => idempotency::layer(State(store), request, next).await,
+        Err(refused) => refused.into_response(),
+    }
+}
+
 /// The whole HTTP surface. `events` is the outbox worker, when events are delivered.
 pub fn app(
     hanpay: &Hanpay,
@@ -182,9 +197,7 @@ pub fn app(
         pipeline: pipeline.clone(),
         events: events.clone(),
     })
-    // Layers run outside in: the key is checked first, then the idempotency key.
-    .layer(from_fn_with_state(store, idempotency::layer))
-    .layer(from_fn_with_state(keys, auth::require_key));
+    .layer(from_fn_with_state((keys, store), guard_api));
     let ops = Router::from(ops::routes().with_state(hanpay.clone()));
     Router::new()
         .merge(api)
