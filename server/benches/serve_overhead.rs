@@ -31,7 +31,8 @@
 //! `confirm 64`, …) contains the text,
 //! and `SERVE_OVERHEAD_WINDOWS=N` measures N windows per side (5 by default), e.g. to profile
 //! the server for longer. `RUST_LOG` is passed on to the server (`RUST_LOG=off`: without its
-//! JSON logs).
+//! JSON logs); `SERVE_OVERHEAD_SERVER=PATH` runs that `hanpay-server` binary instead of this build's
+//! (e.g. a copy built from another commit).
 // Floats here are timing statistics, never money.
 #![allow(
     missing_docs,
@@ -260,7 +261,10 @@ async fn setup() -> Setup {
     if let Ok(filter) = std::env::var("RUST_LOG") {
         env.insert("RUST_LOG".to_owned(), filter);
     }
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hanpay-server"))
+    // Another build of the server, to compare two commits in turns on a busy machine.
+    let server = std::env::var("SERVE_OVERHEAD_SERVER")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_hanpay-server").to_owned());
+    let mut child = tokio::process::Command::new(server)
         .args(["--listen", "127.0.0.1:0"])
         .env_clear()
         .envs(&env)
