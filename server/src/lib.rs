@@ -61,6 +61,7 @@ use hanpay::outbox::{OutboxWorker, OutboxWorkerBuilder};
 use hanpay::{handler_fn, Hanpay, PaymentEvent, WebhookPipeline};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tower::util::MapRequestLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
@@ -230,7 +231,9 @@ pub fn app(
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(from_fn(telemetry::sanitize_request_id))
+        .layer(MapRequestLayer::new(
+            telemetry::sanitized::<axum::body::Body>,
+        ))
 }
 
 impl Server {

@@ -100,8 +100,17 @@ pub fn acceptable_request_id(id: &[u8]) -> bool {
 /// Drops the caller's `x-request-id` unless exactly one acceptable id was sent
 /// ([`acceptable_request_id`]); the request-id layer inside then makes a new one. Runs
 /// outermost, so the span, the logs and the answer only ever see an acceptable id.
+///
+/// [`app`](crate::app) applies [`sanitize_request_ids`] as a plain `map_request` layer (no
+/// boxed future per request); this is the same as an axum `from_fn` middleware.
 pub async fn sanitize_request_id(mut request: axum::extract::Request, next: Next) -> Response {
-    let headers = request.headers_mut();
+    sanitize_request_ids(request.headers_mut());
+    next.run(request).await
+}
+
+/// [`sanitize_request_id`]'s work on a request's headers: removes every `x-request-id` unless
+/// exactly one acceptable id is there.
+pub fn sanitize_request_ids(headers: &mut axum::http::HeaderMap) {
     let mut ids = headers.get_all(REQUEST_ID).iter();
     let keep = match (ids.next(), ids.next()) {
         (None, _) => true,
@@ -111,7 +120,12 @@ pub async fn sanitize_request_id(mut request: axum::extract::Request, next: Next
     if !keep {
         headers.remove(REQUEST_ID);
     }
-    next.run(request).await
+}
+
+/// [`sanitize_request_ids`] on a request, for `tower::util::MapRequestLayer`.
+pub fn sanitized<B>(mut request: Request<B>) -> Request<B> {
+    sanitize_request_ids(request.headers_mut());
+    request
 }
 
 const REQUEST_ID: &str = "x-request-id";
@@ -125,8 +139,8 @@ pub fn request_span<B>(request: &Request<B>) -> Span {
         .unwrap_or("");
     tracing::info_span!(
         "request",
-        method = %request.method(),
-        path = %request.uri().path(),
+        method = request.method().as_str(),
+        path = request.uri().path(),
         request_id
     )
 }
