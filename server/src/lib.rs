@@ -53,7 +53,7 @@ use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::header;
-use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -223,7 +223,7 @@ pub fn app(
                 )
             }),
         )
-        .route_layer(from_fn(metrics::count_requests))
+        .route_layer(metrics::CountRequestsLayer)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
