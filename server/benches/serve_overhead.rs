@@ -14,10 +14,25 @@
 //!   its webhook straight to an in-process receiver. Each payment is made at a random point of
 //!   the outbox worker's poll cycle (see [`Flow::once`]).
 //!
+//! - `paired: requests` (a table, no criterion group): lookups over a pool of [`POOL`] paid
+//!   payments (`GET /v1/payments/tosspayments/{key}` vs `GET {toss}/v1/payments/{key}`), the
+//!   same lookup of one payment (which serve serialises on the payment's lock), and confirms
+//!   (`POST /v1/payments/confirm` with an `Idempotency-Key` vs `POST {toss}/v1/payments/confirm`
+//!   with the same header; each of a fresh session made before the window), at 8 and 64 in
+//!   flight: requests/s, p50 under that load, their ratios, and the CPU time per request of the
+//!   serve process and of the bench's own (client and fake), read from `/proc` (Linux).
+//!
 //! Run with `cargo bench -p hanpay-server --bench serve_overhead` and compare the two lines of each
 //! group: the ratios are what matters. Each part also prints a `paired:` line, measured with the
 //! two sides interleaved, steadier on a shared machine. Under `cargo test --benches` every
-//! routine runs once and the paired lines take a few rounds only.
+//! routine runs once and the paired lines take a few rounds only. With `SERVE_OVERHEAD=table`
+//! only the table runs (`SERVE_OVERHEAD=table cargo bench -p hanpay-server --bench
+//! serve_overhead`); `SERVE_OVERHEAD_ROWS=confirm` keeps the rows whose label (`GET      8`, `GET one 64`,
+//! `confirm 64`, …) contains the text,
+//! and `SERVE_OVERHEAD_WINDOWS=N` measures N windows per side (5 by default), e.g. to profile
+//! the server for longer. `RUST_LOG` is passed on to the server (`RUST_LOG=off`: without its
+//! JSON logs); `SERVE_OVERHEAD_SERVER=PATH` runs that `hanpay-server` binary instead of this build's
+//! (e.g. a copy built from another commit).
 // Floats here are timing statistics, never money.
 #![allow(
     missing_docs,
@@ -32,7 +47,7 @@ use std::future::Future;
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -64,6 +79,11 @@ const PORTONE_SECRET: &str = "whsec_c2VydmUtb3ZlcmhlYWQtcG9ydG9uZS1zZWNyZXQ=";
 /// Whether criterion measures (`cargo bench`) rather than runs each routine once (`cargo test`).
 fn measuring() -> bool {
     std::env::args().any(|a| a == "--bench")
+}
+
+/// Whether only the `paired: requests` table runs (`SERVE_OVERHEAD=table`).
+fn table_only() -> bool {
+    std::env::var("SERVE_OVERHEAD").is_ok_and(|v| v == "table")
 }
 
 /// One way to look the payment up: a default `reqwest::Client`, the URL, the auth header.
@@ -189,8 +209,11 @@ impl Flow {
 
 /// Everything the bench runs against.
 struct Setup {
-    _toss: FakeToss,
+    toss: FakeToss,
     child: tokio::process::Child,
+    /// The payments of the table's lookups (paid, confirmed through serve).
+    pool: Vec<String>,
+    base: String,
     dir: PathBuf,
     serve: Arc<Lookup>,
     direct: Arc<Lookup>,
@@ -234,7 +257,14 @@ async fn setup() -> Setup {
     ] {
         env.insert(k.to_owned(), v);
     }
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hanpay-server"))
+    // The server's log filter, when given (`RUST_LOG=off`: what the JSON logs cost).
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        env.insert("RUST_LOG".to_owned(), filter);
+    }
+    // Another build of the server, to compare two commits in turns on a busy machine.
+    let server = std::env::var("SERVE_OVERHEAD_SERVER")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_hanpay-server").to_owned());
+    let mut child = tokio::process::Command::new(server)
         .args(["--listen", "127.0.0.1:0"])
         .env_clear()
         .envs(&env)
@@ -290,6 +320,24 @@ async fn setup() -> Setup {
         auth: HeaderValue::from_str(&format!("Basic {basic}")).unwrap(),
     };
 
+    // The table's lookups: more paid payments, each confirmed through serve.
+    let mut pool = vec![key.clone()];
+    for n in 2..=POOL {
+        let order = format!("bench-order-{n:04}");
+        let key = toss
+            .create_session(&order, 15_000, SessionMethod::Card)
+            .unwrap();
+        let confirmed = http
+            .post(format!("{base}/v1/payments/confirm"))
+            .bearer_auth(API_KEY)
+            .json(&serde_json::json!({ "payment_key": key, "order_id": order, "amount": 15000 }))
+            .send()
+            .await
+            .unwrap();
+        assert!(confirmed.status().is_success(), "{}", confirmed.status());
+        pool.push(key);
+    }
+
     // The baseline: a second fake PortOne whose webhooks go straight to a receiver.
     let hooks = Arrivals::default();
     let hooks_url = hooks.serve(paid_webhook).await;
@@ -300,8 +348,10 @@ async fn setup() -> Setup {
         .await
         .unwrap();
     Setup {
-        _toss: toss,
+        toss,
         child,
+        pool,
+        base,
         dir,
         serve: Arc::new(serve),
         direct: Arc::new(direct),
@@ -372,6 +422,15 @@ fn serve_overhead(c: &mut Criterion) {
     let (via, direct) = rt.block_on(async { (s.serve.get().await, s.direct.get().await) });
     assert_eq!(via["status"], "PAID", "{via}");
     assert_eq!(direct["status"], "DONE", "{direct}");
+    paired_requests(&rt, &s);
+    if table_only() {
+        rt.block_on(async {
+            s.child.start_kill().unwrap();
+            let _ = s.child.wait().await;
+        });
+        let _ = std::fs::remove_dir_all(&s.dir);
+        return;
+    }
     lookup_sequential(c, &rt, &s);
     lookup_concurrent(c, &rt, &s);
     paired_lookups(&rt, &s);
@@ -537,6 +596,301 @@ fn paired_webhooks(rt: &Runtime, s: &Setup) {
         ratio(serve, direct),
         ratio(min_serve, min_direct),
     );
+}
+
+/// The in-flight counts of the table.
+const TABLE_IN_FLIGHT: [usize; 2] = [8, 64];
+/// The payments the table's lookups cycle through: serve looks a payment up under its lock, so
+/// 64 lookups of one payment at once measure that lock (the `one payment` row), not serve.
+const POOL: usize = 64;
+/// The confirms' amount, in won.
+const AMOUNT: i64 = 15_000;
+
+/// One side of a row of the table: how to make one call.
+enum Side {
+    /// Lookups cycling through `urls`.
+    Get {
+        http: reqwest::Client,
+        urls: Vec<String>,
+        auth: HeaderValue,
+        next: AtomicUsize,
+    },
+    /// Confirms, each of a session made before the window (`serve`: hanpay's body, else
+    /// Toss's).
+    Confirm {
+        http: reqwest::Client,
+        url: String,
+        auth: HeaderValue,
+        serve: bool,
+        sessions: Mutex<Vec<(String, String)>>,
+    },
+}
+
+impl Side {
+    async fn call(&self) {
+        let resp = match self {
+            Side::Get {
+                http,
+                urls,
+                auth,
+                next,
+            } => {
+                let url = &urls[next.fetch_add(1, Ordering::Relaxed) % urls.len()];
+                http.get(url)
+                    .header(http::header::AUTHORIZATION, auth.clone())
+                    .send()
+                    .await
+                    .unwrap()
+            }
+            Side::Confirm {
+                http,
+                url,
+                auth,
+                serve,
+                sessions,
+            } => {
+                let (key, order) = sessions.lock().unwrap().pop().expect("a session per call");
+                let body = if *serve {
+                    serde_json::json!({ "payment_key": key, "order_id": order, "amount": AMOUNT })
+                } else {
+                    serde_json::json!({ "paymentKey": key, "orderId": order, "amount": AMOUNT })
+                };
+                http.post(url)
+                    .header(http::header::AUTHORIZATION, auth.clone())
+                    .header("idempotency-key", format!("bench-{order}"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let status = resp.status();
+        let bytes = resp.bytes().await.unwrap();
+        assert!(status.is_success(), "{status}: {bytes:?}");
+        black_box(serde_json::from_slice::<Value>(&bytes).unwrap());
+    }
+
+    /// Makes the `n` sessions a window of confirms uses (untimed).
+    fn prepare(&self, toss: &FakeToss, n: usize, orders: &AtomicU64) {
+        if let Side::Confirm { sessions, .. } = self {
+            let mut sessions = sessions.lock().unwrap();
+            sessions.clear();
+            for _ in 0..n {
+                let order = format!("bench-c-{:08}", orders.fetch_add(1, Ordering::Relaxed));
+                let key = toss
+                    .create_session(&order, AMOUNT, SessionMethod::Card)
+                    .unwrap();
+                sessions.push((key, order));
+            }
+        }
+    }
+}
+
+/// `n` calls of `side`, `in_flight` at a time: the wall time and each call's latency.
+async fn window(side: &Arc<Side>, in_flight: usize, n: usize) -> (Duration, Vec<Duration>) {
+    let left = Arc::new(AtomicUsize::new(n));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..in_flight)
+        .map(|_| {
+            let left = left.clone();
+            let side = side.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while left
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+                    .is_ok()
+                {
+                    let at = Instant::now();
+                    side.call().await;
+                    latencies.push(at.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(n);
+    for w in workers {
+        latencies.extend(w.await.unwrap());
+    }
+    (started.elapsed(), latencies)
+}
+
+/// The CPU time process `pid` (`None`: this one) has used: the sum over its threads of
+/// `/proc/<pid>/task/<tid>/schedstat` (nanoseconds on a CPU); `None` where there is no such
+/// file.
+fn cpu_time(pid: Option<u32>) -> Option<Duration> {
+    let dir = pid.map_or_else(
+        || "/proc/self/task".to_owned(),
+        |p| format!("/proc/{p}/task"),
+    );
+    let mut nanos = 0u64;
+    for task in std::fs::read_dir(dir).ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        nanos += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(nanos))
+}
+
+/// What one side of a row measured.
+#[derive(Default)]
+struct Tally {
+    calls: usize,
+    wall: Duration,
+    latencies: Vec<Duration>,
+    /// CPU time of the serve process and of this one.
+    cpu_serve: Duration,
+    cpu_bench: Duration,
+}
+
+impl Tally {
+    fn rps(&self) -> f64 {
+        self.calls as f64 / self.wall.as_secs_f64()
+    }
+
+    fn per_call(&self, cpu: Duration) -> Duration {
+        cpu / u32::try_from(self.calls.max(1)).unwrap()
+    }
+}
+
+/// Runs one window of `side` into `tally`.
+fn measure(
+    rt: &Runtime,
+    s: &Setup,
+    side: &Arc<Side>,
+    in_flight: usize,
+    n: usize,
+    tally: &mut Tally,
+    orders: &AtomicU64,
+) {
+    side.prepare(&s.toss, n, orders);
+    let pid = s.child.id();
+    let (serve0, bench0) = (cpu_time(pid), cpu_time(None));
+    let (wall, latencies) = rt.block_on(window(side, in_flight, n));
+    let (serve1, bench1) = (cpu_time(pid), cpu_time(None));
+    tally.calls += n;
+    tally.wall += wall;
+    tally.latencies.extend(latencies);
+    if let (Some(a), Some(b)) = (serve0, serve1) {
+        tally.cpu_serve += b.saturating_sub(a);
+    }
+    if let (Some(a), Some(b)) = (bench0, bench1) {
+        tally.cpu_bench += b.saturating_sub(a);
+    }
+}
+
+/// The side-by-side table: each row alternates windows of serve and of the fake direct.
+fn paired_requests(rt: &Runtime, s: &Setup) {
+    let windows = std::env::var("SERVE_OVERHEAD_WINDOWS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(5);
+    let (windows, per_flight) = if measuring() { (windows, 20) } else { (1, 1) };
+    let only = std::env::var("SERVE_OVERHEAD_ROWS").unwrap_or_default();
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:", FakeToss::SECRET_KEY));
+    let bearer = HeaderValue::from_str(&format!("Bearer {API_KEY}")).unwrap();
+    let basic = HeaderValue::from_str(&format!("Basic {basic}")).unwrap();
+    let get = |urls: Vec<String>, auth: &HeaderValue| {
+        Arc::new(Side::Get {
+            http: reqwest::Client::new(),
+            urls,
+            auth: auth.clone(),
+            next: AtomicUsize::new(0),
+        })
+    };
+    let confirm = |url: String, auth: &HeaderValue, serve: bool| {
+        Arc::new(Side::Confirm {
+            http: reqwest::Client::new(),
+            url,
+            auth: auth.clone(),
+            serve,
+            sessions: Mutex::new(Vec::new()),
+        })
+    };
+    let serve_urls = |keys: &[String]| {
+        keys.iter()
+            .map(|k| format!("{}/v1/payments/tosspayments/{k}", s.base))
+            .collect::<Vec<_>>()
+    };
+    let direct_urls = |keys: &[String]| {
+        keys.iter()
+            .map(|k| format!("{}/v1/payments/{k}", s.toss.base_url()))
+            .collect::<Vec<_>>()
+    };
+    let one = &s.pool[..1];
+    let rows: Vec<(&str, usize, Arc<Side>, Arc<Side>)> = TABLE_IN_FLIGHT
+        .iter()
+        .map(|&f| {
+            (
+                "GET    ",
+                f,
+                get(serve_urls(&s.pool), &bearer),
+                get(direct_urls(&s.pool), &basic),
+            )
+        })
+        .chain(std::iter::once((
+            "GET one",
+            64,
+            get(serve_urls(one), &bearer),
+            get(direct_urls(one), &basic),
+        )))
+        .chain(TABLE_IN_FLIGHT.iter().map(|&f| {
+            (
+                "confirm",
+                f,
+                confirm(format!("{}/v1/payments/confirm", s.base), &bearer, true),
+                confirm(
+                    format!("{}/v1/payments/confirm", s.toss.base_url()),
+                    &basic,
+                    false,
+                ),
+            )
+        }))
+        .collect();
+    let orders = AtomicU64::new(0);
+    println!(
+        "paired: requests (SQLite, events on; {windows} alternating windows of {per_flight} × in-flight calls per side; \
+         CPU per request: serve process + bench process (client and fake))"
+    );
+    for (what, in_flight, serve, direct) in rows {
+        if !format!("{what} {in_flight:>2}").contains(only.as_str()) {
+            continue;
+        }
+        let n = in_flight * per_flight;
+        // A window of each, unmeasured: connections, caches.
+        measure(rt, s, &serve, in_flight, n, &mut Tally::default(), &orders);
+        measure(rt, s, &direct, in_flight, n, &mut Tally::default(), &orders);
+        let (mut via, mut straight) = (Tally::default(), Tally::default());
+        for w in 0..windows {
+            for side in [w % 2, 1 - w % 2] {
+                if side == 0 {
+                    measure(rt, s, &serve, in_flight, n, &mut via, &orders);
+                } else {
+                    measure(rt, s, &direct, in_flight, n, &mut straight, &orders);
+                }
+            }
+        }
+        let (p50_via, p50_straight) = (
+            median(std::mem::take(&mut via.latencies)),
+            median(std::mem::take(&mut straight.latencies)),
+        );
+        let goal = if what.starts_with("confirm") {
+            "≥ 0.4x"
+        } else {
+            "≥ 0.5x"
+        };
+        println!(
+            "paired: {what} {in_flight:>2} in flight: serve {:>6.0} req/s p50 {p50_via:>8.1?} | direct {:>6.0} req/s p50 {p50_straight:>8.1?} \
+             | {:.2}x req/s ({goal}), {:.2}x p50 | CPU/req serve {:.0?} + {:.0?} vs direct {:.0?}",
+            via.rps(),
+            straight.rps(),
+            via.rps() / straight.rps(),
+            ratio(p50_via, p50_straight),
+            via.per_call(via.cpu_serve),
+            via.per_call(via.cpu_bench),
+            straight.per_call(straight.cpu_bench),
+        );
+    }
 }
 
 criterion_group!(benches, serve_overhead);

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
@@ -68,33 +68,42 @@ impl ApiKeys {
 /// More than one `Authorization` header is refused whatever they hold: which one a proxy or a
 /// framework would read differs, so none is trusted.
 pub async fn require_key(State(keys): State<ApiKeys>, request: Request, next: Next) -> Response {
-    if request
-        .headers()
-        .get_all(header::AUTHORIZATION)
-        .iter()
-        .nth(1)
-        .is_some()
-    {
-        return ApiError::unauthorized("send one Authorization header, not several")
-            .into_response();
+    match keys.authorize(request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(refused) => refused.into_response(),
     }
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.trim().split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| token.trim().as_bytes())
-        });
-    match presented {
-        Some(token) if keys.accepts(token) => next.run(request).await,
-        Some(_) => ApiError::unauthorized("the API key is not valid").into_response(),
-        None => ApiError::unauthorized(
-            "missing API key: send `Authorization: Bearer <key>` (a key of HANPAY_API_KEYS)",
-        )
-        .into_response(),
+}
+
+impl ApiKeys {
+    /// [`require_key`]'s check of a request's headers: `Ok` for exactly one `Authorization:
+    /// Bearer <a configured key>`, else the 401 to answer.
+    pub fn authorize(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        if headers
+            .get_all(header::AUTHORIZATION)
+            .iter()
+            .nth(1)
+            .is_some()
+        {
+            return Err(ApiError::unauthorized(
+                "send one Authorization header, not several",
+            ));
+        }
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, token) = v.trim().split_once(' ')?;
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| token.trim().as_bytes())
+            });
+        match presented {
+            Some(token) if self.accepts(token) => Ok(()),
+            Some(_) => Err(ApiError::unauthorized("the API key is not valid")),
+            None => Err(ApiError::unauthorized(
+                "missing API key: send `Authorization: Bearer <key>` (a key of HANPAY_API_KEYS)",
+            )),
+        }
     }
 }
 

@@ -15,7 +15,10 @@
 //!
 //! One recorder per process ([`handle`]), installed as the `metrics` crate's global recorder.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request};
@@ -126,20 +129,94 @@ pub fn webhook_received(provider: &str, status: StatusCode) {
 }
 
 /// Counts every answer by its route template (never the raw path: keys stay out of labels).
+///
+/// [`app`](crate::app) counts through [`CountRequestsLayer`] (no boxed future per request);
+/// this is the same as an axum `from_fn` middleware.
 pub async fn count_requests(request: Request, next: Next) -> Response {
-    let route = request
+    let route = route_of(&request);
+    let response = next.run(request).await;
+    count(route, response.status());
+    response
+}
+
+fn route_of(request: &Request) -> String {
+    request
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let response = next.run(request).await;
+        .unwrap_or_else(|| "unmatched".to_owned())
+}
+
+fn count(route: String, status: StatusCode) {
     metrics::counter!(
         HTTP_REQUESTS,
         "route" => route,
-        "status" => response.status().as_u16().to_string()
+        "status" => status.as_u16().to_string()
     )
     .increment(1);
-    response
+}
+
+/// [`count_requests`] as a tower layer, for `Router::route_layer`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CountRequestsLayer;
+
+impl<S> tower::Layer<S> for CountRequestsLayer {
+    type Service = CountRequests<S>;
+
+    fn layer(&self, inner: S) -> CountRequests<S> {
+        CountRequests(inner)
+    }
+}
+
+/// The service of [`CountRequestsLayer`].
+#[derive(Debug, Clone)]
+pub struct CountRequests<S>(S);
+
+impl<S> tower::Service<Request> for CountRequests<S>
+where
+    S: tower::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Counted<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let route = Some(route_of(&request));
+        Counted {
+            inner: self.0.call(request),
+            route,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The answer of [`CountRequests`], counted when it is ready.
+    #[derive(Debug)]
+    pub struct Counted<F> {
+        #[pin]
+        inner: F,
+        route: Option<String>,
+    }
+}
+
+impl<F, E> Future for Counted<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let answer = std::task::ready!(this.inner.poll(cx));
+        if let (Ok(response), Some(route)) = (&answer, this.route.take()) {
+            count(route, response.status());
+        }
+        Poll::Ready(answer)
+    }
 }
 
 /// The fields of one `hanpay.pg_call` span.
