@@ -5,7 +5,7 @@
 //!   plus the one SHA-256 the signature needs (`tid ‖ amount ‖ ediDate ‖ key`).
 //! - `nicepay_payment_answer`: what the client makes of a `"0000"` Payment answer: the result
 //!   header parsed and then the Payment parsed again (`two_pass`, the old client), and
-//!   `mapping::payment_from_answer` (the client now) vs `payment_from_bytes` alone
+//!   `payment_from_answer` (the client now) vs `payment_from_bytes` alone
 //!   (`one_parse`: one parse into the wire type plus the mapping, the floor).
 //!
 //! Run with `cargo bench -p hanpay-nicepay --bench verify -- --warm-up-time 1
@@ -146,7 +146,8 @@ fn payment_answer(c: &mut Criterion) {
     let body = answer();
     let one = mapping::payment_from_bytes(body.clone()).unwrap();
     assert_eq!(two_pass(&body).payment_key, one.payment_key);
-    let read = |body: &Bytes| mapping::payment_from_answer("cancel", 200, body.clone()).unwrap();
+    let read =
+        |body: &Bytes| hanpay_nicepay::payment_from_answer("cancel", 200, body.clone()).unwrap();
     assert_eq!(read(&body).payment_key, one.payment_key);
 
     let mut group = c.benchmark_group("nicepay_payment_answer");

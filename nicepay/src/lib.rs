@@ -58,7 +58,7 @@ mod webhook;
 pub mod wire;
 
 pub use billing::{encrypt_enc_data, BillingCard, EncMode};
-pub use client::Timeouts;
+pub use client::{payment_from_answer, Timeouts};
 pub use errors::ConfigError;
 pub use plugin::{ID, PLUGIN};
 pub use provider::{

@@ -237,28 +237,6 @@ pub fn payment_from_bytes(body: Bytes) -> Result<Payment, PaymentError> {
     payment_from_wire(&wire, RawJson::new(body))
 }
 
-/// What the client makes of NICEPAY's answer (`status`, `body`) to `operation`, a call that
-/// answers the Payment object: the error it carries (a `resultCode` other than `"0000"`, or the
-/// HTTP status), or the payment. A success is parsed once, straight into the wire type; the
-/// body is kept (not copied) as [`Payment::raw`].
-///
-/// ```
-/// use hanpay_core::ErrorKind;
-/// use hanpay_nicepay::mapping::payment_from_answer;
-/// let ok = r#"{"resultCode":"0000","tid":"T1","orderId":"o1","status":"paid","amount":1004,"balanceAmt":1004}"#;
-/// assert_eq!(payment_from_answer("payment", 200, ok.into()).unwrap().payment_key, "T1");
-/// let refused = r#"{"resultCode":"2032","resultMsg":"취소금액이 취소가능금액보다 큽니다."}"#;
-/// let e = payment_from_answer("cancel", 200, refused.into()).unwrap_err();
-/// assert_eq!(e.kind(), ErrorKind::NotCancelable);
-/// ```
-pub fn payment_from_answer(
-    operation: &'static str,
-    status: u16,
-    body: Bytes,
-) -> Result<Payment, PaymentError> {
-    crate::client::read_payment_answer(operation, status, &body)?
-}
-
 /// [`payment_from_bytes`] for a borrowed body (copied once, to be kept as [`Payment::raw`]).
 pub fn payment_from_slice(body: &[u8]) -> Result<Payment, PaymentError> {
     payment_from_bytes(Bytes::copy_from_slice(body))
