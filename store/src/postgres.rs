@@ -37,7 +37,6 @@ use crate::model::{millis, RecheckPolicy, StalePayment};
 use crate::model::{Change, Claim, DedupeKey, DeliveryCommit, PaymentState};
 use crate::outbox::Lease;
 use crate::outbox::NewEvent;
-use crate::sql::money_columns;
 use crate::sql::{
     sealed, stale_payments, Binds, Dialect, SqlStore, StaleRow, Statements, SweepCounter,
 };
@@ -538,9 +537,6 @@ async fn commit_move(
         None => &MOVE_FROM_NONE,
         Some(_) => &MOVE_FROM_STATUS,
     };
-    let (total, total_cur) = money_columns(state.total.as_ref());
-    let (balance, balance_cur) = money_columns(state.balance.as_ref());
-    let (canceled, canceled_cur) = money_columns(state.canceled.as_ref());
     let column = |f: fn(&NewEvent) -> Option<String>| events.iter().map(f).collect::<Vec<_>>();
     let amounts = |f: fn(&NewEvent) -> Option<&Money>| {
         events
@@ -550,19 +546,13 @@ async fn commit_move(
     };
     let record = commit.record.as_ref();
     let (stage, detail) = record.map(|r| r.outcome.columns()).unwrap_or_default();
-    let (moved,): (i64,) = sqlx::query_as(sql)
-        .bind(state.provider.as_str())
-        .bind(&state.payment_key)
-        .bind(&state.order_id)
-        .bind(state.status.as_str())
-        .bind(total)
-        .bind(total_cur)
-        .bind(balance)
-        .bind(balance_cur)
-        .bind(canceled)
-        .bind(canceled_cur)
-        .bind(state.updated_at)
-        .bind(expected.map(PaymentStatus::as_str))
+    // $1–$12: the compare-and-set's (a move from no state binds no status: NULL).
+    let query = PgStore::state_binds(sql, expected, state);
+    let query = match expected {
+        Some(_) => query,
+        None => query.bind(None::<&str>),
+    };
+    let row = query
         .bind(column(|e| Some(e.id.clone())))
         .bind(column(|e| Some(e.event_type.clone())))
         .bind(column(|e| e.order_id.clone()))
@@ -595,6 +585,7 @@ async fn commit_move(
         .fetch_one(&store.pool)
         .await
         .map_err(store.err("delivery commit"))?;
+    let moved: i64 = row.try_get(0).map_err(store.err("delivery commit"))?;
     Ok(moved == 1)
 }
 

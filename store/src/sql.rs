@@ -388,13 +388,24 @@ impl {
         expected: Option<PaymentStatus>,
         state: &PaymentState,
     ) -> Query<'_, D::DB, <D::DB as Database>::Arguments<'_>> {
-        let (total, total_cur) = money_columns(state.total.as_ref());
-        let (balance, balance_cur) = money_columns(state.balance.as_ref());
-        let (canceled, canceled_cur) = money_columns(state.canceled.as_ref());
         let sql = match expected {
             None => D::SQL.payment_insert,
             Some(_) => D::SQL.payment_update,
         };
+        Self::state_binds(sql, expected, state)
+    }
+
+    /// `sql` with the compare-and-set's parameters bound first: the state's columns, "now"
+    /// where the dialect binds it, then `expected` when given (for a statement that is the
+    /// compare-and-set or starts with it).
+    pub(crate) fn state_binds<'q>(
+        sql: &'q str,
+        expected: Option<PaymentStatus>,
+        state: &'q PaymentState,
+    ) -> Query<'q, D::DB, <D::DB as Database>::Arguments<'q>> {
+        let (total, total_cur) = money_columns(state.total.as_ref());
+        let (balance, balance_cur) = money_columns(state.balance.as_ref());
+        let (canceled, canceled_cur) = money_columns(state.canceled.as_ref());
         let query = sqlx::query(sql)
             .bind(state.provider.as_str())
             .bind(&state.payment_key)
